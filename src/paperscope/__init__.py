@@ -1,0 +1,1 @@
+"""paperscope: self-hostable research-paper discovery."""

@@ -1,0 +1,3 @@
+from paperscope.cli import app
+
+app(prog_name="paperscope")

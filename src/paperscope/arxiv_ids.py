@@ -1,0 +1,52 @@
+"""arXiv identifiers: parse, validate and strip versions.
+
+Two schemes exist: new-style ``YYMM.NNNNN`` (4 digits after the dot before 2015) and
+old-style ``archive[.SUBJ]/YYMMNNN`` (``hep-th/9901001``, ``math.GT/0309136``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+_NEW = re.compile(r"(?P<base>\d{4}\.\d{4,5})(?:v(?P<version>\d+))?")
+_OLD = re.compile(r"(?P<base>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?")
+_PREFIXES = ("https://arxiv.org/abs/", "http://arxiv.org/abs/", "arxiv.org/abs/", "arxiv:")
+
+
+class InvalidArxivId(ValueError):
+    """Raised for text that is not an arXiv identifier."""
+
+
+class ArxivId(NamedTuple):
+    base: str
+    version: int | None
+
+
+def parse_arxiv_id(text: str) -> ArxivId:
+    """Parse ``2401.04122``, ``2401.04122v3``, ``arXiv:2401.04122``, an abs URL or an old id."""
+    if not isinstance(text, str):
+        raise InvalidArxivId(f"arXiv id must be text, not {type(text).__name__}")
+    candidate = text.strip()
+    if len(candidate) > 64:
+        raise InvalidArxivId(f"not an arXiv id (too long): {candidate[:40]!r}...")
+    lowered = candidate.lower()
+    for prefix in _PREFIXES:
+        if lowered.startswith(prefix):
+            candidate = candidate[len(prefix) :]
+            break
+    match = _NEW.fullmatch(candidate) or _OLD.fullmatch(candidate)
+    if match is None:
+        raise InvalidArxivId(
+            f"not an arXiv id: {text!r} (expected e.g. 2401.04122, 2401.04122v2 or hep-th/9901001)"
+        )
+    version = match.group("version")
+    return ArxivId(match.group("base"), int(version) if version else None)
+
+
+def is_arxiv_id(text: str) -> bool:
+    try:
+        parse_arxiv_id(text)
+    except InvalidArxivId:
+        return False
+    return True

@@ -1,0 +1,75 @@
+"""The schema: one row per paper (arXiv id without version), its authors and categories.
+
+Portable SQLAlchemy types only, so the same models run on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Paper(Base):
+    __tablename__ = "papers"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text)
+    # Ordered display list; paper_authors holds the same names for lookups.
+    authors: Mapped[list[str]] = mapped_column(JSON)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    primary_category: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    journal_ref: Mapped[str | None] = mapped_column(Text)
+    doi: Mapped[str | None] = mapped_column(String(500))
+    published: Mapped[datetime | None] = mapped_column(DateTime)
+    updated: Mapped[datetime | None] = mapped_column(DateTime)
+    code_links: Mapped[list[str]] = mapped_column(JSON)
+    # Changes whenever any stored field changes; indexes use it to find stale entries.
+    content_hash: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_papers_published", "published"),)
+
+
+class PaperAuthor(Base):
+    __tablename__ = "paper_authors"
+
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    # Case- and accent-folded name, so "Schölkopf" is found as "scholkopf".
+    name_key: Mapped[str] = mapped_column(String(300), index=True)
+
+
+class PaperCategory(Base):
+    __tablename__ = "paper_categories"
+
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index("ix_paper_categories_category", "category", "paper_id"),)
+
+
+class HarvestState(Base):
+    """Where an OAI-PMH harvest of one set stands, so the next run is incremental."""
+
+    __tablename__ = "harvest_state"
+
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # Last day fully harvested; the next harvest starts from it (overlap is harmless).
+    harvested_until: Mapped[date | None] = mapped_column(Date)
+    # Token of the page after the last committed one, to resume an interrupted harvest.
+    resumption_token: Mapped[str | None] = mapped_column(Text)
+    resumption_from: Mapped[date | None] = mapped_column(Date)
+    resumption_until: Mapped[date | None] = mapped_column(Date)

@@ -1,0 +1,316 @@
+"""Store: the one way papers go into and come out of the database."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
+
+from paperscope.records import PaperRecord
+from paperscope.store.models import HarvestState, Paper, PaperAuthor, PaperCategory
+
+# Stay under SQLite's bound-parameter limit in IN (...) lists.
+_ID_CHUNK = 900
+
+
+@dataclass
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: UpsertResult) -> UpsertResult:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+@dataclass(frozen=True)
+class StoredPaper:
+    id: str
+    version: int | None
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    primary_category: str | None
+    comment: str | None
+    journal_ref: str | None
+    doi: str | None
+    published: datetime | None
+    updated: datetime | None
+    code_links: list[str]
+    content_hash: str
+
+    def as_json(self) -> dict:
+        data = dict(self.__dict__)
+        for key in ("published", "updated"):
+            value = data[key]
+            data[key] = value.isoformat() + "Z" if value else None
+        data["arxiv_url"] = f"https://arxiv.org/abs/{self.id}"
+        data["pdf_url"] = f"https://arxiv.org/pdf/{self.id}"
+        return data
+
+
+def author_key(name: str) -> str:
+    """Fold case and accents so author lookups match however the name is typed."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return " ".join(
+        "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split()
+    )
+
+
+def is_newer(record: PaperRecord, version: int | None, updated: datetime | None) -> bool:
+    """True when record should replace the stored (version, updated).
+
+    Versions decide when both are known; otherwise the later update time. A tie keeps what
+    is stored, which makes re-ingesting any input a no-op.
+    """
+    if record.version is not None and version is not None and record.version != version:
+        return record.version > version
+    if record.updated is not None and updated is not None:
+        return record.updated > updated
+    return False
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- writing -----------------------------------------------------------------------
+    def upsert_papers(self, records: Iterable[PaperRecord]) -> UpsertResult:
+        """Store a batch atomically: new papers inserted, newer versions replace older ones."""
+        newest: dict[str, PaperRecord] = {}
+        result = UpsertResult()
+        for record in records:
+            seen = newest.get(record.id)
+            if seen is None or is_newer(record, seen.version, seen.updated):
+                newest[record.id] = record
+            if seen is not None:
+                result.unchanged += 1
+        if not newest:
+            return result
+
+        with self.engine.begin() as connection:
+            stored: dict[str, tuple[int | None, datetime | None, str]] = {}
+            for chunk in _chunks(list(newest), _ID_CHUNK):
+                rows = connection.execute(
+                    select(Paper.id, Paper.version, Paper.updated, Paper.content_hash).where(
+                        Paper.id.in_(chunk)
+                    )
+                )
+                stored.update(
+                    {row.id: (row.version, row.updated, row.content_hash) for row in rows}
+                )
+
+            to_insert: list[PaperRecord] = []
+            to_update: list[tuple[PaperRecord, int | None]] = []
+            for paper_id, record in newest.items():
+                if paper_id not in stored:
+                    to_insert.append(record)
+                    continue
+                version, updated, content_hash = stored[paper_id]
+                if is_newer(record, version, updated) and record.content_hash != content_hash:
+                    to_update.append((record, version))
+                else:
+                    result.unchanged += 1
+
+            if to_insert:
+                connection.execute(insert(Paper), [_paper_row(r) for r in to_insert])
+            if to_update:
+                rows = []
+                for record, old_version in to_update:
+                    row = _paper_row(record)
+                    # A source without version numbers must not erase the one we know.
+                    row["version"] = record.version if record.version is not None else old_version
+                    row["b_id"] = row.pop("id")
+                    rows.append(row)
+                statement = (
+                    update(Paper.__table__)
+                    .where(Paper.__table__.c.id == bindparam("b_id"))
+                    .values({key: bindparam(key) for key in rows[0] if key != "b_id"})
+                )
+                connection.execute(statement, rows)
+                changed_ids = [record.id for record, _ in to_update]
+                for chunk in _chunks(changed_ids, _ID_CHUNK):
+                    connection.execute(delete(PaperAuthor).where(PaperAuthor.paper_id.in_(chunk)))
+                    connection.execute(
+                        delete(PaperCategory).where(PaperCategory.paper_id.in_(chunk))
+                    )
+
+            written = to_insert + [record for record, _ in to_update]
+            author_rows = [
+                {"paper_id": r.id, "position": i, "name": name, "name_key": author_key(name)}
+                for r in written
+                for i, name in enumerate(r.authors)
+            ]
+            category_rows = [
+                {"paper_id": r.id, "category": category}
+                for r in written
+                for category in r.categories
+            ]
+            if author_rows:
+                connection.execute(insert(PaperAuthor), author_rows)
+            if category_rows:
+                connection.execute(insert(PaperCategory), category_rows)
+
+        result.inserted += len(to_insert)
+        result.updated += len(to_update)
+        return result
+
+    # -- reading -----------------------------------------------------------------------
+    def get_paper(self, paper_id: str) -> StoredPaper | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(Paper.__table__).where(Paper.id == paper_id)).first()
+        return StoredPaper(**row._mapping) if row else None
+
+    def get_papers(self, paper_ids: Sequence[str]) -> list[StoredPaper]:
+        """Papers in the order asked for; unknown ids are left out."""
+        found: dict[str, StoredPaper] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(list(paper_ids), _ID_CHUNK):
+                rows = connection.execute(select(Paper.__table__).where(Paper.id.in_(chunk)))
+                found.update({row.id: StoredPaper(**row._mapping) for row in rows})
+        return [found[i] for i in paper_ids if i in found]
+
+    def iter_papers(self, batch_size: int = 1000) -> Iterable[StoredPaper]:
+        """Every paper, in id order, read in batches (keyset pagination, constant memory)."""
+        last = ""
+        while True:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(Paper.__table__)
+                    .where(Paper.id > last)
+                    .order_by(Paper.id)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield StoredPaper(**row._mapping)
+            last = rows[-1].id
+
+    def papers_by_author(self, name: str, limit: int = 100) -> list[StoredPaper]:
+        """Papers with an author whose folded name contains the folded query, newest first."""
+        key = author_key(name)
+        if not key:
+            return []
+        pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self.engine.connect() as connection:
+            ids = (
+                connection.execute(
+                    select(PaperAuthor.paper_id)
+                    .join(Paper, Paper.id == PaperAuthor.paper_id)
+                    .where(PaperAuthor.name_key.like(pattern, escape="\\"))
+                    .group_by(PaperAuthor.paper_id, Paper.published)
+                    .order_by(Paper.published.desc())
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+        return self.get_papers(ids)
+
+    def count_papers(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(Paper)).scalar_one()
+
+    def stats(self) -> dict:
+        with self.engine.connect() as connection:
+            papers = connection.execute(select(func.count()).select_from(Paper)).scalar_one()
+            authors = connection.execute(
+                select(func.count(func.distinct(PaperAuthor.name_key)))
+            ).scalar_one()
+            first, last = connection.execute(
+                select(func.min(Paper.published), func.max(Paper.published))
+            ).one()
+            with_code = connection.execute(
+                select(func.count())
+                .select_from(Paper)
+                .where(func.json_array_length(Paper.code_links) > 0)
+            ).scalar_one()
+            categories = connection.execute(
+                select(Paper.primary_category, func.count())
+                .group_by(Paper.primary_category)
+                .order_by(func.count().desc())
+                .limit(10)
+            ).all()
+        return {
+            "papers": papers,
+            "distinct_authors": authors,
+            "papers_with_code_links": with_code,
+            "first_published": first.isoformat() + "Z" if first else None,
+            "last_published": last.isoformat() + "Z" if last else None,
+            "top_primary_categories": {c or "": n for c, n in categories},
+            "database": self.engine.url.render_as_string(hide_password=True),
+        }
+
+    # -- harvest bookkeeping ------------------------------------------------------------
+    def harvest_state(self, source: str) -> HarvestState | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(HarvestState.__table__).where(HarvestState.source == source)
+            ).first()
+        return HarvestState(**row._mapping) if row else None
+
+    def save_harvest_state(
+        self,
+        source: str,
+        *,
+        harvested_until: date | None,
+        resumption_token: str | None = None,
+        resumption_from: date | None = None,
+        resumption_until: date | None = None,
+        records: Iterable[PaperRecord] = (),
+    ) -> UpsertResult:
+        """Store one harvested page, then where the harvest stands.
+
+        Papers go first: a crash between the two only makes the next run repeat a page,
+        which changes nothing.
+        """
+        result = self.upsert_papers(records)
+        values = {
+            "harvested_until": harvested_until,
+            "resumption_token": resumption_token,
+            "resumption_from": resumption_from,
+            "resumption_until": resumption_until,
+        }
+        with self.engine.begin() as connection:
+            exists = connection.execute(
+                select(HarvestState.source).where(HarvestState.source == source)
+            ).first()
+            if exists:
+                connection.execute(
+                    update(HarvestState).where(HarvestState.source == source).values(values)
+                )
+            else:
+                connection.execute(insert(HarvestState).values(source=source, **values))
+        return result
+
+
+def _paper_row(record: PaperRecord) -> dict:
+    return {
+        "id": record.id,
+        "version": record.version,
+        "title": record.title,
+        "abstract": record.abstract,
+        "authors": list(record.authors),
+        "categories": list(record.categories),
+        "primary_category": record.primary_category,
+        "comment": record.comment,
+        "journal_ref": record.journal_ref,
+        "doi": record.doi,
+        "published": record.published,
+        "updated": record.updated,
+        "code_links": list(record.code_links),
+        "content_hash": record.content_hash,
+    }

@@ -1,0 +1,66 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from paperscope.cli import app
+from tests.conftest import DEMO_CORPUS
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PAPERSCOPE_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_ingest_then_show_a_paper_and_stats_as_json():
+    result = run("ingest", str(DEMO_CORPUS), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["inserted"] == 3622 and report["skipped"] == 0
+
+    paper = json.loads(run("paper", "arXiv:2501.08549v1", "--json").stdout)
+    assert paper["id"] == "2501.08549"
+    assert (
+        paper["title"]
+        == "The Devil is in Temporal Token: High Quality Video Reasoning Segmentation"
+    )
+    assert paper["authors"][0] == "Sitong Gong"
+    assert paper["published"] == "2025-01-15T03:17:24Z"
+    assert paper["pdf_url"] == "https://arxiv.org/pdf/2501.08549"
+
+    stats = json.loads(run("stats", "--json").stdout)
+    assert stats["papers"] == 3622
+
+    again = json.loads(run("ingest", str(DEMO_CORPUS), "--json").stdout)
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 3622)
+
+
+def test_human_readable_paper_output_shows_markup_like_text_verbatim():
+    run("ingest", str(DEMO_CORPUS))
+    result = run("paper", "2501.08549")
+    assert result.exit_code == 0
+    assert "frame-level <SEG> and temporal-level <TAK> tokens" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("paper", "not-an-id"), "not an arXiv id"),
+        (("paper", "2401.99999"), "paper 2401.99999 is not in the store"),
+        (("ingest", "/no/such/file.jsonl"), "no such file: /no/such/file.jsonl"),
+        (("harvest", "--set", "cs", "--from", "31/01/2024"), "--from must be a date"),
+    ],
+)
+def test_errors_are_one_clear_line_and_a_nonzero_exit(args, message):
+    result = run(*args)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
