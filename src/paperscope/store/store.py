@@ -182,6 +182,16 @@ class Store:
                 found.update({row.id: StoredPaper(**row._mapping) for row in rows})
         return [found[i] for i in paper_ids if i in found]
 
+    def iter_papers_by_id(self, paper_ids: Sequence[str], batch_size: int = 500):
+        """The given papers, read a batch at a time, in the order given."""
+        for chunk in _chunks(list(paper_ids), batch_size):
+            yield from self.get_papers(chunk)
+
+    def paper_hashes(self) -> dict[str, str]:
+        """Every paper id with its content hash: what derived indexes compare against."""
+        with self.engine.connect() as connection:
+            return dict(connection.execute(select(Paper.id, Paper.content_hash)).all())
+
     def iter_papers(self, batch_size: int = 1000) -> Iterable[StoredPaper]:
         """Every paper, in id order, read in batches (keyset pagination, constant memory)."""
         last = ""

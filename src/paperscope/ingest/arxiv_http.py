@@ -1,0 +1,111 @@
+"""A polite HTTP client for arXiv: one request at a time, spaced out, retried when asked.
+
+arXiv asks harvesters to wait between requests and answers an impatient one with
+``503 Retry-After``; this client waits as told (within a cap) and gives up with an
+``ArxivError`` that says what happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from paperscope.settings import Settings
+
+Sleep = Callable[[float], None]
+
+# Statuses that mean "come back later" rather than "your request is wrong".
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class ArxivError(Exception):
+    """arXiv could not be asked or did not answer usefully; the message says what to do."""
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or HTTP-date); None if absent."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class ArxivClient:
+    """Sync httpx client that spaces requests and retries arXiv's "try later" answers.
+
+    ``sleep`` is injectable so tests can record the waits instead of waiting.
+    """
+
+    def __init__(self, settings: Settings, *, sleep: Sleep = time.sleep) -> None:
+        self.delay_s = settings.arxiv_request_delay_s
+        self.max_retries = settings.arxiv_max_retries
+        self.max_wait_s = settings.arxiv_max_retry_after_s
+        self.sleep = sleep
+        self._last_request: float | None = None
+        self._http = httpx.Client(
+            timeout=settings.http_timeout_s,
+            headers={"User-Agent": settings.user_agent},
+            follow_redirects=True,
+        )
+
+    def __enter__(self) -> ArxivClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, url: str, params: Mapping[str, str]) -> httpx.Response:
+        """GET url with params; the response of the first try that is not "try later"."""
+        target = httpx.URL(url, params=dict(params))
+        problem = ""
+        for attempt in range(self.max_retries + 1):
+            self._keep_distance()
+            try:
+                response = self._http.get(target)
+            except httpx.TransportError as error:
+                problem = f"{type(error).__name__}: {error}"
+                wait = None
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    if response.is_error:
+                        raise ArxivError(
+                            f"arXiv answered HTTP {response.status_code} for {response.url}"
+                        )
+                    return response
+                problem = f"HTTP {response.status_code}"
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+            finally:
+                self._last_request = time.monotonic()
+            if attempt == self.max_retries:
+                break
+            if wait is None:
+                wait = max(self.delay_s, 1.0) * 2**attempt
+            # Never wait less than the usual spacing, never more than the configured cap.
+            self.sleep(min(max(wait, self.delay_s), self.max_wait_s))
+            self._last_request = None
+        raise ArxivError(
+            f"arXiv did not answer {target} after {self.max_retries + 1} tries "
+            f"(last: {problem}); try again later"
+        )
+
+    def _keep_distance(self) -> None:
+        if self._last_request is None or self.delay_s <= 0:
+            return
+        remaining = self._last_request + self.delay_s - time.monotonic()
+        if remaining > 0:
+            self.sleep(remaining)
