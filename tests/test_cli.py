@@ -49,6 +49,16 @@ def test_human_readable_paper_output_shows_markup_like_text_verbatim():
     assert "frame-level <SEG> and temporal-level <TAK> tokens" in " ".join(result.stdout.split())
 
 
+def test_search_prints_a_json_array_and_says_when_it_is_keywords_only():
+    run("ingest", str(DEMO_CORPUS))
+    result = run("search", "temporal token video reasoning segmentation", "--json", "-n", "3")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert hits[0]["id"] == "2501.08549"
+    assert {"id", "title", "score", "explanation"} <= hits[0].keys()
+    assert "keyword results only" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -56,6 +66,9 @@ def test_human_readable_paper_output_shows_markup_like_text_verbatim():
         (("paper", "2401.99999"), "paper 2401.99999 is not in the store"),
         (("ingest", "/no/such/file.jsonl"), "no such file: /no/such/file.jsonl"),
         (("harvest", "--set", "cs", "--from", "31/01/2024"), "--from must be a date"),
+        (("search", "  "), "empty query"),
+        (("search", '"unclosed'), "unclosed quote"),
+        (("search", "x", "--mode", "magic"), "--mode must be one of"),
     ],
 )
 def test_errors_are_one_clear_line_and_a_nonzero_exit(args, message):

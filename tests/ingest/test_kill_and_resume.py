@@ -22,7 +22,7 @@ def run_ingest(data_dir, *extra, wait=True):
         "PAPERSCOPE_DATA_DIR": str(data_dir),
         "PAPERSCOPE_INGEST_BATCH_SIZE": "50",
     }
-    command = [sys.executable, "-m", "paperscope", "ingest", str(DEMO_CORPUS), *extra]
+    command = [sys.executable, "-m", "paperscope", "ingest", str(DEMO_CORPUS), "--no-index", *extra]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if wait:
         _, stderr = process.communicate(timeout=300)

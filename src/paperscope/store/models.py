@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -73,3 +73,20 @@ class HarvestState(Base):
     resumption_token: Mapped[str | None] = mapped_column(Text)
     resumption_from: Mapped[date | None] = mapped_column(Date)
     resumption_until: Mapped[date | None] = mapped_column(Date)
+
+
+class Embedding(Base):
+    """A paper's vector under one embedding model, and the content it was computed from."""
+
+    __tablename__ = "embeddings"
+
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Model name and version, e.g. "all-MiniLM-L6-v2@onnx-int8-8199be6f": vectors of
+    # different models are never mixed.
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(32))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+
+    __table_args__ = (Index("ix_embeddings_model", "model"),)

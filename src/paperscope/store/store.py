@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from paperscope.records import PaperRecord
-from paperscope.store.models import HarvestState, Paper, PaperAuthor, PaperCategory
+from paperscope.store.models import Embedding, HarvestState, Paper, PaperAuthor, PaperCategory
 
 # Stay under SQLite's bound-parameter limit in IN (...) lists.
 _ID_CHUNK = 900
@@ -263,6 +263,56 @@ class Store:
             "top_primary_categories": {c or "": n for c, n in categories},
             "database": self.engine.url.render_as_string(hide_password=True),
         }
+
+    # -- embeddings -----------------------------------------------------------------------
+    def embedding_hashes(self, model: str) -> dict[str, str]:
+        """Paper id -> the content hash its stored vector under this model was made from."""
+        with self.engine.connect() as connection:
+            return dict(
+                connection.execute(
+                    select(Embedding.paper_id, Embedding.content_hash).where(
+                        Embedding.model == model
+                    )
+                ).all()
+            )
+
+    def save_embeddings(self, model: str, rows: Sequence[tuple[str, str, bytes]]) -> None:
+        """Store (paper id, content hash, vector bytes) rows atomically, replacing old ones."""
+        if not rows:
+            return
+        with self.engine.begin() as connection:
+            for chunk in _chunks([paper_id for paper_id, _, _ in rows], _ID_CHUNK):
+                connection.execute(
+                    delete(Embedding).where(Embedding.model == model, Embedding.paper_id.in_(chunk))
+                )
+            connection.execute(
+                insert(Embedding),
+                [
+                    {"paper_id": p, "model": model, "content_hash": h, "vector": v}
+                    for p, h, v in rows
+                ],
+            )
+
+    def drop_embeddings_except(self, model: str) -> int:
+        """Forget vectors of every other model, so models are never mixed."""
+        with self.engine.begin() as connection:
+            return connection.execute(delete(Embedding).where(Embedding.model != model)).rowcount
+
+    def iter_embeddings(self, model: str, batch_size: int = 5000) -> Iterable[tuple[str, bytes]]:
+        """(paper id, vector bytes) for every stored vector of the model, in id order."""
+        last = ""
+        while True:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(Embedding.paper_id, Embedding.vector)
+                    .where(Embedding.model == model, Embedding.paper_id > last)
+                    .order_by(Embedding.paper_id)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                return
+            yield from ((row.paper_id, row.vector) for row in rows)
+            last = rows[-1].paper_id
 
     # -- harvest bookkeeping ------------------------------------------------------------
     def harvest_state(self, source: str) -> HarvestState | None:

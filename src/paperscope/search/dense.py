@@ -1,0 +1,166 @@
+"""The dense side of search: paper vectors of one model, a neighbour index over them, and
+each paper's neighbourhood radius for hubness-reduced similar papers.
+
+Built from the ``embeddings`` table and cached on disk (vectors, ids, HNSW graph, radii),
+keyed by a digest of what is stored, so a server starts without recomputing anything and a
+stale cache is never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from paperscope.search.embeddings import load_vectors
+from paperscope.search.similar import neighbour_radius, rerank
+from paperscope.search.vectors import ExactIndex, VectorIndex
+from paperscope.search.vectors_hnsw import HnswIndex
+from paperscope.store import Store
+
+IndexKind = Literal["auto", "exact", "hnsw"]
+# Below this many papers one matrix product beats building and keeping a graph.
+HNSW_FROM = 20_000
+
+
+def _slug(model: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in model)[:120]
+
+
+def _digest(hashes: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for paper_id in sorted(hashes):
+        digest.update(f"{paper_id}:{hashes[paper_id]}\n".encode())
+    return digest.hexdigest()
+
+
+class DenseIndex:
+    def __init__(
+        self,
+        model: str,
+        ids: list[str],
+        matrix: np.ndarray,
+        index: VectorIndex,
+        radius: np.ndarray,
+    ) -> None:
+        self.model = model
+        self.ids = ids
+        self.rows = {paper_id: row for row, paper_id in enumerate(ids)}
+        self.matrix = matrix
+        self.index = index
+        self.exact = index if isinstance(index, ExactIndex) else ExactIndex(matrix)
+        self.radius = radius
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def open(
+        cls,
+        store: Store,
+        model: str,
+        dim: int,
+        directory: Path,
+        *,
+        kind: IndexKind = "auto",
+        on_progress: Callable[[str], None] | None = None,
+    ) -> DenseIndex:
+        """Load the cached index if it matches the stored vectors, else rebuild and cache it."""
+        cache = Path(directory) / _slug(model)
+        digest = _digest(store.embedding_hashes(model))
+        state_path = cache / "state.json"
+        if state_path.exists() and json.loads(state_path.read_text()).get("digest") == digest:
+            ids = json.loads((cache / "ids.json").read_text())
+            matrix = np.load(cache / "vectors.npy")
+            radius = np.load(cache / "radius.npy")
+            index = cls._load_index(cache, matrix, kind)
+            if index is not None:
+                return cls(model, ids, matrix, index, radius)
+        return cls.build(store, model, dim, cache, digest, kind=kind, on_progress=on_progress)
+
+    @staticmethod
+    def _load_index(cache: Path, matrix: np.ndarray, kind: IndexKind) -> VectorIndex | None:
+        if _wants_hnsw(kind, len(matrix)):
+            return HnswIndex.load(cache, matrix)
+        return ExactIndex(matrix)
+
+    @classmethod
+    def build(
+        cls,
+        store: Store,
+        model: str,
+        dim: int,
+        cache: Path,
+        digest: str,
+        *,
+        kind: IndexKind = "auto",
+        on_progress: Callable[[str], None] | None = None,
+    ) -> DenseIndex:
+        say = on_progress or (lambda _message: None)
+        say("loading vectors")
+        ids, matrix = load_vectors(store, model, dim)
+        index: VectorIndex
+        if _wants_hnsw(kind, len(matrix)):
+            say(f"building the HNSW graph over {len(ids):,} vectors")
+            index = HnswIndex.build(matrix)
+        else:
+            index = ExactIndex(matrix)
+        say("measuring neighbourhoods for similar papers")
+        # The exact index has its own blocked path in neighbour_radius; only HNSW is passed in.
+        radius = (
+            neighbour_radius(matrix, search=None if isinstance(index, ExactIndex) else index.search)
+            if len(matrix) > 1
+            else np.zeros(len(matrix), dtype=np.float32)
+        )
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / "state.json").unlink(missing_ok=True)  # invalid until everything is written
+        (cache / "ids.json").write_text(json.dumps(ids))
+        np.save(cache / "vectors.npy", matrix)
+        np.save(cache / "radius.npy", radius)
+        index.save(cache)
+        partial = cache / "state.json.tmp"
+        partial.write_text(json.dumps({"model": model, "digest": digest, "count": len(ids)}))
+        os.replace(partial, cache / "state.json")
+        return cls(model, ids, matrix, index, radius)
+
+    # -- queries ------------------------------------------------------------------------
+    def search(
+        self, query: np.ndarray, k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The k papers nearest to a query vector, optionally only among `allowed` ids."""
+        if not len(self.ids) or k <= 0:
+            return []
+        if allowed is not None:
+            rows = np.fromiter((self.rows[i] for i in allowed if i in self.rows), dtype=np.int64)
+            found, cosines = self.exact.search_rows(query, np.sort(rows), k)
+        else:
+            found, cosines = self.index.search(query[None, :], k)
+            found, cosines = found[0], cosines[0]
+        return [(self.ids[r], float(c)) for r, c in zip(found, cosines, strict=True) if r >= 0]
+
+    def similar(
+        self, paper_id: str, k: int = 10, candidates: int = 100, method: str = "csls"
+    ) -> list[tuple[str, float, float]]:
+        """(id, hubness-corrected score, cosine) of the papers most similar to one paper."""
+        row = self.rows.get(paper_id)
+        if row is None:
+            return []
+        found, cosines = self.index.search(self.matrix[row][None, :], candidates + 1)
+        keep = (found[0] >= 0) & (found[0] != row)
+        rows, cos = found[0][keep], cosines[0][keep]
+        top, scores = rerank(rows, cos, self.radius, k=k, method=method)
+        cosine_of = dict(zip(rows.tolist(), cos.tolist(), strict=True))
+        return [
+            (self.ids[r], float(s), cosine_of[r])
+            for r, s in zip(top[0].tolist(), scores[0].tolist(), strict=True)
+            if r >= 0
+        ]
+
+
+def _wants_hnsw(kind: IndexKind, count: int) -> bool:
+    return kind == "hnsw" or (kind == "auto" and count >= HNSW_FROM)

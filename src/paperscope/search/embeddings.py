@@ -1,0 +1,67 @@
+"""Paper vectors: computed for new or changed papers only, stored in the database.
+
+Vectors live in the ``embeddings`` table beside the papers (so PostgreSQL deployments can
+move them to pgvector), tagged with the encoder's name and version. Each chunk commits on
+its own: an interrupted run keeps its finished chunks and the next run does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from paperscope.search.encoder import Encoder
+from paperscope.store import Store, StoredPaper
+
+CHUNK = 512  # papers per encode call and commit; larger chunks sort by length better
+
+
+def paper_text(title: str, abstract: str) -> str:
+    """What the encoder reads for a paper: the title, then the abstract with lines joined."""
+    return f"{' '.join(title.split())}. {' '.join(abstract.split())}"
+
+
+def stale_paper_ids(store: Store, model: str) -> list[str]:
+    stored = store.embedding_hashes(model)
+    return sorted(pid for pid, digest in store.paper_hashes().items() if stored.get(pid) != digest)
+
+
+def embed_papers(
+    store: Store,
+    encoder: Encoder,
+    *,
+    chunk: int = CHUNK,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Embed every paper without a current vector under this encoder; returns how many."""
+    store.drop_embeddings_except(encoder.name)
+    todo = stale_paper_ids(store, encoder.name)
+    done = 0
+    if on_progress:
+        on_progress(0, len(todo))
+    for start in range(0, len(todo), chunk):
+        papers: list[StoredPaper] = store.get_papers(todo[start : start + chunk])
+        vectors = encoder.encode([paper_text(p.title, p.abstract) for p in papers])
+        store.save_embeddings(
+            encoder.name,
+            [
+                (p.id, p.content_hash, np.asarray(v, dtype="<f4").tobytes())
+                for p, v in zip(papers, vectors, strict=True)
+            ],
+        )
+        done += len(papers)
+        if on_progress:
+            on_progress(done, len(todo))
+    return done
+
+
+def load_vectors(store: Store, model: str, dim: int) -> tuple[list[str], np.ndarray]:
+    """All stored vectors of a model as (ids in id order, float32 matrix)."""
+    ids: list[str] = []
+    blobs: list[bytes] = []
+    for paper_id, blob in store.iter_embeddings(model):
+        ids.append(paper_id)
+        blobs.append(blob)
+    matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), dim)
+    return ids, np.ascontiguousarray(matrix, dtype=np.float32)

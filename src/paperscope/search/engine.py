@@ -1,0 +1,283 @@
+"""SearchEngine: lexical, dense and hybrid search, similar papers, and keeping indexes fresh.
+
+Every result explains itself: its lexical and dense ranks and scores, the fused score, and
+a snippet with the matching words marked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+from paperscope.search.dense import DenseIndex
+from paperscope.search.embeddings import embed_papers
+from paperscope.search.encoder import Encoder, ModelNotFound, load_encoder
+from paperscope.search.fusion import fuse
+from paperscope.search.lexical import LexicalIndex
+from paperscope.search.query import ParsedQuery, SearchFilters, parse_query
+from paperscope.search.snippets import Snippet, highlight, make_snippet
+from paperscope.settings import Settings
+from paperscope.store import Store, StoredPaper
+
+Mode = Literal["hybrid", "lexical", "dense"]
+MODES: tuple[Mode, ...] = ("hybrid", "lexical", "dense")
+MAX_RESULTS = 1000
+
+
+class SearchUnavailable(RuntimeError):
+    """A search that cannot run yet, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    paper: StoredPaper
+    score: float
+    lexical_rank: int | None
+    lexical_score: float | None
+    dense_rank: int | None
+    dense_score: float | None
+    title: Snippet
+    snippet: Snippet
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.paper.id,
+            "title": self.paper.title,
+            "authors": self.paper.authors,
+            "published": self.paper.published.isoformat() + "Z" if self.paper.published else None,
+            "categories": self.paper.categories,
+            "score": round(self.score, 6),
+            "explanation": {
+                "lexical_rank": self.lexical_rank,
+                "lexical_score": _round(self.lexical_score),
+                "dense_rank": self.dense_rank,
+                "dense_score": _round(self.dense_score),
+                "fused_score": round(self.score, 6),
+            },
+            "snippet": self.snippet.text,
+            "highlights": [list(span) for span in self.snippet.highlights],
+            "title_highlights": [list(span) for span in self.title.highlights],
+        }
+
+
+@dataclass
+class SearchResults:
+    query: ParsedQuery
+    mode: Mode
+    hits: list[SearchHit]
+    offset: int
+    has_more: bool
+    took_ms: float
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SimilarPaper:
+    paper: StoredPaper
+    score: float
+    cosine: float
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+class SearchEngine:
+    def __init__(self, settings: Settings, store: Store, encoder: Encoder | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self._encoder = encoder
+        self._dense: DenseIndex | None = None
+        self._dense_checked = False
+
+    # -- indexes ------------------------------------------------------------------------
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        return LexicalIndex(self.settings.index_dir)
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            try:
+                self._encoder = load_encoder(
+                    self.settings.embedding_model, models_dir=self.settings.models_dir
+                )
+            except ModelNotFound as error:
+                raise SearchUnavailable(
+                    f"embedding model {self.settings.embedding_model!r} is not available in "
+                    f"{self.settings.models_dir}: run `paperscope models install`"
+                ) from error
+        return self._encoder
+
+    @property
+    def dense(self) -> DenseIndex | None:
+        """The dense index, or None while no paper has a vector under the current model."""
+        if not self._dense_checked:
+            self._dense_checked = True
+            try:
+                model = self.encoder.name
+            except SearchUnavailable:
+                return None
+            if self.store.embedding_hashes(model):
+                self._dense = DenseIndex.open(
+                    self.store,
+                    self.encoder.name,
+                    self.encoder.dim,
+                    self.settings.index_dir / "dense",
+                    kind=self.settings.vector_index,
+                )
+        return self._dense
+
+    def update_indexes(
+        self,
+        *,
+        dense: bool = True,
+        on_progress: Callable[[str, int, int], None] | None = None,
+    ) -> dict[str, int]:
+        """Bring every index level with the store; resumable, only touches what changed."""
+        report = {}
+        say = on_progress or (lambda _stage, _done, _total: None)
+        indexed, removed = self.lexical.sync(
+            self.store, on_progress=lambda done, total: say("lexical index", done, total)
+        )
+        report |= {"lexical_indexed": indexed, "lexical_removed": removed}
+        if dense:
+            embedded = embed_papers(
+                self.store,
+                self.encoder,
+                on_progress=lambda done, total: say("embedding papers", done, total),
+            )
+            say("dense index", 0, 1)
+            self._dense = DenseIndex.open(
+                self.store,
+                self.encoder.name,
+                self.encoder.dim,
+                self.settings.index_dir / "dense",
+                kind=self.settings.vector_index,
+            )
+            self._dense_checked = True
+            say("dense index", 1, 1)
+            report |= {"embedded": embedded, "dense_vectors": len(self._dense)}
+        return report
+
+    # -- search -------------------------------------------------------------------------
+    def search(
+        self,
+        text: str,
+        *,
+        mode: Mode = "hybrid",
+        limit: int = 10,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+    ) -> SearchResults:
+        started = time.perf_counter()
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+        parsed = parse_query(text, filters)
+        limit = max(1, min(limit, MAX_RESULTS))
+        offset = max(0, min(offset, MAX_RESULTS))
+        wanted = offset + limit + 1  # one more tells whether there is a next page
+        notices: list[str] = []
+
+        if mode != "lexical" and self.dense is None:
+            if mode == "dense":
+                raise SearchUnavailable(
+                    "semantic search is not ready: run `paperscope index` to embed the papers"
+                )
+            notices.append("semantic index not built yet: showing keyword results only")
+            mode = "lexical"
+
+        depth = max(wanted, self.settings.fusion_candidates)
+        lexical: dict[str, float] = {}
+        dense: dict[str, float] = {}
+        if mode in ("hybrid", "lexical"):
+            hits = self.lexical.search(parsed, limit=depth if mode == "hybrid" else wanted)
+            lexical = {hit.paper_id: hit.score for hit in hits}
+        if mode in ("hybrid", "dense") and parsed.free_text.strip():
+            dense = dict(self._dense_search(parsed, depth if mode == "hybrid" else wanted))
+
+        if mode == "hybrid":
+            ranked = fuse(
+                lexical,
+                dense,
+                method=self.settings.fusion,
+                alpha=self.settings.fusion_alpha,
+                rrf_k=self.settings.rrf_k,
+            )
+        else:
+            ranked = sorted((lexical or dense).items(), key=lambda item: (-item[1], item[0]))
+        if parsed.filters.active and mode == "hybrid" and dense:
+            ranked = [item for item in ranked if item[0] in lexical or item[0] in dense]
+
+        page = ranked[offset : offset + limit]
+        lexical_rank = {pid: r for r, pid in enumerate(lexical, start=1)}
+        dense_rank = {pid: r for r, pid in enumerate(dense, start=1)}
+        stems = self.lexical.analyze(" ".join(parsed.highlight_terms))
+        papers = {p.id: p for p in self.store.get_papers([pid for pid, _ in page])}
+        results = [
+            SearchHit(
+                paper=papers[pid],
+                score=score,
+                lexical_rank=lexical_rank.get(pid),
+                lexical_score=lexical.get(pid),
+                dense_rank=dense_rank.get(pid),
+                dense_score=dense.get(pid),
+                title=highlight(papers[pid].title, stems),
+                snippet=make_snippet(papers[pid].abstract, stems),
+            )
+            for pid, score in page
+            if pid in papers
+        ]
+        return SearchResults(
+            query=parsed,
+            mode=mode,
+            hits=results,
+            offset=offset,
+            has_more=len(ranked) > offset + limit,
+            took_ms=(time.perf_counter() - started) * 1000,
+            notices=notices,
+        )
+
+    def _dense_search(self, parsed: ParsedQuery, k: int) -> list[tuple[str, float]]:
+        assert self.dense is not None
+        vector = self.encoder.encode_query(parsed.free_text)
+        allowed = None
+        if parsed.filters.active or any(c.occur.value != "should" for c in parsed.clauses):
+            # Filters, required and excluded terms hold for semantic results too.
+            allowed = self._allowed_ids(parsed)
+        return self.dense.search(vector, k, allowed=allowed)
+
+    def _allowed_ids(self, parsed: ParsedQuery) -> set[str]:
+        allowed = self.lexical.filter_ids(parsed.filters)
+        must_not = [c for c in parsed.clauses if c.occur.value == "must_not"]
+        must = [c for c in parsed.clauses if c.occur.value == "must"]
+        if must_not or must:
+            constraint = ParsedQuery(parsed.raw, tuple(must + must_not), parsed.filters)
+            allowed &= self.lexical.matching_ids(constraint)
+        return allowed
+
+    # -- similar papers -----------------------------------------------------------------
+    def similar(self, paper_id: str, limit: int = 10) -> list[SimilarPaper]:
+        if self.dense is None:
+            raise SearchUnavailable(
+                "similar papers need the semantic index: run `paperscope index`"
+            )
+        found = self.dense.similar(
+            paper_id,
+            k=max(1, min(limit, 100)),
+            candidates=self.settings.similar_candidates,
+            method=self.settings.similar_method,
+        )
+        papers = {p.id: p for p in self.store.get_papers([pid for pid, _, _ in found])}
+        return [
+            SimilarPaper(papers[pid], score, cosine)
+            for pid, score, cosine in found
+            if pid in papers
+        ]
+
+
+def open_search(settings: Settings, store: Store) -> SearchEngine:
+    return SearchEngine(settings, store)
