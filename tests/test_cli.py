@@ -12,6 +12,8 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("PAPERSCOPE_DATA_DIR", str(tmp_path / "data"))
+    # No embedding model here: these tests cover the keyword-only path; tests/search the rest.
+    monkeypatch.setenv("PAPERSCOPE_MODELS_DIR", str(tmp_path / "no-models"))
     return tmp_path / "data"
 
 

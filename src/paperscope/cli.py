@@ -390,6 +390,67 @@ def similar_command(
         out.print(Text(f"    {s.paper.id}  cosine {s.cosine:.3f}", style="dim"))
 
 
+eval_app = typer.Typer(help="Measure search quality.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("beir")
+@_friendly_errors
+def eval_beir_command(
+    directory: Annotated[Path, typer.Argument(help="A BEIR folder (corpus, queries, qrels/).")],
+    split: Annotated[str, typer.Option("--split", help="Qrels split to report.")] = "test",
+    tune_on: Annotated[
+        str | None, typer.Option("--tune-on", help="Split to tune fusion on (default: train).")
+    ] = "train",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """nDCG@10, recall@10 and recall@100 of lexical, dense and hybrid search."""
+    from paperscope.search.engine import configured_encoder
+    from paperscope.search.evaluate import Evaluation, load_beir
+
+    if not directory.is_dir():
+        raise UserError(f"no such folder: {directory}")
+    try:
+        benchmark = load_beir(directory)
+    except FileNotFoundError as error:
+        raise UserError(str(error)) from None
+    if split not in benchmark.qrels:
+        raise UserError(f"no qrels/{split}.tsv in {directory} (have: {', '.join(benchmark.qrels)})")
+    if tune_on not in benchmark.qrels:
+        tune_on = None
+    settings = Settings()
+    encoder = configured_encoder(settings)
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total, papers=0)
+            progress.update(tasks[stage], completed=done, total=total, papers=done)
+
+        evaluation = Evaluation(benchmark, encoder, settings.data_dir / "eval-cache", advance)
+    report = evaluation.report(split, tune_on) | {"model": encoder.name}
+    if as_json:
+        _print_json(report)
+        return
+    table = Table(
+        title=f"{directory.name} {split} ({report['results']['lexical']['queries']} "
+        f"queries; fusion tuned on {tune_on or 'nothing'})"
+    )
+    for column in ("method", "nDCG@10", "recall@10", "recall@100", "parameters"):
+        table.add_column(column)
+    for name, row in report["results"].items():
+        extra = ", ".join(f"{k}={row[k]}" for k in ("alpha", "rrf_k") if k in row)
+        table.add_row(
+            name,
+            f"{row['ndcg@10']:.4f}",
+            f"{row['recall@10']:.4f}",
+            f"{row['recall@100']:.4f}",
+            extra,
+        )
+    out.print(table)
+
+
 models_app = typer.Typer(help="Embedding models for semantic search.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 

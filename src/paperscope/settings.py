@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     )
     vector_index: Literal["auto", "exact", "hnsw"] = "auto"
     fusion: Literal["convex", "rrf"] = "convex"
-    fusion_alpha: float = Field(default=0.5, ge=0, le=1, description="Weight of the dense side.")
+    fusion_alpha: float = Field(default=0.45, ge=0, le=1, description="Weight of the dense side.")
     rrf_k: float = Field(default=60.0, gt=0)
     fusion_candidates: int = Field(default=100, ge=10, le=1000)
     # `paperscope ingest` embeds new papers itself only when there are at most this many;

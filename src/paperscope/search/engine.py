@@ -81,6 +81,17 @@ class SimilarPaper:
     cosine: float
 
 
+def configured_encoder(settings: Settings) -> Encoder:
+    """The encoder the settings name, or SearchUnavailable saying how to install it."""
+    try:
+        return load_encoder(settings.embedding_model, models_dir=settings.models_dir)
+    except ModelNotFound as error:
+        raise SearchUnavailable(
+            f"embedding model {settings.embedding_model!r} is not available in "
+            f"{settings.models_dir}: run `paperscope models install`"
+        ) from error
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
@@ -101,15 +112,7 @@ class SearchEngine:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            try:
-                self._encoder = load_encoder(
-                    self.settings.embedding_model, models_dir=self.settings.models_dir
-                )
-            except ModelNotFound as error:
-                raise SearchUnavailable(
-                    f"embedding model {self.settings.embedding_model!r} is not available in "
-                    f"{self.settings.models_dir}: run `paperscope models install`"
-                ) from error
+            self._encoder = configured_encoder(self.settings)
         return self._encoder
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -141,6 +141,27 @@ class LexicalIndex:
         self._searcher = None
         self._load_keys(manifest)
         return done, len(gone)
+
+    def add_papers(self, papers: Iterable[StoredPaper]) -> int:
+        """Index papers that do not come from a store (a benchmark's documents)."""
+        manifest = self._manifest()
+        next_key = 1 + max((key for _, key in manifest.values()), default=-1)
+        writer = self.index.writer(heap_size=128_000_000, num_threads=1)
+        added = 0
+        for paper in papers:
+            writer.delete_documents_by_term("id", paper.id)
+            key = manifest[paper.id][1] if paper.id in manifest else next_key
+            next_key = max(next_key, key + 1)
+            writer.add_document(self._document(paper, key))
+            manifest[paper.id] = [paper.content_hash, key]
+            added += 1
+        writer.commit()
+        writer.wait_merging_threads()
+        self._save_manifest(manifest)
+        self.index.reload()
+        self._searcher = None
+        self._load_keys(manifest)
+        return added
 
     def _document(self, paper: StoredPaper, key: int) -> tantivy.Document:
         document = tantivy.Document()
