@@ -1,0 +1,111 @@
+"""Search latency on a real store: p50/p95/p99 per mode, query embedding included.
+
+    PAPERSCOPE_DATA_DIR=DIR python bench/search.py [--queries 500] [--baseline 50]
+
+DIR must hold an ingested and indexed corpus (`paperscope ingest ...; paperscope index`).
+Queries are realistic: the first 3-8 words of random paper titles plus topic phrases, with
+a share of field, phrase and exclusion syntax. The baseline in the same run is a full scan
+that scores every paper by query-word substring matches, as arxiv-sanity-lite does.
+The encoder's throughput against sentence-transformers is `bench/encoder.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from paperscope.search.engine import SearchEngine
+from paperscope.settings import Settings
+from paperscope.store import open_store
+
+TOPICS = [
+    "retrieval augmented generation for question answering",
+    "reinforcement learning from human feedback",
+    "diffusion models for video generation",
+    "graph neural networks for molecules",
+    '"large language model" agents -survey',
+    "ti:benchmark reasoning",
+    "au:bengio",
+    "uncertainty estimation in medical imaging",
+    "federated learning privacy",
+    "mixture of experts efficient inference",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def make_queries(titles: list[str], count: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    queries = []
+    while len(queries) < count:
+        if rng.random() < 0.2:
+            queries.append(rng.choice(TOPICS))
+            continue
+        words = rng.choice(titles).replace(":", " ").split()
+        queries.append(" ".join(words[: rng.randint(3, 8)]))
+    return queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--baseline", type=int, default=50, help="queries for the full scan")
+    args = parser.parse_args()
+
+    settings = Settings()
+    store = open_store(settings)
+    papers = list(store.iter_papers())
+    engine = SearchEngine(settings, store)
+    if engine.dense is None:
+        raise SystemExit("no vectors: run `paperscope index` first")
+    queries = make_queries([p.title for p in papers], args.queries)
+    engine.search("warm up", mode="hybrid")
+
+    rows = []
+    for mode in ("lexical", "dense", "hybrid"):
+        times = []
+        for query in queries:
+            started = time.perf_counter()
+            engine.search(query, mode=mode, limit=10)
+            times.append((time.perf_counter() - started) * 1000)
+        rows.append((mode, len(queries), times))
+
+    texts = [(p.title + " " + p.abstract).lower() for p in papers]
+    times = []
+    for query in queries[: args.baseline]:
+        words = [w for w in query.lower().split() if len(w) > 2]
+        started = time.perf_counter()
+        scores = [sum(text.count(w) for w in words) for text in texts]
+        sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[:10]
+        times.append((time.perf_counter() - started) * 1000)
+    rows.append(("baseline: full scan", args.baseline, times))
+
+    table = Table(title=f"search latency over {len(papers):,} papers (ms, 1 query at a time)")
+    for column in ("mode", "queries", "p50", "p95", "p99", "mean", "p50 vs baseline"):
+        table.add_column(column, justify="right")
+    baseline_p50 = statistics.median(rows[-1][2])
+    for mode, n, values in rows:
+        p50 = statistics.median(values)
+        table.add_row(
+            mode,
+            str(n),
+            f"{p50:.1f}",
+            f"{percentile(values, 0.95):.1f}",
+            f"{percentile(values, 0.99):.1f}",
+            f"{statistics.fmean(values):.1f}",
+            f"{baseline_p50 / p50:.0f}x faster" if mode != rows[-1][0] else "1x",
+        )
+    Console().print(table)
+    print(f"vector index: {type(engine.dense.index).__name__}, model {engine.encoder.name}")
+
+
+if __name__ == "__main__":
+    main()
