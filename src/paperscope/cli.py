@@ -109,6 +109,20 @@ def _progress() -> Iterator[Progress]:
         yield progress
 
 
+@contextmanager
+def _stage_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per named stage, as the search indexes report them."""
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total, papers=0)
+            progress.update(tasks[stage], completed=done, total=total, papers=done)
+
+        yield advance
+
+
 def _report_skips(report: IngestReport) -> None:
     if not report.skipped_count:
         return
@@ -263,14 +277,7 @@ def _update_indexes(settings: Settings, store: Store, embed: bool | None) -> dic
                 "run `paperscope index` when convenient (keyword search works meanwhile)",
                 soft_wrap=True,
             )
-    with _progress() as progress:
-        tasks: dict[str, int] = {}
-
-        def advance(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total, papers=0)
-            progress.update(tasks[stage], completed=done, total=total, papers=done)
-
+    with _stage_progress() as advance:
         return engine.update_indexes(dense=embed, on_progress=advance)
 
 
@@ -420,14 +427,7 @@ def eval_beir_command(
         tune_on = None
     settings = Settings()
     encoder = configured_encoder(settings)
-    with _progress() as progress:
-        tasks: dict[str, int] = {}
-
-        def advance(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total, papers=0)
-            progress.update(tasks[stage], completed=done, total=total, papers=done)
-
+    with _stage_progress() as advance:
         evaluation = Evaluation(benchmark, encoder, settings.data_dir / "eval-cache", advance)
     report = evaluation.report(split, tune_on) | {"model": encoder.name}
     if as_json:

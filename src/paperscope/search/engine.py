@@ -125,14 +125,17 @@ class SearchEngine:
             except SearchUnavailable:
                 return None
             if self.store.embedding_hashes(model):
-                self._dense = DenseIndex.open(
-                    self.store,
-                    self.encoder.name,
-                    self.encoder.dim,
-                    self.settings.index_dir / "dense",
-                    kind=self.settings.vector_index,
-                )
+                self._dense = self._open_dense()
         return self._dense
+
+    def _open_dense(self) -> DenseIndex:
+        return DenseIndex.open(
+            self.store,
+            self.encoder.name,
+            self.encoder.dim,
+            self.settings.index_dir / "dense",
+            kind=self.settings.vector_index,
+        )
 
     def update_indexes(
         self,
@@ -154,13 +157,7 @@ class SearchEngine:
                 on_progress=lambda done, total: say("embedding papers", done, total),
             )
             say("dense index", 0, 1)
-            self._dense = DenseIndex.open(
-                self.store,
-                self.encoder.name,
-                self.encoder.dim,
-                self.settings.index_dir / "dense",
-                kind=self.settings.vector_index,
-            )
+            self._dense = self._open_dense()
             self._dense_checked = True
             say("dense index", 1, 1)
             report |= {"embedded": embedded, "dense_vectors": len(self._dense)}

@@ -114,39 +114,32 @@ class LexicalIndex:
         gone = [pid for pid in manifest if pid not in wanted]
         if not stale and not gone:
             return 0, 0
-        writer = self.index.writer(heap_size=128_000_000, num_threads=1)
-        for pid in gone:
-            writer.delete_documents_by_term("id", pid)
-            del manifest[pid]
-        done = 0
-        next_key = 1 + max((key for _, key in manifest.values()), default=-1)
-        for paper in store.iter_papers_by_id(stale):
-            writer.delete_documents_by_term("id", paper.id)
-            key = manifest[paper.id][1] if paper.id in manifest else next_key
-            next_key = max(next_key, key + 1)
-            writer.add_document(self._document(paper, key))
-            manifest[paper.id] = [paper.content_hash, key]
-            done += 1
-            if done % _COMMIT_EVERY == 0:
-                writer.commit()
-                self._save_manifest(manifest)  # after the commit: never ahead of the index
-                if on_progress:
-                    on_progress(done, len(stale))
-        writer.commit()
-        writer.wait_merging_threads()
-        self._save_manifest(manifest)
-        if on_progress:
-            on_progress(done, len(stale))
-        self.index.reload()
-        self._searcher = None
-        self._load_keys(manifest)
+
+        def progress(done: int) -> None:
+            if on_progress:
+                on_progress(done, len(stale))
+
+        done = self.add_papers(store.iter_papers_by_id(stale), remove=gone, on_commit=progress)
         return done, len(gone)
 
-    def add_papers(self, papers: Iterable[StoredPaper]) -> int:
-        """Index papers that do not come from a store (a benchmark's documents)."""
+    def add_papers(
+        self,
+        papers: Iterable[StoredPaper],
+        *,
+        remove: Iterable[str] = (),
+        on_commit: Callable[[int], None] | None = None,
+    ) -> int:
+        """Index (or re-index) papers and drop the `remove` ids; returns how many were added.
+
+        Commits every few thousand papers and saves the manifest right after each commit,
+        never before, so an interrupted run is picked up where its last commit ended.
+        """
         manifest = self._manifest()
-        next_key = 1 + max((key for _, key in manifest.values()), default=-1)
         writer = self.index.writer(heap_size=128_000_000, num_threads=1)
+        for pid in remove:
+            writer.delete_documents_by_term("id", pid)
+            manifest.pop(pid, None)
+        next_key = 1 + max((key for _, key in manifest.values()), default=-1)
         added = 0
         for paper in papers:
             writer.delete_documents_by_term("id", paper.id)
@@ -155,9 +148,16 @@ class LexicalIndex:
             writer.add_document(self._document(paper, key))
             manifest[paper.id] = [paper.content_hash, key]
             added += 1
+            if added % _COMMIT_EVERY == 0:
+                writer.commit()
+                self._save_manifest(manifest)
+                if on_commit:
+                    on_commit(added)
         writer.commit()
         writer.wait_merging_threads()
         self._save_manifest(manifest)
+        if on_commit:
+            on_commit(added)
         self.index.reload()
         self._searcher = None
         self._load_keys(manifest)
