@@ -17,7 +17,7 @@ from paperscope.search.embeddings import embed_papers
 from paperscope.search.encoder import Encoder, ModelNotFound, load_encoder
 from paperscope.search.fusion import fuse
 from paperscope.search.lexical import LexicalIndex
-from paperscope.search.query import ParsedQuery, SearchFilters, parse_query
+from paperscope.search.query import Occur, ParsedQuery, SearchFilters, parse_query
 from paperscope.search.snippets import Snippet, highlight, make_snippet
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
@@ -209,8 +209,6 @@ class SearchEngine:
             )
         else:
             ranked = sorted((lexical or dense).items(), key=lambda item: (-item[1], item[0]))
-        if parsed.filters.active and mode == "hybrid" and dense:
-            ranked = [item for item in ranked if item[0] in lexical or item[0] in dense]
 
         page = ranked[offset : offset + limit]
         lexical_rank = {pid: r for r, pid in enumerate(lexical, start=1)}
@@ -245,15 +243,15 @@ class SearchEngine:
         assert self.dense is not None
         vector = self.encoder.encode_query(parsed.free_text)
         allowed = None
-        if parsed.filters.active or any(c.occur.value != "should" for c in parsed.clauses):
+        if parsed.filters.active or any(c.occur is not Occur.SHOULD for c in parsed.clauses):
             # Filters, required and excluded terms hold for semantic results too.
             allowed = self._allowed_ids(parsed)
         return self.dense.search(vector, k, allowed=allowed)
 
     def _allowed_ids(self, parsed: ParsedQuery) -> set[str]:
         allowed = self.lexical.filter_ids(parsed.filters)
-        must_not = [c for c in parsed.clauses if c.occur.value == "must_not"]
-        must = [c for c in parsed.clauses if c.occur.value == "must"]
+        must_not = [c for c in parsed.clauses if c.occur is Occur.MUST_NOT]
+        must = [c for c in parsed.clauses if c.occur is Occur.MUST]
         if must_not or must:
             constraint = ParsedQuery(parsed.raw, tuple(must + must_not), parsed.filters)
             allowed &= self.lexical.matching_ids(constraint)
