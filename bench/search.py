@@ -6,7 +6,9 @@ DIR must hold an ingested and indexed corpus (`paperscope ingest ...; paperscope
 Queries are realistic: the first 3-8 words of random paper titles plus topic phrases, with
 a share of field, phrase and exclusion syntax. The baseline in the same run is a full scan
 that scores every paper by query-word substring matches, as arxiv-sanity-lite does.
-The encoder's throughput against sentence-transformers is `bench/encoder.py`.
+With --encoder-docs N (default 300; 0 skips it) it then runs `bench/encoder.py`: the
+encoder's throughput against a plain sentence-transformers encode of the same model, which
+needs `pip install torch==2.13.0 sentence-transformers` in the venv.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -58,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--baseline", type=int, default=50, help="queries for the full scan")
+    parser.add_argument("--encoder-docs", type=int, default=300)
     args = parser.parse_args()
 
     settings = Settings()
@@ -105,6 +111,19 @@ def main() -> None:
         )
     Console().print(table)
     print(f"vector index: {type(engine.dense.index).__name__}, model {engine.encoder.name}")
+    if args.encoder_docs:
+        encoder_bench = Path(__file__).with_name("encoder.py")
+        subprocess.run(
+            [
+                sys.executable,
+                str(encoder_bench),
+                "--docs",
+                str(args.encoder_docs),
+                "--models-dir",
+                str(settings.models_dir),
+            ],
+            check=False,
+        )
 
 
 if __name__ == "__main__":
