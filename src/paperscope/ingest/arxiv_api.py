@@ -5,13 +5,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from xml.etree.ElementTree import Element
 
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperscope.ingest.arxiv_http import ArxivClient, ArxivError, Sleep
+from paperscope.ingest.arxiv_http import ArxivClient, Sleep, parse_xml
 from paperscope.ingest.source import Skipped
 from paperscope.records import BadRecord, PaperRecord, make_record
 from paperscope.settings import Settings
@@ -71,12 +68,7 @@ def fetch_papers(
 
 def parse_feed(content: bytes, url: str) -> list[tuple[str, PaperRecord | Skipped]]:
     """(base id, record or reason) for each paper entry; arXiv's error entries are left out."""
-    try:
-        root = fromstring(content)
-    except (ParseError, DefusedXmlException) as error:
-        raise ArxivError(f"arXiv sent malformed XML for {url}: {error}") from error
-    if root.tag != f"{ATOM}feed":
-        raise ArxivError(f"{url} did not answer with an Atom feed (got <{root.tag}>)")
+    root = parse_xml(content, url, f"{ATOM}feed", "an Atom feed")
     entries = []
     for entry in root.iterfind(f"{ATOM}entry"):
         entry_id = (entry.findtext(f"{ATOM}id") or "").strip()

@@ -11,8 +11,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from xml.etree.ElementTree import Element, ParseError
 
 import httpx
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from paperscope.settings import Settings
 
@@ -109,3 +112,14 @@ class ArxivClient:
         remaining = self._last_request + self.delay_s - time.monotonic()
         if remaining > 0:
             self.sleep(remaining)
+
+
+def parse_xml(content: bytes, url: str, root_tag: str, kind: str) -> Element:
+    """An arXiv answer's XML root, safely parsed; ArxivError if it is broken or not `kind`."""
+    try:
+        root = fromstring(content)
+    except (ParseError, DefusedXmlException) as error:
+        raise ArxivError(f"arXiv sent malformed XML for {url}: {error}") from error
+    if root.tag != root_tag:
+        raise ArxivError(f"{url} did not answer with {kind} (got <{root.tag}>)")
+    return root

@@ -10,12 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
-
-from paperscope.ingest.arxiv_http import ArxivClient, ArxivError, Sleep
+from paperscope.ingest.arxiv_http import ArxivClient, ArxivError, Sleep, parse_xml
 from paperscope.ingest.source import IngestReport, ProgressCallback, Skipped
 from paperscope.records import BadRecord, PaperRecord, make_record
 from paperscope.settings import Settings
@@ -49,12 +46,7 @@ class OaiPage:
 
 def parse_list_records(content: bytes, url: str) -> OaiPage:
     """One ListRecords answer; raises ArxivError for anything but a usable page."""
-    try:
-        root = fromstring(content)
-    except (ParseError, DefusedXmlException) as error:
-        raise ArxivError(f"arXiv sent malformed XML for {url}: {error}") from error
-    if root.tag != f"{OAI}OAI-PMH":
-        raise ArxivError(f"{url} did not answer with an OAI-PMH document (got <{root.tag}>)")
+    root = parse_xml(content, url, f"{OAI}OAI-PMH", "an OAI-PMH document")
     response_date = _response_day(root, url)
 
     error = root.find(f"{OAI}error")

@@ -114,6 +114,19 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
 
 
+def _load_tokenizer(path: Path, max_tokens: int):
+    """A tokenizer that truncates at max_tokens and never pads (batches pad themselves).
+
+    MiniLM's tokenizer.json, for one, pads every text to 128 tokens and truncates there.
+    """
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_tokens)
+    return tokenizer
+
+
 def _cpu_count() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -221,14 +234,9 @@ class OnnxEncoder:
         use_gpu: bool | None = None,
         precision: Literal["fast", "exact"] = "fast",
     ) -> None:
-        from tokenizers import Tokenizer
-
         self.name = name
         self.max_tokens = max_tokens
-        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        # MiniLM's tokenizer.json pads every text to 128 tokens and truncates there.
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(max_length=max_tokens)
+        self._tokenizer = _load_tokenizer(tokenizer_path, max_tokens)
         self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
         self._model = _open_model(model_path, runtime, threads or _cpu_count(), use_gpu, precision)
         self.device = self._model.device
@@ -300,13 +308,9 @@ class StaticEncoder:
         normalize: bool = True,
         max_tokens: int = 512,
     ) -> None:
-        from tokenizers import Tokenizer
-
         self.name = name
         self._normalize = normalize
-        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(max_length=max_tokens)
+        self._tokenizer = _load_tokenizer(tokenizer_path, max_tokens)
         self._unk_id = self._tokenizer.token_to_id("[UNK]")
         self._embeddings = read_safetensors(embeddings_path)["embeddings"].astype(np.float32)
         self.dim = int(self._embeddings.shape[1])
