@@ -4,7 +4,8 @@
 
 DIR must hold an ingested and indexed corpus (`paperscope ingest ...; paperscope index`).
 Queries are realistic: the first 3-8 words of random paper titles plus topic phrases, with
-a share of field, phrase and exclusion syntax. The baseline in the same run is a full scan
+a share of field, category, phrase, required and excluded-word syntax, and a tenth with a
+date-range filter. The baseline in the same run is a full scan
 that scores every paper by query-word substring matches, as arxiv-sanity-lite does.
 With --encoder-docs N (default 300; 0 skips it) it then runs `bench/encoder.py`: the
 encoder's throughput against a plain sentence-transformers encode of the same model, which
@@ -19,12 +20,14 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from paperscope.search.engine import SearchEngine
+from paperscope.search.query import SearchFilters
 from paperscope.settings import Settings
 from paperscope.store import open_store
 
@@ -39,6 +42,17 @@ TOPICS = [
     "uncertainty estimation in medical imaging",
     "federated learning privacy",
     "mixture of experts efficient inference",
+    "cat:cs.RO robot grasping from language instructions",
+    "+transformer time series forecasting",
+    'abs:"chain of thought" prompting -survey',
+    "cat:cs.CV video segmentation",
+]
+# A share of queries also carry a date-range filter, as the web page's date picker sends:
+# a recent month, a quarter, or a year.
+DATE_RANGES = [
+    (date(2026, 1, 1), date(2026, 1, 31)),
+    (date(2025, 7, 1), date(2025, 9, 30)),
+    (date(2025, 1, 1), date(2025, 12, 31)),
 ]
 
 
@@ -47,15 +61,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def make_queries(titles: list[str], count: int, seed: int = 0) -> list[str]:
+def make_queries(
+    titles: list[str], count: int, seed: int = 0
+) -> list[tuple[str, SearchFilters | None]]:
     rng = random.Random(seed)
     queries = []
     while len(queries) < count:
         if rng.random() < 0.2:
-            queries.append(rng.choice(TOPICS))
-            continue
-        words = rng.choice(titles).replace(":", " ").split()
-        queries.append(" ".join(words[: rng.randint(3, 8)]))
+            text = rng.choice(TOPICS)
+        else:
+            words = rng.choice(titles).replace(":", " ").split()
+            text = " ".join(words[: rng.randint(3, 8)])
+        filters = None
+        if rng.random() < 0.1:
+            start, end = rng.choice(DATE_RANGES)
+            filters = SearchFilters(published_from=start, published_until=end)
+        queries.append((text, filters))
     return queries
 
 
@@ -78,15 +99,15 @@ def main() -> None:
     rows = []
     for mode in ("lexical", "dense", "hybrid"):
         times = []
-        for query in queries:
+        for query, filters in queries:
             started = time.perf_counter()
-            engine.search(query, mode=mode, limit=10)
+            engine.search(query, mode=mode, limit=10, filters=filters)
             times.append((time.perf_counter() - started) * 1000)
         rows.append((mode, len(queries), times))
 
     texts = [(p.title + " " + p.abstract).lower() for p in papers]
     times = []
-    for query in queries[: args.baseline]:
+    for query, _ in queries[: args.baseline]:
         words = [w for w in query.lower().split() if len(w) > 2]
         started = time.perf_counter()
         scores = [sum(text.count(w) for w in words) for text in texts]

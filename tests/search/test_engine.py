@@ -88,6 +88,25 @@ def test_filters_hold_for_semantic_results(engine, small_store):
     assert filtered and all("cs.RO" in h.paper.categories for h in filtered)
 
 
+@pytest.mark.parametrize("query", ["video segmentation -language", "+robot video segmentation"])
+def test_excluded_and_required_words_hold_for_semantic_results(engine, query):
+    """Whichever path the constrained search takes (most papers pass: oversample the
+    neighbour index; few pass: scan them), it equals scanning every passing paper."""
+    from paperscope.search.query import parse_query
+
+    hits = engine.search(query, mode="dense", limit=10).hits
+    parsed = parse_query(query)
+    passing = engine.lexical.ids(engine.lexical.constraint(parsed))
+    assert 0 < len(passing) < len(engine.dense)
+    vector = engine.encoder.encode_query(parsed.free_text)
+    expected = engine.dense.search(vector, 10, allowed=passing)
+    assert [h.paper.id for h in hits] == [pid for pid, _ in expected]
+    ranked = engine.dense.search_where(
+        vector, 10, lambda ids: passing & set(ids), len(passing) / len(engine.dense)
+    )
+    assert ranked == expected
+
+
 def test_pages_do_not_overlap(engine):
     first = engine.search("learning", limit=5)
     second = engine.search("learning", limit=5, offset=5)

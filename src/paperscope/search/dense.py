@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -129,19 +130,61 @@ class DenseIndex:
         return cls(model, ids, matrix, index, radius)
 
     # -- queries ------------------------------------------------------------------------
+    def rows_of(self, paper_ids: list[str | None]) -> np.ndarray:
+        """Each id's row, -1 where it has no vector (to map another index's keys to rows)."""
+        return np.fromiter((self.rows.get(i, -1) for i in paper_ids), np.int64, len(paper_ids))
+
     def search(
-        self, query: np.ndarray, k: int, allowed: set[str] | None = None
+        self,
+        query: np.ndarray,
+        k: int,
+        allowed: set[str] | None = None,
+        allowed_rows: np.ndarray | None = None,
     ) -> list[tuple[str, float]]:
-        """The k papers nearest to a query vector, optionally only among `allowed` ids."""
+        """The k papers nearest to a query vector, optionally only among `allowed` ids
+        or rows, which are then scanned exactly."""
         if not len(self.ids) or k <= 0:
             return []
         if allowed is not None:
-            rows = np.fromiter((self.rows[i] for i in allowed if i in self.rows), dtype=np.int64)
-            found, cosines = self.exact.search_rows(query, np.sort(rows), k)
+            allowed_rows = self.rows_of(list(allowed))
+        if allowed_rows is not None:
+            rows = np.unique(allowed_rows[allowed_rows >= 0])
+            found, cosines = self.exact.search_rows(query, rows, k)
         else:
             found, cosines = self.index.search(query[None, :], k)
             found, cosines = found[0], cosines[0]
         return [(self.ids[r], float(c)) for r, c in zip(found, cosines, strict=True) if r >= 0]
+
+    def search_where(
+        self,
+        query: np.ndarray,
+        k: int,
+        accept: Callable[[list[str]], set[str]],
+        share: float,
+        max_fetch: int = 4_000,
+    ) -> list[tuple[str, float]] | None:
+        """The k nearest papers that `accept` lets through, when about `share` of all do.
+
+        Asks the neighbour index for k/share candidates with a margin, keeps the accepted,
+        and widens until k are found. None when that would need more than max_fetch
+        candidates: search the allowed subset exactly instead.
+        """
+        if not len(self.ids) or k <= 0:
+            return []
+        fetch = min(len(self.ids), math.ceil(k / max(share, 1e-9) * 1.3) + 20)
+        while fetch <= max_fetch:
+            found, cosines = self.index.search(query[None, :], fetch)
+            candidates = [
+                (self.ids[r], float(c))
+                for r, c in zip(found[0].tolist(), cosines[0].tolist(), strict=True)
+                if r >= 0
+            ]
+            passed = accept([paper_id for paper_id, _ in candidates])
+            kept = [(pid, cosine) for pid, cosine in candidates if pid in passed]
+            if len(kept) >= k or fetch >= len(self.ids):
+                return kept[:k]
+            fetch = min(len(self.ids), fetch * 4)
+        return None
 
     def similar(
         self, paper_id: str, k: int = 10, candidates: int = 100, method: str = "csls"

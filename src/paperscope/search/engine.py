@@ -12,19 +12,23 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+import numpy as np
+
 from paperscope.search.dense import DenseIndex
 from paperscope.search.embeddings import embed_papers
 from paperscope.search.encoder import Encoder, ModelNotFound, load_encoder
 from paperscope.search.fusion import fuse
 from paperscope.search.lexical import LexicalIndex
-from paperscope.search.query import Occur, ParsedQuery, SearchFilters, parse_query
-from paperscope.search.snippets import Snippet, highlight, make_snippet
+from paperscope.search.query import ParsedQuery, SearchFilters, parse_query
+from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
 
 Mode = Literal["hybrid", "lexical", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "dense")
 MAX_RESULTS = 1000
+# Under this share of papers passing a query's filters, semantic search scans just them.
+SUBSET_SEARCH_BELOW = 0.2
 
 
 class SearchUnavailable(RuntimeError):
@@ -103,6 +107,7 @@ class SearchEngine:
         self._encoder = encoder
         self._dense: DenseIndex | None = None
         self._dense_checked = False
+        self._key_rows: np.ndarray | None = None
 
     # -- indexes ------------------------------------------------------------------------
     @cached_property
@@ -150,6 +155,7 @@ class SearchEngine:
             self.store, on_progress=lambda done, total: say("lexical index", done, total)
         )
         report |= {"lexical_indexed": indexed, "lexical_removed": removed}
+        self._key_rows = None  # keys or rows may have moved
         if dense:
             embedded = embed_papers(
                 self.store,
@@ -213,7 +219,9 @@ class SearchEngine:
         page = ranked[offset : offset + limit]
         lexical_rank = {pid: r for r, pid in enumerate(lexical, start=1)}
         dense_rank = {pid: r for r, pid in enumerate(dense, start=1)}
-        stems = self.lexical.analyze(" ".join(parsed.highlight_terms))
+        marker = Highlighter(
+            self.lexical.analyze(" ".join(parsed.highlight_terms)), self.lexical.stem_word
+        )
         papers = {p.id: p for p in self.store.get_papers([pid for pid, _ in page])}
         results = [
             SearchHit(
@@ -223,8 +231,8 @@ class SearchEngine:
                 lexical_score=lexical.get(pid),
                 dense_rank=dense_rank.get(pid),
                 dense_score=dense.get(pid),
-                title=highlight(papers[pid].title, stems),
-                snippet=make_snippet(papers[pid].abstract, stems),
+                title=marker.highlight(papers[pid].title),
+                snippet=marker.snippet(papers[pid].abstract),
             )
             for pid, score in page
             if pid in papers
@@ -240,22 +248,32 @@ class SearchEngine:
         )
 
     def _dense_search(self, parsed: ParsedQuery, k: int) -> list[tuple[str, float]]:
+        """Nearest papers to the query's meaning that also obey its filters and its
+        required and excluded terms."""
         assert self.dense is not None
         vector = self.encoder.encode_query(parsed.free_text)
-        allowed = None
-        if parsed.filters.active or any(c.occur is not Occur.SHOULD for c in parsed.clauses):
-            # Filters, required and excluded terms hold for semantic results too.
-            allowed = self._allowed_ids(parsed)
-        return self.dense.search(vector, k, allowed=allowed)
+        constraint = self.lexical.constraint(parsed)
+        if constraint is None:
+            return self.dense.search(vector, k)
+        share = self.lexical.count(constraint) / max(1, len(self.dense))
+        if share >= SUBSET_SEARCH_BELOW:
+            # Most papers pass (say, all but those saying "survey"): ask the neighbour index
+            # for a few more than needed and drop those that fail.
+            found = self.dense.search_where(
+                vector, k, lambda ids: self.lexical.accepted(constraint, ids), share
+            )
+            if found is not None:
+                return found
+        # Few pass (a narrow date range, a rare required word): search just those, exactly.
+        rows = self._rows_by_key()[self.lexical.keys(constraint)]
+        return self.dense.search(vector, k, allowed_rows=rows)
 
-    def _allowed_ids(self, parsed: ParsedQuery) -> set[str]:
-        allowed = self.lexical.filter_ids(parsed.filters)
-        must_not = [c for c in parsed.clauses if c.occur is Occur.MUST_NOT]
-        must = [c for c in parsed.clauses if c.occur is Occur.MUST]
-        if must_not or must:
-            constraint = ParsedQuery(parsed.raw, tuple(must + must_not), parsed.filters)
-            allowed &= self.lexical.matching_ids(constraint)
-        return allowed
+    def _rows_by_key(self) -> np.ndarray:
+        """Dense-index row of each lexical-index key (-1 where a paper has no vector)."""
+        if self._key_rows is None or len(self._key_rows) != len(self.lexical.ids_by_key):
+            assert self.dense is not None
+            self._key_rows = self.dense.rows_of(self.lexical.ids_by_key)
+        return self._key_rows
 
     # -- similar papers -----------------------------------------------------------------
     def similar(self, paper_id: str, limit: int = 10) -> list[SimilarPaper]:

@@ -13,8 +13,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import tantivy
 from tantivy import Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
 
@@ -81,6 +83,8 @@ class LexicalIndex:
         self.index.register_tokenizer("paper_text", self._text)
         self.index.register_tokenizer("person_name", self._names)
         self._searcher: tantivy.Searcher | None = None
+        # Snippets stem every word they show; the vocabulary repeats, so remember it.
+        self.stem_word = lru_cache(maxsize=200_000)(self._stem_word)
         self._ids_by_key: list[str | None] = []
         self._load_keys()
 
@@ -201,21 +205,52 @@ class LexicalIndex:
         keys = self.searcher.fast_field_values("key", addresses) if addresses else []
         return [self._ids_by_key[key] for key in keys]
 
-    def _all_ids(self, query: Query) -> set[str]:
-        limit = max(1, self.searcher.num_docs)
+    def _all_ids(self, query: Query, limit: int | None = None) -> set[str]:
+        limit = max(1, self.searcher.num_docs if limit is None else limit)
         result = self.searcher.search(query, limit=limit, count=False)
         return set(self._ids([address for _, address in result.hits]))
 
+    def constraint(self, parsed: ParsedQuery) -> Query | None:
+        """What every result must satisfy whatever its rank: required (+) and excluded (-)
+        terms and the filters. None when the query has none of them."""
+        hard = tuple(c for c in parsed.clauses if c.occur is not QueryOccur.SHOULD)
+        if not hard and not parsed.filters.active:
+            return None
+        return self.build_query(ParsedQuery(parsed.raw, hard, parsed.filters), match_all=True)
+
+    def count(self, query: Query) -> int:
+        return self.searcher.search(query, limit=1, count=True).count
+
+    def ids(self, query: Query) -> set[str]:
+        """Ids of all papers matching a query."""
+        return self._all_ids(query)
+
+    def keys(self, query: Query) -> np.ndarray:
+        """Keys (see `ids_by_key`) of all papers matching a query: cheaper than their ids."""
+        hits = self.searcher.search(query, limit=max(1, self.searcher.num_docs), count=False).hits
+        addresses = [address for _, address in hits]
+        if not addresses:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self.searcher.fast_field_values("key", addresses), dtype=np.int64)
+
+    @property
+    def ids_by_key(self) -> list[str | None]:
+        """Paper id of each key the index has handed out (None for a deleted paper)."""
+        return self._ids_by_key
+
+    def accepted(self, query: Query, paper_ids: list[str]) -> set[str]:
+        """Those of paper_ids that match a query (checks a few candidates cheaply)."""
+        if not paper_ids:
+            return set()
+        among = Query.term_set_query(self.schema, "id", list(paper_ids))
+        both = Query.boolean_query([(Occur.Must, query), (Occur.Must, among)])
+        return self._all_ids(both, limit=len(paper_ids))
+
     def filter_ids(self, filters: SearchFilters) -> set[str]:
-        """Ids of all papers passing the filters (for narrowing semantic search)."""
+        """Ids of all papers passing the filters."""
         return self._all_ids(
             Query.boolean_query([(Occur.Must, q) for q in self._filter_parts(filters)])
         )
-
-    def matching_ids(self, parsed: ParsedQuery) -> set[str]:
-        """Ids of all papers matching the query's required and excluded terms and filters."""
-        built = self.build_query(parsed, match_all=True)
-        return self._all_ids(built) if built is not None else set()
 
     def build_query(self, parsed: ParsedQuery, match_all: bool = False) -> Query | None:
         should: list[Query] = []
@@ -301,6 +336,10 @@ class LexicalIndex:
 
     def analyze(self, text: str) -> list[str]:
         return self._text.analyze(text)
+
+    def _stem_word(self, word: str) -> str | None:
+        tokens = self._text.analyze(word)
+        return tokens[0] if len(tokens) == 1 else None
 
 
 def _day_start(day: date | None) -> datetime | None:
