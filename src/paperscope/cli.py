@@ -538,15 +538,46 @@ def stats_command(
 
 @app.command("demo")
 @_friendly_errors
-def demo_command() -> None:
+def demo_command(
+    embed: bool = typer.Option(
+        True, "--embed/--no-embed", help="Embed the papers now (about 2 minutes on 2 cores)."
+    ),
+) -> None:
     """Load the shipped demo corpus (once) and show what paperscope holds."""
     settings = Settings()
     store = open_store(settings)
     err.print(f"data directory: {settings.data_dir}")
     report = ingest_files(store, [DEMO_CORPUS], settings.ingest_batch_size)
     err.print(_summary(report, 0.0).split(":", 1)[1].strip())
-    _update_indexes(settings, store, embed=True)
+    _update_indexes(settings, store, embed=embed)
     stats_command(as_json=False)
     out.print(
         '\nTry: paperscope search "video segmentation tokens"   |   paperscope similar 2501.08549'
+    )
+
+
+@app.command("serve")
+@_friendly_errors
+def serve_command(
+    host: str = typer.Option(None, help="Address to listen on [default: settings.host]"),
+    port: int = typer.Option(None, help="Port [default: settings.port, 8000]"),
+    workers: int = typer.Option(None, help="Server processes [default: settings.workers, 1]"),
+) -> None:
+    """Serve the web pages, the JSON API (/docs) and the feeds."""
+    import uvicorn
+
+    settings = Settings()
+    host = host or settings.host
+    port = settings.port if port is None else port
+    workers = workers or settings.workers
+    open_store(settings)  # migrate once here, not in every worker
+    err.print(f"paperscope on http://{host}:{port}  (data: {settings.data_dir})")
+    uvicorn.run(
+        "paperscope.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
     )

@@ -73,6 +73,21 @@ class Settings(BaseSettings):
     similar_method: Literal["plain", "csls"] = "csls"
     similar_candidates: int = Field(default=100, ge=10, le=1000)
 
+    # Trending: score = (upvotes + 1) / (hours since published + 2) ** gravity, over the
+    # papers of the last `trending_window_days` days the store holds.
+    trending_window_days: int = Field(default=7, ge=1, le=90)
+    trending_gravity: float = Field(default=1.5, ge=0, le=5)
+
+    # Web server (`paperscope serve`).
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    public_url: str | None = Field(
+        default=None, description="Absolute base URL used in feeds, e.g. https://papers.example"
+    )
+    # The "papers in your inbox" box shows once email digests can take subscriptions.
+    subscriptions_enabled: bool = False
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:

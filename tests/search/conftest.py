@@ -2,13 +2,11 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import os
 from pathlib import Path
 
 import pytest
 
 from paperscope.ingest.files import parse_line
-from paperscope.search.encoder import Encoder, install_minilm, load_encoder
 from paperscope.store import Store
 from tests.conftest import DEMO_CORPUS
 
@@ -19,13 +17,6 @@ def demo_records(limit: int | None = None):
     with gzip.open(DEMO_CORPUS, "rb") as stream:
         lines = itertools.islice(stream, limit)
         return [parse_line(line, "demo") for line in lines]
-
-
-@pytest.fixture(scope="session")
-def minilm() -> Encoder:
-    models = Path(os.environ.get("PAPERSCOPE_MODELS_DIR", REPO / ".data" / "models"))
-    install_minilm(models)  # no-op when installed
-    return load_encoder("minilm", models_dir=models)
 
 
 @pytest.fixture

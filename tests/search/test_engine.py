@@ -107,6 +107,16 @@ def test_excluded_and_required_words_hold_for_semantic_results(engine, query):
     assert ranked == expected
 
 
+def test_filters_no_paper_passes_give_no_semantic_results(engine):
+    from datetime import date
+
+    from paperscope.search.query import SearchFilters
+
+    nothing = SearchFilters(published_until=date(1990, 1, 1))
+    for mode in ("dense", "hybrid"):
+        assert engine.search("video segmentation", mode=mode, filters=nothing).hits == []
+
+
 def test_pages_do_not_overlap(engine):
     first = engine.search("learning", limit=5)
     second = engine.search("learning", limit=5, offset=5)

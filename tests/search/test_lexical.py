@@ -84,3 +84,11 @@ def test_a_query_of_stop_words_finds_nothing_instead_of_everything(demo_store, t
     index = LexicalIndex(tmp_path / "index")
     index.sync(demo_store)
     assert search(index, "the of and") == []
+
+
+def test_date_filters_far_in_the_past_or_future_are_not_errors(tmp_path):
+    from datetime import date
+
+    index = LexicalIndex(tmp_path)
+    ancient = SearchFilters(published_from=date(421, 2, 11), published_until=date(9999, 1, 1))
+    assert index.filter_ids(ancient) == set()

@@ -70,8 +70,10 @@ class DenseIndex:
         *,
         kind: IndexKind = "auto",
         on_progress: Callable[[str], None] | None = None,
-    ) -> DenseIndex:
-        """Load the cached index if it matches the stored vectors, else rebuild and cache it."""
+        build: bool = True,
+    ) -> DenseIndex | None:
+        """Load the cached index if it matches the stored vectors, else rebuild and cache it
+        (or, with build=False, answer None: a server leaves building to `paperscope index`)."""
         cache = Path(directory) / _slug(model)
         digest = _digest(store.embedding_hashes(model))
         state_path = cache / "state.json"
@@ -82,6 +84,8 @@ class DenseIndex:
             index = cls._load_index(cache, matrix, kind)
             if index is not None:
                 return cls(model, ids, matrix, index, radius)
+        if not build:
+            return None
         return cls.build(store, model, dim, cache, digest, kind=kind, on_progress=on_progress)
 
     @staticmethod
@@ -203,6 +207,14 @@ class DenseIndex:
             for r, s in zip(top[0].tolist(), scores[0].tolist(), strict=True)
             if r >= 0
         ]
+
+
+def cache_stamp(directory: Path, model: str) -> int | None:
+    """When the model's cached index was last written (None if never): cheap to poll."""
+    try:
+        return (Path(directory) / _slug(model) / "state.json").stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def _wants_hnsw(kind: IndexKind, count: int) -> bool:

@@ -6,6 +6,7 @@ a snippet with the matching words marked.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from paperscope.search.dense import DenseIndex
+from paperscope.search.dense import DenseIndex, cache_stamp
 from paperscope.search.embeddings import embed_papers
 from paperscope.search.encoder import Encoder, ModelNotFound, load_encoder
 from paperscope.search.fusion import fuse
@@ -29,6 +30,8 @@ MODES: tuple[Mode, ...] = ("hybrid", "lexical", "dense")
 MAX_RESULTS = 1000
 # Under this share of papers passing a query's filters, semantic search scans just them.
 SUBSET_SEARCH_BELOW = 0.2
+# How often a long-running engine (the web server) looks for index updates.
+REFRESH_EVERY_S = 5.0
 
 
 class SearchUnavailable(RuntimeError):
@@ -101,13 +104,31 @@ def _round(value: float | None) -> float | None:
 
 
 class SearchEngine:
-    def __init__(self, settings: Settings, store: Store, encoder: Encoder | None = None) -> None:
+    """Search over one store's indexes.
+
+    A server makes it with ``build_indexes=False``: it then only loads indexes that
+    `paperscope index` (or an ingest) wrote, never builds one itself, and every few seconds
+    picks up what those processes changed.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        encoder: Encoder | None = None,
+        *,
+        build_indexes: bool = True,
+    ) -> None:
         self.settings = settings
         self.store = store
+        self.build_indexes = build_indexes
         self._encoder = encoder
+        self._dense_stamp: int | None = None
+        self._refreshed_at = time.monotonic()
         self._dense: DenseIndex | None = None
         self._dense_checked = False
         self._key_rows: np.ndarray | None = None
+        self._encode_lock = threading.Lock()
 
     # -- indexes ------------------------------------------------------------------------
     @cached_property
@@ -129,18 +150,41 @@ class SearchEngine:
                 model = self.encoder.name
             except SearchUnavailable:
                 return None
+            self._dense_stamp = cache_stamp(self.settings.index_dir / "dense", model)
             if self.store.embedding_hashes(model):
-                self._dense = self._open_dense()
+                self._dense = self._open_dense(build=self.build_indexes)
         return self._dense
 
-    def _open_dense(self) -> DenseIndex:
+    def _open_dense(self, build: bool = True) -> DenseIndex | None:
         return DenseIndex.open(
             self.store,
             self.encoder.name,
             self.encoder.dim,
             self.settings.index_dir / "dense",
             kind=self.settings.vector_index,
+            build=build,
         )
+
+    def refresh(self, force: bool = False) -> None:
+        """Pick up index changes another process made (checked at most every few seconds)."""
+        now = time.monotonic()
+        if not force and now - self._refreshed_at < REFRESH_EVERY_S:
+            return
+        self._refreshed_at = now
+        if self.lexical.refresh():
+            self._key_rows = None
+        if not self._dense_checked:
+            return  # opened on first use anyway
+        try:
+            model = self.encoder.name
+        except SearchUnavailable:
+            return
+        stamp = cache_stamp(self.settings.index_dir / "dense", model)
+        if stamp != self._dense_stamp:
+            self._dense_stamp = stamp
+            reopened = self._open_dense(build=False)
+            if reopened is not None:
+                self._dense, self._key_rows = reopened, None
 
     def update_indexes(
         self,
@@ -165,9 +209,17 @@ class SearchEngine:
             say("dense index", 0, 1)
             self._dense = self._open_dense()
             self._dense_checked = True
+            self._dense_stamp = cache_stamp(self.settings.index_dir / "dense", self.encoder.name)
             say("dense index", 1, 1)
             report |= {"embedded": embedded, "dense_vectors": len(self._dense)}
         return report
+
+    def warm_up(self) -> None:
+        """Open every index and load the model now, so the first search is not the slow one."""
+        _ = self.lexical.searcher
+        if self.dense is not None:
+            with self._encode_lock:
+                self.encoder.encode_query("warm up")
 
     # -- search -------------------------------------------------------------------------
     def search(
@@ -180,6 +232,7 @@ class SearchEngine:
         filters: SearchFilters | None = None,
     ) -> SearchResults:
         started = time.perf_counter()
+        self.refresh()
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
         parsed = parse_query(text, filters)
@@ -231,7 +284,7 @@ class SearchEngine:
                 lexical_score=lexical.get(pid),
                 dense_rank=dense_rank.get(pid),
                 dense_score=dense.get(pid),
-                title=marker.highlight(papers[pid].title),
+                title=marker.highlight(" ".join(papers[pid].title.split())),
                 snippet=marker.snippet(papers[pid].abstract),
             )
             for pid, score in page
@@ -251,7 +304,8 @@ class SearchEngine:
         """Nearest papers to the query's meaning that also obey its filters and its
         required and excluded terms."""
         assert self.dense is not None
-        vector = self.encoder.encode_query(parsed.free_text)
+        with self._encode_lock:  # one inference request per encoder: not for two threads
+            vector = self.encoder.encode_query(parsed.free_text)
         constraint = self.lexical.constraint(parsed)
         if constraint is None:
             return self.dense.search(vector, k)
@@ -277,6 +331,7 @@ class SearchEngine:
 
     # -- similar papers -----------------------------------------------------------------
     def similar(self, paper_id: str, limit: int = 10) -> list[SimilarPaper]:
+        self.refresh()
         if self.dense is None:
             raise SearchUnavailable(
                 "similar papers need the semantic index: run `paperscope index`"

@@ -86,7 +86,8 @@ class LexicalIndex:
         # Snippets stem every word they show; the vocabulary repeats, so remember it.
         self.stem_word = lru_cache(maxsize=200_000)(self._stem_word)
         self._ids_by_key: list[str | None] = []
-        self._load_keys()
+        self._manifest_stamp: int | None = None
+        self.refresh()
 
     # -- keeping up with the store -------------------------------------------------------
     def _manifest(self) -> dict[str, list]:
@@ -180,6 +181,20 @@ class LexicalIndex:
         if paper.published:
             document.add_date("published", paper.published.replace(tzinfo=UTC))
         return document
+
+    def refresh(self) -> bool:
+        """Pick up what another process (an ingest) committed since; True if anything."""
+        try:
+            stamp = self._manifest_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        if stamp == self._manifest_stamp:
+            return False
+        self._manifest_stamp = stamp
+        self.index.reload()
+        self._searcher = None
+        self._load_keys()
+        return True
 
     # -- searching ----------------------------------------------------------------------
     @property
@@ -342,9 +357,18 @@ class LexicalIndex:
         return tokens[0] if len(tokens) == 1 else None
 
 
+# tantivy keeps dates as nanoseconds since 1970: years 1678-2261 only. No paper falls
+# outside, so a range reaching past either end is the same as one stopping at it.
+_EARLIEST, _LATEST = date(1700, 1, 1), date(2261, 12, 31)
+
+
 def _day_start(day: date | None) -> datetime | None:
-    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
+    return (
+        datetime.combine(min(max(day, _EARLIEST), _LATEST), time.min, tzinfo=UTC) if day else None
+    )
 
 
 def _day_end(day: date | None) -> datetime | None:
-    return datetime.combine(day, time.max, tzinfo=UTC) if day else None
+    return (
+        datetime.combine(min(max(day, _EARLIEST), _LATEST), time.max, tzinfo=UTC) if day else None
+    )

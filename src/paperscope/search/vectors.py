@@ -52,6 +52,8 @@ class ExactIndex:
         self, query: np.ndarray, rows: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Search only the given rows (a filtered subset); returns rows of the full matrix."""
+        if not len(rows):
+            return np.full(k, -1, dtype=np.int64), np.zeros(k, dtype=np.float32)
         local, cosines = top_k((self.matrix[rows] @ query)[None, :], k)
         found = np.where(local[0] >= 0, rows[np.maximum(local[0], 0)], -1)
         return found, cosines[0]

@@ -90,3 +90,18 @@ class Embedding(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
 
     __table_args__ = (Index("ix_embeddings_model", "model"),)
+
+
+class Vote(Base):
+    """One reader's upvote of one paper. Trending and daily rankings count these; the
+    voter is an account id once accounts exist."""
+
+    __tablename__ = "votes"
+
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_votes_created_at", "created_at"),)

@@ -6,11 +6,19 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from paperscope.records import PaperRecord
-from paperscope.store.models import Embedding, HarvestState, Paper, PaperAuthor, PaperCategory
+from paperscope.store.models import (
+    Embedding,
+    HarvestState,
+    Paper,
+    PaperAuthor,
+    PaperCategory,
+    Vote,
+)
 
 # Stay under SQLite's bound-parameter limit in IN (...) lists.
 _ID_CHUNK = 900
@@ -54,6 +62,12 @@ class StoredPaper:
         data["arxiv_url"] = f"https://arxiv.org/abs/{self.id}"
         data["pdf_url"] = f"https://arxiv.org/pdf/{self.id}"
         return data
+
+
+def _with_upvotes(row) -> tuple[StoredPaper, int]:
+    fields = dict(row._mapping)
+    upvotes = fields.pop("upvotes")
+    return StoredPaper(**fields), int(upvotes)
 
 
 def author_key(name: str) -> str:
@@ -263,6 +277,84 @@ class Store:
             "top_primary_categories": {c or "": n for c, n in categories},
             "database": self.engine.url.render_as_string(hide_password=True),
         }
+
+    # -- listings and votes ----------------------------------------------------------------
+    def papers_published(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        order: Literal["published", "upvotes"] = "published",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[tuple[StoredPaper, int]], int]:
+        """(paper, upvotes) of papers first published in [start, end), newest or most
+        upvoted first, one page of them; and how many there are in all."""
+        votes = (
+            select(Vote.paper_id, func.count().label("upvotes")).group_by(Vote.paper_id).subquery()
+        )
+        upvotes = func.coalesce(votes.c.upvotes, 0).label("upvotes")
+        window = (Paper.published >= start, Paper.published < end)
+        ranking = [Paper.published.desc(), Paper.id.desc()]
+        if order == "upvotes":
+            ranking.insert(0, upvotes.desc())
+        query = (
+            select(Paper.__table__, upvotes)
+            .outerjoin(votes, votes.c.paper_id == Paper.id)
+            .where(*window)
+            .order_by(*ranking)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as connection:
+            total = connection.execute(
+                select(func.count()).select_from(Paper).where(*window)
+            ).scalar_one()
+            rows = connection.execute(query).all()
+        return [_with_upvotes(row) for row in rows], total
+
+    def newest_published(self) -> datetime | None:
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.max(Paper.published))).scalar_one()
+
+    def published_before(self, moment: datetime) -> datetime | None:
+        """When the latest paper published before `moment` was (to step to an earlier day)."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.max(Paper.published)).where(Paper.published < moment)
+            ).scalar_one()
+
+    def published_from(self, moment: datetime) -> datetime | None:
+        """When the first paper published at or after `moment` was (to step to a later day)."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.min(Paper.published)).where(Paper.published >= moment)
+            ).scalar_one()
+
+    def upvote_counts(self, paper_ids: Sequence[str]) -> dict[str, int]:
+        """Upvotes of each paper that has any."""
+        counts: dict[str, int] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(list(paper_ids), _ID_CHUNK):
+                counts.update(
+                    connection.execute(
+                        select(Vote.paper_id, func.count())
+                        .where(Vote.paper_id.in_(chunk))
+                        .group_by(Vote.paper_id)
+                    ).all()
+                )
+        return counts
+
+    def add_vote(self, paper_id: str, voter: str, at: datetime) -> bool:
+        """Record an upvote; False when this voter had already upvoted this paper."""
+        with self.engine.begin() as connection:
+            exists = connection.execute(
+                select(Vote.paper_id).where(Vote.paper_id == paper_id, Vote.voter == voter)
+            ).first()
+            if exists:
+                return False
+            connection.execute(insert(Vote).values(paper_id=paper_id, voter=voter, created_at=at))
+        return True
 
     # -- embeddings -----------------------------------------------------------------------
     def embedding_hashes(self, model: str) -> dict[str, str]:

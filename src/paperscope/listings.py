@@ -1,0 +1,198 @@
+"""Listings: the daily (weekly, monthly) papers and the trending papers.
+
+Trending is transparent: score = (upvotes + 1) / (hours since published + 2) ** gravity over
+the last week of papers the store holds, so a new paper with a few votes rises above an
+older one with more, and with no votes at all the newest papers lead.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from paperscope.settings import Settings
+from paperscope.store import Store, StoredPaper
+
+PeriodKind = Literal["day", "week", "month"]
+Sort = Literal["publishedAt", "trending"]
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class PeriodError(ValueError):
+    """A date, week or month that cannot be read, with what was expected."""
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: PeriodKind
+    start: date
+    end: date  # exclusive
+
+    @classmethod
+    def day(cls, day: date) -> Period:
+        return cls("day", day, day + timedelta(days=1))
+
+    @classmethod
+    def week_of(cls, day: date) -> Period:
+        monday = day - timedelta(days=day.weekday())
+        return cls("week", monday, monday + timedelta(days=7))
+
+    @classmethod
+    def month_of(cls, day: date) -> Period:
+        first = day.replace(day=1)
+        days = calendar.monthrange(first.year, first.month)[1]
+        return cls("month", first, first + timedelta(days=days))
+
+    def of_kind(self, kind: PeriodKind) -> Period:
+        """The day, week or month this period starts in."""
+        return {"day": Period.day, "week": Period.week_of, "month": Period.month_of}[kind](
+            self.start
+        )
+
+    @property
+    def label(self) -> str:
+        if self.kind == "day":
+            return self.start.isoformat()
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            return f"{year}-W{week:02d}"
+        return self.start.strftime("%Y-%m")
+
+    @property
+    def title(self) -> str:
+        if self.kind == "day":
+            return self.start.strftime("%A, %B %-d, %Y")
+        if self.kind == "week":
+            last = self.end - timedelta(days=1)
+            return f"Week of {self.start:%B %-d} – {last:%B %-d, %Y}"
+        return self.start.strftime("%B %Y")
+
+    def shifted(self, steps: int) -> Period:
+        if self.kind == "day":
+            return Period.day(self.start + timedelta(days=steps))
+        if self.kind == "week":
+            return Period.week_of(self.start + timedelta(weeks=steps))
+        month = self.start.month - 1 + steps
+        return Period.month_of(date(self.start.year + month // 12, month % 12 + 1, 1))
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        return datetime.combine(self.start, time.min), datetime.combine(self.end, time.min)
+
+
+def parse_period(
+    day: str | None = None, week: str | None = None, month: str | None = None
+) -> Period | None:
+    """The period a request names; None for none. Given several, the narrowest wins (a
+    date over a week over a month), as a page linking "this day of that month" means."""
+    given = [name for name, value in (("date", day), ("week", week), ("month", month)) if value]
+    week = None if day else week
+    month = None if day or week else month
+    given = given[:1]
+    try:
+        if day:
+            if not _DAY.fullmatch(day.strip()):
+                raise ValueError
+            return Period.day(date.fromisoformat(day.strip()))
+        if week:
+            match = _WEEK.fullmatch(week.strip())
+            if not match:
+                raise ValueError
+            year, number = int(match[1]), int(match[2])
+            if number == 53 and date(year, 12, 28).isocalendar()[1] == 52:
+                # Week 53 of a 52-week year: the week after week 52, as people count on.
+                return Period.week_of(date.fromisocalendar(year, 52, 1) + timedelta(weeks=1))
+            return Period.week_of(date.fromisocalendar(year, number, 1))
+        if month:
+            match = _MONTH.fullmatch(month.strip())
+            if not match:
+                raise ValueError
+            return Period.month_of(date(int(match[1]), int(match[2]), 1))
+    except ValueError:
+        raise PeriodError(
+            f"cannot read {given[0]} {(day or week or month)!r}: expected "
+            + {"date": "YYYY-MM-DD", "week": "YYYY-Www (ISO week)", "month": "YYYY-MM"}[given[0]]
+        ) from None
+    return None
+
+
+@dataclass(frozen=True)
+class Listed:
+    paper: StoredPaper
+    upvotes: int
+    score: float | None = None  # the trending score, on trending lists
+
+
+@dataclass(frozen=True)
+class Listing:
+    period: Period | None
+    items: list[Listed]
+    total: int
+    page: int
+    limit: int
+
+    @property
+    def has_more(self) -> bool:
+        return (self.page + 1) * self.limit < self.total
+
+
+class Listings:
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+
+    def latest_day(self) -> date | None:
+        newest = self.store.newest_published()
+        return newest.date() if newest else None
+
+    def daily(
+        self, period: Period | None, *, sort: Sort = "publishedAt", page: int = 0, limit: int = 50
+    ) -> Listing:
+        """One page of a day's (week's, month's) papers; the latest day when period is None."""
+        if period is None:
+            latest = self.latest_day()
+            if latest is None:
+                return Listing(None, [], 0, page, limit)
+            period = Period.day(latest)
+        start, end = period.bounds
+        rows, total = self.store.papers_published(
+            start,
+            end,
+            order="upvotes" if sort == "trending" else "published",
+            limit=limit,
+            offset=page * limit,
+        )
+        return Listing(period, [Listed(p, n) for p, n in rows], total, page, limit)
+
+    def nearest_days(self, day: date) -> tuple[date | None, date | None]:
+        """The closest earlier and later days that have papers (to skip empty days)."""
+        start = datetime.combine(day, time.min)
+        before = self.store.published_before(start)
+        after = self.store.published_from(start + timedelta(days=1))
+        return (before.date() if before else None, after.date() if after else None)
+
+    def trending(self, *, page: int = 0, limit: int = 50, now: datetime | None = None) -> Listing:
+        """Papers of the last week (of what the store holds) by trending score."""
+        newest = self.store.newest_published()
+        if newest is None:
+            return Listing(None, [], 0, page, limit)
+        now = now or datetime.now(UTC).replace(tzinfo=None)
+        reference = min(now, newest + timedelta(hours=1))
+        start = reference - timedelta(days=self.settings.trending_window_days)
+        rows, _ = self.store.papers_published(start, reference + timedelta(seconds=1), limit=5_000)
+        scored = [
+            Listed(paper, upvotes, self.score(upvotes, paper.published, reference))
+            for paper, upvotes in rows
+        ]
+        scored.sort(key=lambda item: (-(item.score or 0.0), item.paper.id))
+        window = Period("day", start.date(), reference.date() + timedelta(days=1))
+        return Listing(window, scored[page * limit : (page + 1) * limit], len(scored), page, limit)
+
+    def score(self, upvotes: int, published: datetime | None, now: datetime) -> float:
+        hours = max(0.0, (now - published).total_seconds() / 3600) if published else 1e6
+        return (upvotes + 1) / (hours + 2) ** self.settings.trending_gravity

@@ -1,0 +1,280 @@
+"""The open JSON API, in the shape of Hugging Face's papers API (``/api/daily_papers``,
+``/api/papers/search``, ``/api/papers/{id}``) plus paperscope's own additions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperscope.listings import Listed, PeriodError, parse_period
+from paperscope.search.engine import SearchHit, SearchUnavailable
+from paperscope.search.query import QuerySyntaxError, SearchFilters
+from paperscope.store import StoredPaper
+from paperscope.web.app import Services, services
+
+router = APIRouter(prefix="/api", tags=["api"])
+MAX_LIMIT = 100
+WEEK = r"^[1-9]\d{3}-W(0[1-9]|[1-4]\d|5[0-3])$"
+MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class Author(_Out):
+    name: str
+    hidden: bool = False
+
+
+class Paper(_Out):
+    """A paper as Hugging Face's API describes one, with paperscope's extra fields."""
+
+    id: str
+    title: str
+    summary: str
+    authors: list[Author]
+    published_at: datetime | None
+    updated_at: datetime | None
+    upvotes: int
+    categories: list[str]
+    primary_category: str | None
+    comment: str | None
+    journal_ref: str | None
+    doi: str | None
+    version: int | None
+    arxiv_url: str
+    pdf_url: str
+    code_links: list[str]
+    github_repo: str | None = None
+
+
+class DailyPaper(_Out):
+    """One entry of a daily list or of search results: the paper, and the entry's own
+    title, summary and date (Hugging Face's ``PaperInfo`` reads both levels)."""
+
+    paper: Paper
+    title: str
+    summary: str
+    published_at: datetime | None
+    num_comments: int = 0
+    upvotes: int
+
+
+class Explanation(_Out):
+    lexical_rank: int | None
+    lexical_score: float | None
+    dense_rank: int | None
+    dense_score: float | None
+    fused_score: float
+
+
+class SearchResult(DailyPaper):
+    score: float
+    explanation: Explanation
+    snippet: str
+    highlights: list[tuple[int, int]] = Field(
+        description="[start, end) character ranges of matching words in the snippet"
+    )
+
+
+class SimilarPaper(_Out):
+    paper: Paper
+    score: float = Field(description="hubness-corrected (CSLS) similarity")
+    cosine: float
+
+
+class Problem(BaseModel):
+    error: str
+
+
+ERRORS = {
+    404: {"model": Problem, "description": "No such paper"},
+    422: {"model": Problem, "description": "A parameter could not be read"},
+}
+Svc = Annotated[Services, Depends(services)]
+
+
+def paper_json(paper: StoredPaper, upvotes: int) -> Paper:
+    github = next((link for link in paper.code_links if "github.com" in link), None)
+    return Paper(
+        id=paper.id,
+        title=" ".join(paper.title.split()),
+        summary=" ".join(paper.abstract.split()),
+        authors=[Author(name=name) for name in paper.authors],
+        published_at=_utc(paper.published),
+        updated_at=_utc(paper.updated),
+        upvotes=upvotes,
+        categories=paper.categories,
+        primary_category=paper.primary_category,
+        comment=paper.comment,
+        journal_ref=paper.journal_ref,
+        doi=paper.doi,
+        version=paper.version,
+        arxiv_url=f"https://arxiv.org/abs/{paper.id}",
+        pdf_url=f"https://arxiv.org/pdf/{paper.id}",
+        code_links=paper.code_links,
+        github_repo=github,
+    )
+
+
+def entry_json(paper: StoredPaper, upvotes: int) -> dict:
+    inner = paper_json(paper, upvotes)
+    return {
+        "paper": inner,
+        "title": inner.title,
+        "summary": inner.summary,
+        "published_at": inner.published_at,
+        "upvotes": upvotes,
+    }
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value else None
+
+
+def find_paper(svc: Services, paper_id: str) -> StoredPaper:
+    """The stored paper for any spelling of its id (versions, arXiv: prefix, abs URL)."""
+    try:
+        base = parse_arxiv_id(paper_id).base
+    except InvalidArxivId as error:
+        raise HTTPException(422, str(error)) from None
+    paper = svc.store.get_paper(base)
+    if paper is None:
+        raise HTTPException(404, f"paper {base} is not in this paperscope")
+    return paper
+
+
+@router.get("/daily_papers", response_model=list[DailyPaper], responses=ERRORS)
+def daily_papers(
+    svc: Svc,
+    date_: Annotated[
+        date | None, Query(alias="date", description="YYYY-MM-DD; the latest day by default")
+    ] = None,
+    week: Annotated[str | None, Query(pattern=WEEK, description="ISO week, YYYY-Www")] = None,
+    month: Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM")] = None,
+    p: Annotated[int, Query(ge=0, le=10_000, description="page, from 0")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    sort: Literal["publishedAt", "trending"] = "publishedAt",
+    submitter: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[dict]:
+    """Papers first published on a day (or in a week or month), newest or most upvoted
+    first. Given several of date, week and month, the narrowest wins. Submissions by users
+    come later; with `submitter` the list is empty until then."""
+    try:
+        period = parse_period(date_.isoformat() if date_ else None, week, month)
+    except PeriodError as error:
+        raise HTTPException(422, str(error)) from None
+    if submitter:
+        return []
+    listing = svc.listings.daily(period, sort=sort, page=p, limit=limit)
+    return [entry_json(item.paper, item.upvotes) for item in listing.items]
+
+
+@router.get("/trending", response_model=list[DailyPaper], responses=ERRORS)
+def trending(
+    svc: Svc,
+    p: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> list[dict]:
+    """Trending papers: (upvotes + 1) / (hours since published + 2) ^ gravity."""
+    listing = svc.listings.trending(page=p, limit=limit)
+    return [_entry(item) for item in listing.items]
+
+
+def _entry(item: Listed) -> dict:
+    return entry_json(item.paper, item.upvotes)
+
+
+@router.get("/papers/search", response_model=list[SearchResult], responses=ERRORS)
+def search_papers(
+    svc: Svc,
+    q: Annotated[
+        str | None, Query(max_length=2_000, description="query; see the README for the syntax")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000)] = 0,
+    mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+    category: Annotated[list[str] | None, Query(max_length=20)] = None,
+    published_from: Annotated[date | None, Query(alias="from")] = None,
+    published_until: Annotated[date | None, Query(alias="until")] = None,
+) -> list[dict]:
+    """Search by meaning and by words. Each result explains its rank. Without `q`, the
+    newest papers (as Hugging Face's client expects of a query-less listing)."""
+    if q is None:
+        listing = svc.listings.daily(None, limit=limit)
+        return [
+            _entry(item) | {"score": 0.0, "explanation": _NO_RANK, "snippet": "", "highlights": []}
+            for item in listing.items
+        ]
+    if not q.strip():
+        raise HTTPException(422, "q: give some words to search for")
+    filters = SearchFilters(
+        categories=tuple(c for c in category or () if c.strip()),
+        published_from=published_from,
+        published_until=published_until,
+    )
+    hits = run_search(svc, q, mode=mode, limit=limit, offset=offset, filters=filters).hits
+    upvotes = svc.store.upvote_counts([hit.paper.id for hit in hits])
+    return [_search_result(hit, upvotes.get(hit.paper.id, 0)) for hit in hits]
+
+
+_NO_RANK = {
+    "lexical_rank": None,
+    "lexical_score": None,
+    "dense_rank": None,
+    "dense_score": None,
+    "fused_score": 0.0,
+}
+
+
+def run_search(svc: Services, q: str, **options):
+    try:
+        return svc.search.search(q, **options)
+    except QuerySyntaxError as error:
+        raise HTTPException(422, str(error)) from None
+    except SearchUnavailable as error:
+        raise HTTPException(503, str(error)) from None
+
+
+def _search_result(hit: SearchHit, upvotes: int) -> dict:
+    data = hit.as_json()
+    return entry_json(hit.paper, upvotes) | {
+        "score": data["score"],
+        "explanation": data["explanation"],
+        "snippet": data["snippet"],
+        "highlights": data["highlights"],
+    }
+
+
+@router.get("/papers/{paper_id:path}/similar", response_model=list[SimilarPaper], responses=ERRORS)
+def similar_papers(
+    svc: Svc, paper_id: str, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10
+) -> list[dict]:
+    """Papers most like this one, by meaning, with hubness reduction (CSLS)."""
+    paper = find_paper(svc, paper_id)
+    try:
+        found = svc.search.similar(paper.id, limit=limit)
+    except SearchUnavailable as error:
+        raise HTTPException(503, str(error)) from None
+    upvotes = svc.store.upvote_counts([s.paper.id for s in found])
+    return [
+        {
+            "paper": paper_json(s.paper, upvotes.get(s.paper.id, 0)),
+            "score": s.score,
+            "cosine": s.cosine,
+        }
+        for s in found
+    ]
+
+
+@router.get("/papers/{paper_id:path}", response_model=Paper, responses=ERRORS)
+def paper_info(svc: Svc, paper_id: str) -> Paper:
+    """One paper, by arXiv id (any version; `arXiv:` prefixes and abs URLs work too)."""
+    paper = find_paper(svc, paper_id)
+    return paper_json(paper, svc.store.upvote_counts([paper.id]).get(paper.id, 0))

@@ -1,0 +1,91 @@
+"""The web app: server-rendered pages, an open JSON API shaped like Hugging Face's papers
+API, and feeds. Entry point: ``create_app(settings)``; ``paperscope serve`` runs it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from paperscope import __version__
+from paperscope.listings import Listings
+from paperscope.search.engine import SearchEngine
+from paperscope.settings import Settings
+from paperscope.store import Store, open_store
+from paperscope.web import render
+
+HERE = Path(__file__).parent
+
+
+@dataclass
+class Services:
+    """Everything a request handler needs, made once per app."""
+
+    settings: Settings
+    store: Store
+    search: SearchEngine
+    listings: Listings
+    templates: Jinja2Templates
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings)
+        search = SearchEngine(settings, store, build_indexes=False)
+        search.warm_up()
+        templates = Jinja2Templates(directory=HERE / "templates")
+        render.install(templates.env, settings)
+        app.state.services = Services(settings, store, search, Listings(settings, store), templates)
+        yield
+        store.engine.dispose()
+
+    app = FastAPI(
+        title="paperscope",
+        version=__version__,
+        description=(
+            "Open API of a self-hosted research-paper discovery service. The `/api/daily_papers`,"
+            " `/api/papers/search` and `/api/papers/{id}` endpoints answer in the shape of"
+            " Hugging Face's papers API, so `huggingface_hub.HfApi(endpoint=...)` works"
+            " against them."
+        ),
+        lifespan=lifespan,
+    )
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    from paperscope.web import api, pages  # routes need the app's services type above
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError):
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p not in ('query', 'path'))}: {e['msg']}"
+            for e in error.errors()
+        ]
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "; ".join(problems), "detail": problems}, 422)
+        return pages.error_page(request, 422, "That request could not be read", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(error.detail)}, error.status_code)
+        return pages.error_page(request, error.status_code, str(error.detail), [])
+
+    return app

@@ -1,0 +1,232 @@
+"""Server-rendered pages (they work without JavaScript), BibTeX downloads and feeds."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from paperscope.listings import Listing, Period, PeriodError, parse_period
+from paperscope.search.engine import SearchUnavailable
+from paperscope.search.query import QuerySyntaxError, SearchFilters
+from paperscope.web.api import find_paper
+from paperscope.web.app import Services, services
+from paperscope.web.feeds import bibtex, bibtex_list, feed
+from paperscope.web.render import paper_url
+
+router = APIRouter(include_in_schema=False)
+Svc = Annotated[Services, Depends(services)]
+PAGE_SIZE = 30
+SEARCH_PAGE = 20
+FEED_SIZE = 50
+FEED_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+
+
+def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    svc = services(request)
+    return svc.templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def error_page(request: Request, status: int, message: str, problems: list[str]) -> HTMLResponse:
+    return page(request, "error.html", status, status=status, message=message, problems=problems)
+
+
+def _period(date_: str | None, week: str | None, month: str | None) -> Period | None:
+    try:
+        return parse_period(date_, week, month)
+    except PeriodError as error:
+        raise HTTPException(422, str(error)) from None
+
+
+@router.get("/", response_class=HTMLResponse)
+def daily(
+    request: Request,
+    svc: Svc,
+    date_: Annotated[str | None, Query(alias="date", max_length=40)] = None,
+    week: Annotated[str | None, Query(max_length=40)] = None,
+    month: Annotated[str | None, Query(max_length=40)] = None,
+    sort: Literal["publishedAt", "trending"] = "publishedAt",
+    p: Annotated[int, Query(ge=0, le=10_000)] = 0,
+):
+    listing = svc.listings.daily(_period(date_, week, month), sort=sort, page=p, limit=PAGE_SIZE)
+    earlier = later = None
+    if listing.period is not None:
+        if listing.period.kind == "day":
+            before, after = svc.listings.nearest_days(listing.period.start)
+            earlier = Period.day(before) if before else None
+            later = Period.day(after) if after else None
+        else:
+            earlier, later = listing.period.shifted(-1), listing.period.shifted(1)
+    return page(
+        request,
+        "daily.html",
+        listing=listing,
+        earlier=earlier,
+        later=later,
+        sort=sort,
+        feed_query=_period_query(listing.period),
+    )
+
+
+def _period_query(period: Period | None) -> str:
+    if period is None:
+        return ""
+    return f"?{ {'day': 'date'}.get(period.kind, period.kind) }={period.label}"
+
+
+@router.get("/trending", response_class=HTMLResponse)
+def trending(request: Request, svc: Svc, p: Annotated[int, Query(ge=0, le=10_000)] = 0):
+    listing = svc.listings.trending(page=p, limit=PAGE_SIZE)
+    return page(
+        request,
+        "trending.html",
+        listing=listing,
+        gravity=svc.settings.trending_gravity,
+        window=svc.settings.trending_window_days,
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(
+    request: Request,
+    svc: Svc,
+    q: Annotated[str, Query(max_length=2_000)] = "",
+    category: Annotated[str, Query(max_length=200)] = "",
+    published_from: Annotated[date | None, Query(alias="from")] = None,
+    published_until: Annotated[date | None, Query(alias="until")] = None,
+    mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+    p: Annotated[int, Query(ge=0, le=49)] = 0,
+):
+    context = {
+        "q": q,
+        "category": category,
+        "published_from": published_from,
+        "published_until": published_until,
+        "mode": mode,
+        "results": None,
+        "error": None,
+        "page_number": p,
+    }
+    if not q.strip():
+        return page(request, "search.html", **context)
+    try:
+        results = svc.search.search(
+            q,
+            mode=mode,
+            limit=SEARCH_PAGE,
+            offset=p * SEARCH_PAGE,
+            filters=_filters(category, published_from, published_until),
+        )
+    except (QuerySyntaxError, SearchUnavailable) as error:
+        return page(request, "search.html", 422, **(context | {"error": str(error)}))
+    return page(request, "search.html", **(context | {"results": results}))
+
+
+def _filters(category: str, start: date | None, end: date | None) -> SearchFilters:
+    categories = tuple(c for c in category.replace(",", " ").split() if c)
+    return SearchFilters(categories=categories, published_from=start, published_until=end)
+
+
+@router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
+def paper_page(request: Request, svc: Svc, paper_id: str):
+    if paper_id.endswith(".bib"):
+        paper = find_paper(svc, paper_id.removesuffix(".bib"))
+        return Response(bibtex(paper), media_type="application/x-bibtex; charset=utf-8")
+    paper = find_paper(svc, paper_id)
+    if paper.id != paper_id:  # a version, prefix or URL: one canonical address per paper
+        return Response(status_code=308, headers={"Location": paper_url(paper.id)})
+    try:
+        similar = svc.search.similar(paper.id, limit=8)
+    except SearchUnavailable:
+        similar = None
+    upvotes = svc.store.upvote_counts([paper.id]).get(paper.id, 0)
+    return page(
+        request, "paper.html", paper=paper, similar=similar, upvotes=upvotes, bib=bibtex(paper)
+    )
+
+
+@router.get("/search.bib")
+def search_bibtex(
+    svc: Svc,
+    q: Annotated[str, Query(min_length=1, max_length=2_000)],
+    category: Annotated[str, Query(max_length=200)] = "",
+    published_from: Annotated[date | None, Query(alias="from")] = None,
+    published_until: Annotated[date | None, Query(alias="until")] = None,
+    mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+):
+    results = _search_or_422(
+        svc, q, mode, limit, _filters(category, published_from, published_until)
+    )
+    return Response(
+        bibtex_list([hit.paper for hit in results.hits]),
+        media_type="application/x-bibtex; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="paperscope-search.bib"'},
+    )
+
+
+def _search_or_422(svc: Services, q: str, mode, limit: int, filters: SearchFilters):
+    try:
+        return svc.search.search(q, mode=mode, limit=limit, filters=filters)
+    except (QuerySyntaxError, SearchUnavailable) as error:
+        raise HTTPException(422, str(error)) from None
+
+
+# -- feeds ------------------------------------------------------------------------------
+def _feed(request: Request, kind: str, papers, title: str, description: str) -> Response:
+    if kind not in FEED_TYPES:
+        raise HTTPException(404, "feeds come as .rss or .atom")
+    svc = services(request)
+    base = (svc.settings.public_url or str(request.base_url)).rstrip("/")
+    body = feed(
+        papers,
+        title=title,
+        link=base + request.url.path.rsplit("/feeds/", 1)[0] + "/",
+        feed_url=str(request.url),
+        description=description,
+        kind=kind,  # type: ignore[arg-type]
+        paper_url=lambda paper_id: base + paper_url(paper_id),
+    )
+    return Response(body, media_type=f"{FEED_TYPES[kind]}; charset=utf-8")
+
+
+@router.get("/feeds/daily.{kind}")
+def daily_feed(
+    request: Request,
+    svc: Svc,
+    kind: str,
+    date_: Annotated[str | None, Query(alias="date", max_length=40)] = None,
+    week: Annotated[str | None, Query(max_length=40)] = None,
+    month: Annotated[str | None, Query(max_length=40)] = None,
+):
+    listing: Listing = svc.listings.daily(_period(date_, week, month), limit=FEED_SIZE)
+    label = listing.period.title if listing.period else "no papers yet"
+    papers = [item.paper for item in listing.items]
+    return _feed(request, kind, papers, f"paperscope: papers of {label}", "Daily papers")
+
+
+@router.get("/feeds/trending.{kind}")
+def trending_feed(request: Request, svc: Svc, kind: str):
+    papers = [item.paper for item in svc.listings.trending(limit=FEED_SIZE).items]
+    return _feed(request, kind, papers, "paperscope: trending papers", "Trending papers")
+
+
+@router.get("/feeds/search.{kind}")
+def search_feed(
+    request: Request,
+    svc: Svc,
+    kind: str,
+    q: Annotated[str, Query(min_length=1, max_length=2_000)],
+    category: Annotated[str, Query(max_length=200)] = "",
+    mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+):
+    results = _search_or_422(svc, q, mode, FEED_SIZE, _filters(category, None, None))
+    papers = [hit.paper for hit in results.hits]
+    return _feed(request, kind, papers, f"paperscope: {q}", f"Papers matching {q!r}")
+
+
+@router.get("/healthz")
+def health(svc: Svc) -> dict:
+    return {"ok": True, "papers": svc.store.count_papers()}

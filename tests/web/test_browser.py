@@ -1,0 +1,105 @@
+"""A researcher's path through paperscope in a real browser (Debian's Chromium, driven
+by Playwright): search from the home page, open a result, follow a similar paper, and see a
+title with markup in it as text. A screenshot of each page is kept in test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.search.conftest import REPO
+from tests.web.conftest import TAG_PAPER
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(os.environ.get("PAPERSCOPE_ARTIFACTS", REPO / "test-artifacts"))
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+if CHROMIUM is None and os.environ.get("PAPERSCOPE_REQUIRE_BROWSER"):
+    pytest.fail("PAPERSCOPE_REQUIRE_BROWSER is set but chromium is not installed")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_search_open_a_result_and_follow_a_similar_paper(page, live_server):
+    page.goto(live_server + "/")
+    assert page.locator("li.paper").count() > 0
+    shoot(page, "1-home")
+
+    page.fill("header input[name=q]", "graph structure token for language models")
+    page.press("header input[name=q]", "Enter")
+    page.wait_for_url("**/search?**")
+    results = page.locator("ol.results li.paper")
+    assert results.count() > 0
+    assert page.locator("ol.results mark").count() > 0
+    shoot(page, "2-search")
+
+    title = results.first.locator("a.title").inner_text()
+    results.first.locator("a.title").click()
+    page.wait_for_url("**/papers/**")
+    assert page.locator("h1").inner_text() == title
+    assert page.locator("a", has_text="PDF").count() == 1
+    shoot(page, "3-paper")
+
+    similar = page.locator("section.similar li.paper a.title").first
+    similar_title = similar.inner_text()
+    similar.click()
+    page.wait_for_url("**/papers/**")
+    assert page.locator("h1").inner_text() == similar_title
+    shoot(page, "4-similar-paper")
+
+
+def test_a_title_with_markup_renders_as_text(page, live_server):
+    page.goto(f"{live_server}/papers/{TAG_PAPER}")
+    heading = page.locator("h1").inner_text()
+    assert heading.startswith("<SOG_k>:")
+    assert page.locator("h1 sog_k").count() == 0  # not parsed into an element
+    shoot(page, "5-markup-title")
+
+
+def test_daily_pages_step_between_days_and_work_on_a_phone(browser, live_server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(live_server + "/")
+    heading = page.locator("h1").inner_text()
+    page.locator("a[rel=prev]").first.click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() != heading
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the page scrolls sideways on a phone"
+    shoot(page, "6-phone-daily")
+    context.close()

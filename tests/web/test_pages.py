@@ -1,0 +1,102 @@
+"""Server-rendered pages, BibTeX and feeds, read the way a browser or a feed reader would."""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree
+
+from tests.web.conftest import TAG_PAPER, UPVOTED
+
+
+def test_home_shows_the_latest_day_with_links_to_earlier_days(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'rel="prev"' in page.text and 'class="paper"' in page.text
+    earlier = re.search(r'rel="prev" href="/\?date=([\d-]+)"', page.text).group(1)
+    before = client.get("/", params={"date": earlier})
+    assert before.status_code == 200 and 'rel="next"' in before.text
+
+
+def test_week_and_month_views(client):
+    day = client.get("/api/daily_papers").json()[0]["paper"]["publishedAt"][:10]
+    month = client.get("/", params={"month": day[:7]})
+    assert month.status_code == 200 and "papers" in month.text
+    assert client.get("/", params={"week": "2026-W02"}).status_code == 200
+
+
+def test_titles_with_markup_are_text_not_tags(client):
+    page = client.get(f"/papers/{TAG_PAPER}").text
+    assert "&lt;SOG_k&gt;" in page and "<SOG_k>" not in page
+    listing = client.get("/search", params={"q": "graph structure token"}).text
+    assert "<SOG_k>" not in listing
+
+
+def test_paper_page_has_links_bibtex_and_similar_papers(client):
+    page = client.get(f"/papers/{TAG_PAPER}")
+    assert page.status_code == 200
+    text = page.text
+    assert (
+        f"https://arxiv.org/abs/{TAG_PAPER}" in text
+        and f"https://arxiv.org/pdf/{TAG_PAPER}" in text
+    )
+    assert "@" in text and "eprint" in text  # BibTeX
+    assert "Similar papers" in text and text.count('class="paper"') >= 5
+    bib = client.get(f"/papers/{TAG_PAPER}.bib")
+    assert bib.headers["content-type"].startswith("application/x-bibtex")
+    assert TAG_PAPER in bib.text
+
+
+def test_a_versioned_id_redirects_to_the_paper_and_bad_ids_say_why(client):
+    moved = client.get(f"/papers/{TAG_PAPER}v1", follow_redirects=False)
+    assert moved.status_code == 308 and moved.headers["location"] == f"/papers/{TAG_PAPER}"
+    bad = client.get("/papers/<script>")
+    assert bad.status_code == 422 and "not an arXiv id" in bad.text and "<script>" not in bad.text
+    assert client.get("/papers/2301.99999").status_code == 404
+
+
+def test_search_page_marks_matches_explains_and_pages(client):
+    page = client.get("/search", params={"q": "video segmentation"})
+    assert page.status_code == 200
+    assert "<mark>" in page.text and "why this result" in page.text
+    assert 'rel="next"' in page.text
+    second = client.get("/search", params={"q": "video segmentation", "p": 1})
+    first_ids = set(re.findall(r'href="/papers/([^"]+)"', page.text))
+    second_ids = set(re.findall(r'href="/papers/([^"]+)"', second.text))
+    assert second_ids and not first_ids & second_ids
+
+
+def test_search_filters_and_syntax_errors(client):
+    page = client.get("/search", params={"q": "robot", "category": "cs.RO"})
+    assert page.status_code == 200 and "cs.RO" in page.text
+    broken = client.get("/search", params={"q": '"unclosed'})
+    assert broken.status_code == 422 and "unclosed quote" in broken.text
+    wrong_date = client.get("/search", params={"q": "robot", "from": "yesterday"})
+    assert wrong_date.status_code == 422
+
+
+def test_trending_shows_its_formula_and_upvoted_papers_rise(client):
+    page = client.get("/trending")
+    assert page.status_code == 200 and "hours since published" in page.text
+
+
+def test_feeds_parse_and_list_papers(client):
+    for path in ("/feeds/daily.rss", "/feeds/trending.rss", "/feeds/search.rss?q=graph"):
+        rss = ElementTree.fromstring(client.get(path).content)
+        items = rss.findall("./channel/item")
+        assert items, path
+        assert all(i.findtext("link").startswith("http") for i in items)
+    atom = ElementTree.fromstring(client.get("/feeds/daily.atom").content)
+    assert atom.findall("{http://www.w3.org/2005/Atom}entry")
+    assert client.get("/feeds/daily.txt").status_code == 404
+
+
+def test_search_results_as_bibtex(client):
+    bib = client.get("/search.bib", params={"q": "video segmentation", "limit": 5}).text
+    keys = re.findall(r"@\w+\{([^,]+),", bib)
+    assert len(keys) == 5 and len(set(keys)) == 5
+
+
+def test_upvotes_show_on_lists(client):
+    paper = client.get(f"/api/papers/{UPVOTED}").json()
+    page = client.get("/", params={"date": paper["publishedAt"][:10], "sort": "trending"})
+    assert "▲ 2" in page.text
