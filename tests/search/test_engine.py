@@ -159,3 +159,25 @@ def test_without_vectors_hybrid_falls_back_to_keywords_and_says_so(settings, sma
     assert results.notices
     with pytest.raises(SearchUnavailable, match="paperscope index"):
         engine.search("video segmentation", mode="dense")
+
+
+def test_a_serving_engine_picks_up_what_another_process_indexed(settings, store, minilm):
+    """The web server never builds indexes; it sees an ingest's lexical commits and the
+    dense index that `paperscope index` wrote, without a restart."""
+    records = demo_records(60)
+    store.upsert_papers(records[:30])
+    writer = SearchEngine(settings, store, encoder=minilm)
+    writer.update_indexes(dense=False)
+
+    server = SearchEngine(settings, store, encoder=minilm, build_indexes=False)
+    assert server.dense is None
+    results = server.search("learning", limit=50)
+    assert results.mode == "lexical" and results.notices
+
+    store.upsert_papers(records[30:])
+    writer.update_indexes()  # lexical for the new papers, then vectors and the dense index
+    server.refresh(force=True)
+    newcomer = records[45]
+    found = server.search(newcomer.title, limit=3)
+    assert found.mode == "hybrid" and newcomer.id in [h.paper.id for h in found.hits]
+    assert server.similar(newcomer.id, limit=3)

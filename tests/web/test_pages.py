@@ -100,3 +100,9 @@ def test_upvotes_show_on_lists(client):
     paper = client.get(f"/api/papers/{UPVOTED}").json()
     page = client.get("/", params={"date": paper["publishedAt"][:10], "sort": "trending"})
     assert "▲ 2" in page.text
+
+
+def test_search_results_show_latex_readably_and_still_mark_matches(client):
+    page = client.get("/search", params={"q": "SD-E2 semantic exploration reasoning budgets"})
+    assert "<mark>SD</mark>-<mark>E²</mark>: <mark>Semantic</mark>" in page.text
+    assert "$^2$" not in page.text

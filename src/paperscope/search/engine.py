@@ -79,6 +79,9 @@ class SearchResults:
     has_more: bool
     took_ms: float
     notices: list[str] = field(default_factory=list)
+    # Marks the query's words in any text: a page that rewrites a title or snippet for
+    # display (LaTeX made readable) marks the rewritten text with it.
+    marker: Highlighter | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +301,7 @@ class SearchEngine:
             has_more=len(ranked) > offset + limit,
             took_ms=(time.perf_counter() - started) * 1000,
             notices=notices,
+            marker=marker,
         )
 
     def _dense_search(self, parsed: ParsedQuery, k: int) -> list[tuple[str, float]]:

@@ -8,9 +8,9 @@ from urllib.parse import quote, urlencode
 import jinja2
 from markupsafe import Markup, escape
 
-from paperscope.search.snippets import Snippet
+from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.settings import Settings
-from paperscope.web.text import display_abstract, display_title
+from paperscope.web.text import display_abstract, display_title, readable_latex
 
 
 def marked(snippet: Snippet) -> Markup:
@@ -26,6 +26,14 @@ def marked(snippet: Snippet) -> Markup:
     return Markup("").join(out)
 
 
+def marked_display(text: str, marker: Highlighter | None, kind: str = "title") -> Markup:
+    """Paper text as displayed (LaTeX made readable), with the query's words marked."""
+    shown = display_title(text) if kind == "title" else readable_latex(text)
+    if marker is None:
+        return Markup(escape(shown))
+    return marked(marker.highlight(shown))
+
+
 def day(value: datetime | None) -> str:
     return value.strftime("%b %-d, %Y") if value else "—"
 
@@ -39,7 +47,13 @@ def search_url(query: str, **params: str) -> str:
 
 
 def install(env: jinja2.Environment, settings: Settings) -> None:
-    env.filters.update(marked=marked, day=day, title_text=display_title, abstract=display_abstract)
+    env.filters.update(
+        marked=marked,
+        marked_display=marked_display,
+        day=day,
+        title_text=display_title,
+        abstract=display_abstract,
+    )
     env.globals.update(
         paper_url=paper_url,
         search_url=search_url,
