@@ -18,7 +18,9 @@ and errors: socket errors (connect, read, write, timeout) plus every response th
 The baseline in the same run is the same wrk load on GET /healthz, the cheapest request the
 server answers: its latency is the floor of this machine, server and connection count, so the
 table's ratios against it compare across machines where absolute times do not.
---per-kind adds one shorter run per URL kind, to show which one pulls the mix down.
+Before them an unmeasured --warmup (3 s) of the mix fills caches and, with --workers, lets
+the later workers finish starting. --per-kind adds one shorter run per URL kind, to show
+which one pulls the mix down.
 The target is zero errors and p99 <= 200 ms for the mix; the exit code is 1 when the mix had
 errors (latency depends on the machine, so only the verdict line judges it).
 """
@@ -53,8 +55,15 @@ from paperscope.store import open_store
 from paperscope.store.models import Paper
 
 SCRIPT = Path(__file__).with_name("load.lua")
-SHARES = {"search": 0.4, "paper": 0.3, "daily": 0.2, "api search": 0.1}
+# Shares of each kind of request. "browse" is how a papers site is used (the daily list is
+# the front door, most clicks open a paper); "search" stresses the costliest requests.
+MIXES = {
+    "browse": {"search": 0.2, "paper": 0.4, "daily": 0.3, "api search": 0.1},
+    "search": {"search": 0.4, "paper": 0.3, "daily": 0.2, "api search": 0.1},
+}
+RECENT_DAYS = 14  # readers look at the last two weeks' lists and papers
 TARGET_P99_MS = 200.0
+CACHE_OFF = "mix, page cache off"
 STARTUP_TIMEOUT_S = 60.0
 
 
@@ -72,6 +81,7 @@ class WrkResult:
     latency_ms: dict[int, float]  # percentile -> milliseconds
     socket_errors: dict[str, int]
     statuses: dict[int, int] = field(default_factory=dict)
+    hits: int = 0  # answered from the server's page cache (X-Cache: hit)
 
     @property
     def bad_statuses(self) -> dict[int, int]:
@@ -82,8 +92,17 @@ class WrkResult:
         return sum(self.socket_errors.values()) + sum(self.bad_statuses.values())
 
 
-def make_paths(settings: Settings, count: int, seed: int = 0) -> tuple[dict[str, list[str]], int]:
-    """Distinct URLs of each kind, in SHARES proportions, from the store's papers."""
+def zipf_choice(rng: random.Random, items: list, s: float = 1.0):
+    """One item, the first ones far more often (rank r has weight 1 / r**s)."""
+    weights = [1.0 / (rank**s) for rank in range(1, len(items) + 1)]
+    return rng.choices(items, weights=weights)[0]
+
+
+def make_traffic(
+    settings: Settings, length: int, popular_queries: int, unique_share: float, seed: int = 0
+) -> tuple[dict[str, list[str]], int]:
+    """A sequence of `length` requests of each kind, drawn the way readers use the site:
+    recent days' lists, popular recent papers, popular queries and one-off ones."""
     store = open_store(settings)
     with store.engine.connect() as connection:
         rows = connection.execute(select(Paper.id, Paper.title, Paper.published)).all()
@@ -91,28 +110,41 @@ def make_paths(settings: Settings, count: int, seed: int = 0) -> tuple[dict[str,
     if not rows:
         raise SystemExit(f"no papers in {settings.data_dir}: run `paperscope ingest` first")
     rng = random.Random(seed)
-    days = sorted({published.date() for _, _, published in rows if published})
+    days = sorted({published.date() for _, _, published in rows if published}, reverse=True)
+    recent_days = set(days[:RECENT_DAYS])
+    recent = [row for row in rows if row.published and row.published.date() in recent_days]
+    rng.shuffle(recent)  # a random popularity order
 
     def query() -> str:
         # Field and phrase syntax (`ti:`, quotes) is not what someone pasting a title means.
         words = re.sub(r'[:"()]', " ", rng.choice(rows).title).split()
         return " ".join(words[: rng.randint(3, 6)])
 
+    popular = [query() for _ in range(popular_queries)]
+
+    def some_query() -> str:
+        return query() if rng.random() < unique_share else zipf_choice(rng, popular)
+
+    def daily() -> str:
+        day = zipf_choice(rng, [None, *days[:RECENT_DAYS]])
+        return "/" if day is None else f"/?date={day.isoformat()}"
+
     makers = {
-        "search": lambda: "/search?" + urlencode({"q": query()}),
-        "paper": lambda: "/papers/" + quote(rng.choice(rows).id, safe="/."),
-        "daily": lambda: f"/?date={rng.choice(days).isoformat()}",
-        "api search": lambda: "/api/papers/search?" + urlencode({"q": query(), "limit": 10}),
+        "search": lambda: "/search?" + urlencode({"q": some_query()}),
+        "paper": lambda: "/papers/" + quote(zipf_choice(rng, recent).id, safe="/."),
+        "daily": daily,
+        "api search": lambda: "/api/papers/search?" + urlencode({"q": some_query(), "limit": 10}),
     }
-    paths = {}
-    for kind, share in SHARES.items():
-        wanted = set()
-        for _ in range(100 * count):  # bounded: a small store has fewer distinct days
-            if len(wanted) >= round(share * count):
-                break
-            wanted.add(makers[kind]())
-        paths[kind] = sorted(wanted)
-    return paths, len(rows)
+    return {kind: [make() for _ in range(length)] for kind, make in makers.items()}, len(rows)
+
+
+def mix_of(
+    by_kind: dict[str, list[str]], shares: dict[str, float], length: int, seed: int = 1
+) -> list[str]:
+    rng = random.Random(seed)
+    streams = {kind: iter(paths) for kind, paths in by_kind.items()}
+    kinds = rng.choices(list(shares), weights=list(shares.values()), k=length)
+    return [next(streams[kind]) for kind in kinds]
 
 
 def free_port() -> int:
@@ -127,15 +159,16 @@ def port_in_use(port: int) -> bool:
 
 
 @contextmanager
-def running_server(port: int, workers: int | None, log: Path):
+def running_server(port: int, workers: int | None, log: Path, cache: bool = True):
     """`paperscope serve` in its own process group, stopped (workers too) however we leave."""
     executable = Path(sys.executable).with_name("paperscope")
     command = [str(executable), "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers:
         command += ["--workers", str(workers)]
+    env = dict(os.environ) | ({} if cache else {"PAPERSCOPE_PAGE_CACHE_S": "0"})
     with log.open("wb") as output:
         server = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
     try:
         wait_healthy(server, f"http://127.0.0.1:{port}/healthz", log)
@@ -194,6 +227,7 @@ def run_wrk(base_url: str, paths_file: Path, args: argparse.Namespace, duration:
         base_url,
         "--",
         str(paths_file),
+        str(args.threads),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -222,9 +256,17 @@ def parse_wrk(output: str) -> WrkResult:
         else {}
     )
     statuses = {int(s): int(n) for s, n in re.findall(r"^status (\d+) (\d+)$", output, re.M)}
+    hits = re.search(r"^cache hits (\d+)$", output, re.M)
     if int(requests[1]) and not statuses:
         raise SystemExit(f"{SCRIPT.name} counted no responses: is it the script wrk ran?\n{output}")
-    return WrkResult(int(requests[1]), float(rate[1]), latency, socket_errors, statuses)
+    return WrkResult(
+        int(requests[1]),
+        float(rate[1]),
+        latency,
+        socket_errors,
+        statuses,
+        int(hits[1]) if hits else 0,
+    )
 
 
 def ms(value: float | None) -> str:
@@ -242,13 +284,27 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=30, help="seconds of the mix run")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=None, help="server processes")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count(), help="server processes (default: cores)"
+    )
     parser.add_argument("--port", type=int, default=None, help="default: a free port")
-    parser.add_argument("--urls", type=int, default=400, help="distinct URLs in the mix")
+    parser.add_argument("--mix", choices=sorted(MIXES), default="browse")
+    parser.add_argument("--popular-queries", type=int, default=300)
+    parser.add_argument(
+        "--unique-share", type=float, default=0.3, help="searches asked once, never again"
+    )
     parser.add_argument("--timeout", type=int, default=5, help="wrk's per-request timeout, s")
-    parser.add_argument("--warmup", type=int, default=3, help="unmeasured seconds of the mix")
+    parser.add_argument("--warmup", type=int, default=10, help="unmeasured seconds of traffic")
+    parser.add_argument(
+        "--no-cache-off",
+        dest="cache_off",
+        action="store_false",
+        help="skip the extra run against a server with its page cache off",
+    )
     parser.add_argument("--per-kind", action="store_true", help="also one run per URL kind")
     args = parser.parse_args()
+    # A killed benchmark (a CI timeout, say) still stops its server: SystemExit runs the finally.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     if args.connections < args.threads:
@@ -258,36 +314,51 @@ def main() -> None:
         raise SystemExit(f"port {port} is taken: something else would answer the benchmark")
 
     settings = Settings()
-    by_kind, papers = make_paths(settings, args.urls)
-    mix = [path for paths in by_kind.values() for path in paths]
-    random.Random(1).shuffle(mix)
+    # Long enough that no request comes round twice by wrap-around (about 2,000 req/s max);
+    # the warm-up replays another stretch of the same traffic, so one-off queries stay one-off.
+    length = 2_000 * (args.duration + args.warmup + 10)
+    by_kind, papers = make_traffic(settings, 2 * length, args.popular_queries, args.unique_share)
+    traffic = mix_of(by_kind, MIXES[args.mix], 2 * length)
+    warmup, mix = traffic[length:], traffic[:length]
     short = min(args.duration, 10)
     scenarios = [
         Scenario("baseline /healthz", ["/healthz"], short),
         Scenario("mix", mix, args.duration),
     ]
     if args.per_kind:
-        scenarios += [Scenario(kind, paths, short) for kind, paths in by_kind.items()]
+        scenarios += [Scenario(kind, paths[:length], short) for kind, paths in by_kind.items()]
+    if args.cache_off:
+        scenarios.append(Scenario(CACHE_OFF, mix, short))
 
-    console = Console()
+    console = Console(width=max(Console().width, 100))  # the table is 100 wide, piped too
     results: dict[str, WrkResult] = {}
     with tempfile.TemporaryDirectory(prefix="paperscope-load-") as tmp:
-        files = {}
+        files = {"warmup": Path(tmp, "warmup.txt")}
+        files["warmup"].write_text("\n".join(warmup) + "\n")
         for number, scenario in enumerate(scenarios):
             files[scenario.name] = Path(tmp, f"paths-{number}.txt")
             files[scenario.name].write_text("\n".join(scenario.paths) + "\n")
         base_url = f"http://127.0.0.1:{port}"
-        with running_server(port, args.workers, Path(tmp, "server.log")) as server:
+        log = Path(tmp, "server.log")
+        with running_server(port, args.workers, log) as server:
             console.print(f"server pid {server.pid} on {base_url}, {papers:,} papers")
             if args.warmup:
-                # Caches warm, and with --workers the later workers finish starting up.
-                run_wrk(base_url, files["mix"], args, args.warmup)
+                # Caches hold what a running site's would, and every worker has started.
+                console.print(f"wrk: warm-up, {args.warmup}s (not measured) ...")
+                run_wrk(base_url, files["warmup"], args, args.warmup)
             for scenario in scenarios:
+                if scenario.name == CACHE_OFF:
+                    continue
                 console.print(f"wrk: {scenario.name}, {scenario.duration}s ...")
                 results[scenario.name] = run_wrk(
                     base_url, files[scenario.name], args, scenario.duration
                 )
-            server_log = tail(Path(tmp, "server.log"))
+            server_log = tail(log)
+        if args.cache_off:
+            with running_server(port, args.workers, log, cache=False):
+                console.print(f"wrk: {CACHE_OFF}, {short}s (a second server, page cache off) ...")
+                run_wrk(base_url, files["warmup"], args, 3)
+                results[CACHE_OFF] = run_wrk(base_url, files[CACHE_OFF], args, short)
 
     floor = results[scenarios[0].name].latency_ms
     table = Table(
@@ -298,7 +369,7 @@ def main() -> None:
         ),
         box=box.SIMPLE_HEAD,
     )
-    columns = ["scenario", "URLs", "requests", "req/s", "p50", "p90", "p99", "errors"]
+    columns = ["scenario", "URLs", "requests", "req/s", "p50", "p90", "p99", "errors", "cached"]
     for column in [*columns, "p50/base", "p99/base"]:
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for scenario in scenarios:
@@ -306,13 +377,14 @@ def main() -> None:
         latency = result.latency_ms
         table.add_row(
             scenario.name,
-            str(len(scenario.paths)),
+            f"{len(set(scenario.paths)):,}",
             f"{result.requests:,}",
             f"{result.requests_per_s:,.0f}",
             ms(latency.get(50)),
             ms(latency.get(90)),
             ms(latency.get(99)),
             str(result.errors),
+            f"{result.hits / result.requests:.0%}" if result.requests else "-",
             ratio(latency.get(50), floor.get(50)),
             ratio(latency.get(99), floor.get(99)),
         )
@@ -340,4 +412,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # the server is already stopped by then
+        sys.exit(130)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -571,6 +573,11 @@ def serve_command(
     port = settings.port if port is None else port
     workers = workers or settings.workers
     open_store(settings)  # migrate once here, not in every worker
+    # A fresh server starts with an empty page cache (its workers share it on disk).
+    shutil.rmtree(settings.data_dir / "cache" / "pages", ignore_errors=True)
+    if settings.encoder_threads is None and workers > 1:
+        # Workers are separate processes that read settings from the environment.
+        os.environ["PAPERSCOPE_ENCODER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     err.print(f"paperscope on http://{host}:{port}  (data: {settings.data_dir})")
     uvicorn.run(
         "paperscope.web.app:create_app",

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         default="minilm", description="Packaged model name, or a directory with an ONNX model."
     )
     vector_index: Literal["auto", "exact", "hnsw"] = "auto"
+    # Threads the embedding model may use (default: every core). `paperscope serve` with
+    # several workers gives each its share, so workers do not fight over cores.
+    encoder_threads: int | None = Field(default=None, ge=1, le=256)
     fusion: Literal["convex", "rrf"] = "convex"
     fusion_alpha: float = Field(default=0.45, ge=0, le=1, description="Weight of the dense side.")
     rrf_k: float = Field(default=60.0, gt=0)
@@ -85,6 +88,12 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Absolute base URL used in feeds, e.g. https://papers.example"
     )
+    # Rendered pages and API answers are kept this long per server process (0: never);
+    # a change to the indexes drops them at once.
+    page_cache_s: float = Field(default=60.0, ge=0, le=3600)
+    # Requests one server process works on at once; later ones wait in arrival order (0: no
+    # limit). See web/admission.py.
+    max_concurrent_requests: int = Field(default=2, ge=0, le=1000)
     # The "papers in your inbox" box shows once email digests can take subscriptions.
     subscriptions_enabled: bool = False
 

@@ -106,3 +106,30 @@ def test_search_results_show_latex_readably_and_still_mark_matches(client):
     page = client.get("/search", params={"q": "SD-E2 semantic exploration reasoning budgets"})
     assert "<mark>SD</mark>-<mark>E²</mark>: <mark>Semantic</mark>" in page.text
     assert "$^2$" not in page.text
+
+
+def test_pages_are_cached_until_the_indexes_change(client):
+    first = client.get("/trending?p=3")  # an address no other test asks for
+    again = client.get("/trending?p=3")
+    assert first.headers["x-cache"] == "miss" and again.headers["x-cache"] == "hit"
+    assert again.text == first.text and "max-age" in again.headers["cache-control"]
+    assert "x-cache" not in client.get("/papers/2301.99999").headers  # errors are not kept
+    assert client.get("/papers/2301.99999").status_code == 404
+
+    services = client.app.state.services
+    services.search.lexical._manifest_path.touch()  # as an ingest's commit would
+    services.search.refresh(force=True)
+    assert client.get("/trending?p=3").headers["x-cache"] == "miss"
+
+
+def test_workers_share_rendered_pages(web_settings, client):
+    """A page one server process rendered is a hit in another (the shared level on disk)."""
+    from fastapi.testclient import TestClient
+
+    from paperscope.web.app import create_app
+
+    first = client.get("/trending?p=4")
+    assert first.headers["x-cache"] == "miss"
+    with TestClient(create_app(web_settings)) as other_worker:
+        again = other_worker.get("/trending?p=4")
+    assert again.headers["x-cache"] == "hit" and again.text == first.text

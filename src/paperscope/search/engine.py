@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Literal
 
 import numpy as np
+from cachetools import LRUCache
 
 from paperscope.search.dense import DenseIndex, cache_stamp
 from paperscope.search.embeddings import embed_papers
@@ -94,7 +95,11 @@ class SimilarPaper:
 def configured_encoder(settings: Settings) -> Encoder:
     """The encoder the settings name, or SearchUnavailable saying how to install it."""
     try:
-        return load_encoder(settings.embedding_model, models_dir=settings.models_dir)
+        return load_encoder(
+            settings.embedding_model,
+            models_dir=settings.models_dir,
+            threads=settings.encoder_threads,
+        )
     except ModelNotFound as error:
         raise SearchUnavailable(
             f"embedding model {settings.embedding_model!r} is not available in "
@@ -132,6 +137,10 @@ class SearchEngine:
         self._dense_checked = False
         self._key_rows: np.ndarray | None = None
         self._encode_lock = threading.Lock()
+        self._vectors: LRUCache = LRUCache(maxsize=2_048)
+        # Papers shown in results, kept until the lexical index (so the papers) changes.
+        self._papers: LRUCache = LRUCache(maxsize=20_000)
+        self._papers_lock = threading.Lock()
 
     # -- indexes ------------------------------------------------------------------------
     @cached_property
@@ -168,6 +177,11 @@ class SearchEngine:
             build=build,
         )
 
+    def version(self) -> tuple:
+        """What the indexes hold now, as a value that changes whenever they change."""
+        self.refresh()
+        return (self.lexical.stamp, self._dense_stamp, self._dense is not None)
+
     def refresh(self, force: bool = False) -> None:
         """Pick up index changes another process made (checked at most every few seconds)."""
         now = time.monotonic()
@@ -176,6 +190,8 @@ class SearchEngine:
         self._refreshed_at = now
         if self.lexical.refresh():
             self._key_rows = None
+            with self._papers_lock:
+                self._papers.clear()
         if not self._dense_checked:
             return  # opened on first use anyway
         try:
@@ -203,6 +219,8 @@ class SearchEngine:
         )
         report |= {"lexical_indexed": indexed, "lexical_removed": removed}
         self._key_rows = None  # keys or rows may have moved
+        with self._papers_lock:
+            self._papers.clear()
         if dense:
             embedded = embed_papers(
                 self.store,
@@ -278,7 +296,7 @@ class SearchEngine:
         marker = Highlighter(
             self.lexical.analyze(" ".join(parsed.highlight_terms)), self.lexical.stem_word
         )
-        papers = {p.id: p for p in self.store.get_papers([pid for pid, _ in page])}
+        papers = self.papers([pid for pid, _ in page])
         results = [
             SearchHit(
                 paper=papers[pid],
@@ -308,8 +326,7 @@ class SearchEngine:
         """Nearest papers to the query's meaning that also obey its filters and its
         required and excluded terms."""
         assert self.dense is not None
-        with self._encode_lock:  # one inference request per encoder: not for two threads
-            vector = self.encoder.encode_query(parsed.free_text)
+        vector = self._query_vector(parsed.free_text)
         constraint = self.lexical.constraint(parsed)
         if constraint is None:
             return self.dense.search(vector, k)
@@ -325,6 +342,27 @@ class SearchEngine:
         # Few pass (a narrow date range, a rare required word): search just those, exactly.
         rows = self._rows_by_key()[self.lexical.keys(constraint)]
         return self.dense.search(vector, k, allowed_rows=rows)
+
+    def papers(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
+        """The stored papers with these ids (unknown ones left out), read once and kept."""
+        with self._papers_lock:
+            found = {pid: self._papers[pid] for pid in paper_ids if pid in self._papers}
+        missing = [pid for pid in paper_ids if pid not in found]
+        if missing:
+            fetched = {p.id: p for p in self.store.get_papers(missing)}
+            with self._papers_lock:
+                self._papers.update(fetched)
+            found |= fetched
+        return found
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        """The query's embedding; the same words (the next page, the API after the page)
+        are not encoded twice."""
+        with self._encode_lock:  # one inference request per encoder: not for two threads
+            vector = self._vectors.get(text)
+            if vector is None:
+                vector = self._vectors[text] = self.encoder.encode_query(text)
+        return vector
 
     def _rows_by_key(self) -> np.ndarray:
         """Dense-index row of each lexical-index key (-1 where a paper has no vector)."""
@@ -346,7 +384,7 @@ class SearchEngine:
             candidates=self.settings.similar_candidates,
             method=self.settings.similar_method,
         )
-        papers = {p.id: p for p in self.store.get_papers([pid for pid, _, _ in found])}
+        papers = self.papers([pid for pid, _, _ in found])
         return [
             SimilarPaper(papers[pid], score, cosine)
             for pid, score, cosine in found

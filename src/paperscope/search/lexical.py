@@ -182,6 +182,11 @@ class LexicalIndex:
             document.add_date("published", paper.published.replace(tzinfo=UTC))
         return document
 
+    @property
+    def stamp(self) -> int | None:
+        """When the committed index last changed (its manifest's modification time)."""
+        return self._manifest_stamp
+
     def refresh(self) -> bool:
         """Pick up what another process (an ingest) committed since; True if anything."""
         try:

@@ -11,7 +11,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# A word with at least one non-ASCII letter or digit in it.
+_ACCENTED_WORD = re.compile(r"(?<![^\W_])[^\W_]*[^\W_\x00-\x7f][^\W_]*")
 SNIPPET_CHARS = 320
 
 
@@ -46,14 +47,12 @@ class Highlighter:
         """(start, end, stem) of every word in text that stems to a query stem."""
         if self._candidates is None:
             return []
-        words = self._candidates.finditer(text)
+        words = list(self._candidates.finditer(text))
         if not text.isascii():
             # An accented word may match once the analyzer has folded it ("Schrödinger").
-            words = (
-                m
-                for m in _WORD.finditer(text)
-                if not m.group().isascii() or self._candidates.fullmatch(m.group())
-            )
+            seen = {m.start() for m in words}
+            words += [m for m in _ACCENTED_WORD.finditer(text) if m.start() not in seen]
+            words.sort(key=lambda m: m.start())
         found = []
         for match in words:
             stem = self._stem_word(match.group())

@@ -21,6 +21,8 @@ from paperscope.search.engine import SearchEngine
 from paperscope.settings import Settings
 from paperscope.store import Store, open_store
 from paperscope.web import render
+from paperscope.web.admission import Admission
+from paperscope.web.cache import PageCache
 
 HERE = Path(__file__).parent
 
@@ -36,7 +38,8 @@ class Services:
     templates: Jinja2Templates
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async: FastAPI would run a plain function in its thread pool, a hop per request.
     return request.app.state.services
 
 
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search = SearchEngine(settings, store, build_indexes=False)
         search.warm_up()
         templates = Jinja2Templates(directory=HERE / "templates")
+        templates.env.auto_reload = False  # templates ship with the package: no stat per render
         render.install(templates.env, settings)
         app.state.services = Services(settings, store, search, Listings(settings, store), templates)
         yield
@@ -66,6 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(
+        PageCache,
+        ttl=settings.page_cache_s,
+        version=lambda: app.state.services.search.version(),
+        shared_dir=settings.data_dir / "cache" / "pages",
+    )
+    # Added last, so it runs first: cached answers queue in turn like everything else.
+    app.add_middleware(Admission, limit=settings.max_concurrent_requests)
 
     from paperscope.web import api, pages  # routes need the app's services type above
 

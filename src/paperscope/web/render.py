@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
@@ -19,19 +20,20 @@ def marked(snippet: Snippet) -> Markup:
     for start, end in sorted(snippet.highlights):
         if start < at:
             continue
-        out.append(escape(text[at:start]))
-        out.append(Markup("<mark>%s</mark>") % text[start:end])
+        out += [html.escape(text[at:start], quote=False), "<mark>"]
+        out += [html.escape(text[start:end], quote=False), "</mark>"]
         at = end
-    out.append(escape(text[at:]))
-    return Markup("").join(out)
+    out.append(html.escape(text[at:], quote=False))
+    return Markup("".join(out))
 
 
-def marked_display(text: str, marker: Highlighter | None, kind: str = "title") -> Markup:
-    """Paper text as displayed (LaTeX made readable), with the query's words marked."""
-    shown = display_title(text) if kind == "title" else readable_latex(text)
-    if marker is None:
-        return Markup(escape(shown))
-    return marked(marker.highlight(shown))
+def marked_display(shown: Snippet, marker: Highlighter | None, kind: str = "title") -> Markup:
+    """A title or snippet as displayed (LaTeX made readable), with the query's words
+    marked; re-marked only when display changed the text."""
+    text = display_title(shown.text) if kind == "title" else readable_latex(shown.text)
+    if text == shown.text:
+        return marked(shown)
+    return marked(marker.highlight(text)) if marker else Markup(escape(text))
 
 
 def day(value: datetime | None) -> str:

@@ -360,6 +360,10 @@ def _segments(text: str) -> list[tuple[str, str, str] | str]:
     return pieces
 
 
+# Every rule below needs one of these characters (a tie or a TeX quote/dash included).
+_TEX_SIGNS = re.compile(r"[\\$^_~{}`]|--")
+
+
 def readable_latex(text: str) -> str:
     """Render the LaTeX in a title or abstract as plain Unicode text.
 
@@ -378,6 +382,8 @@ def readable_latex(text: str) -> str:
     - Outside math, `~` between words is a tie and becomes a space ("Fig.~1"); "~100"
       keeps its tilde.
     """
+    if not _TEX_SIGNS.search(text):
+        return text  # most titles and abstracts: nothing to do
     parts = []
     for piece in _segments(text):
         parts.append(_text_segment(piece) if isinstance(piece, str) else _math_segment(*piece))

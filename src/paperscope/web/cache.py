@@ -1,0 +1,128 @@
+"""A short-lived cache of rendered GET responses.
+
+A daily list, a paper page or a search result is the same for every reader until the data
+changes, so each is rendered once and served from memory for up to `ttl` seconds. Entries
+are keyed by the indexes' version too: when an ingest or `paperscope index` changes them,
+the next request misses and renders afresh. Responses say `X-Cache: hit` or `miss`.
+
+Two levels: a dictionary in each server process, and a shared one on disk (diskcache, in
+the data directory) so that what one worker rendered the others serve too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from pathlib import Path
+
+import diskcache
+from cachetools import TTLCache
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# What is worth keeping: pages, feeds, BibTeX and the read API; not docs, health or files.
+CACHED_PREFIXES = ("/papers/", "/search", "/feeds/", "/api/daily_papers", "/api/papers/")
+CACHED_PATHS = frozenset({"/", "/trending", "/api/trending"})
+MAX_BODY = 2_000_000
+
+
+@dataclass(frozen=True)
+class Cached:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def cacheable(path: str) -> bool:
+    return path in CACHED_PATHS or path.startswith(CACHED_PREFIXES)
+
+
+class PageCache:
+    """ASGI middleware; `version()` names the data a response was made from."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        ttl: float,
+        version: Callable[[], Hashable],
+        shared_dir: Path | None = None,
+        max_entries: int = 4_096,
+    ) -> None:
+        self.app = app
+        self.ttl = ttl
+        self.version = version
+        self._entries: TTLCache = TTLCache(maxsize=max_entries, ttl=max(ttl, 0.001))
+        self._lock = threading.Lock()
+        self._shared_dir = shared_dir
+        self._shared: diskcache.Cache | None = None  # opened in the worker, on first use
+
+    def _shared_cache(self) -> diskcache.Cache | None:
+        if self._shared is None and self._shared_dir is not None and self.ttl > 0:
+            self._shared = diskcache.Cache(str(self._shared_dir), size_limit=512 * 2**20)
+        return self._shared
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.ttl <= 0
+            or scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not cacheable(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        key = (scope["path"], scope["query_string"], self.version())
+        with self._lock:
+            hit = self._entries.get(key)
+        shared = self._shared_cache()
+        if hit is None and shared is not None:
+            hit = shared.get(repr(key))
+            if hit is not None:
+                with self._lock:
+                    self._entries[key] = hit
+        if hit is not None:
+            await self._replay(hit, send, b"hit")
+            return
+
+        captured: dict = {"body": []}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = list(message.get("headers", []))
+                marks = self._marks(b"miss") if message["status"] == 200 else []
+                message = {**message, "headers": [*captured["headers"], *marks]}
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        body = b"".join(captured["body"])
+        if captured.get("status") == 200 and len(body) <= MAX_BODY:
+            entry = Cached(200, captured["headers"], body)
+            with self._lock:
+                self._entries[key] = entry
+            if shared is not None:
+                shared.set(repr(key), entry, expire=self.ttl)
+
+    def _marks(self, state: bytes) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"x-cache", state),
+            (b"cache-control", b"public, max-age=%d" % int(self.ttl)),
+        ]
+
+    async def _replay(self, hit: Cached, send: Send, state: bytes) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": hit.status,
+                "headers": [*hit.headers, *self._marks(state)],
+            }
+        )
+        await send({"type": "http.response.body", "body": hit.body})
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+        if (shared := self._shared_cache()) is not None:
+            shared.clear()
