@@ -1,28 +1,29 @@
 """Web server under load: `paperscope serve` on a real store, driven by wrk.
 
-    PAPERSCOPE_DATA_DIR=DIR python bench/load.py [--connections 50] [--duration 30]
-        [--threads 2] [--workers N] [--port P] [--per-kind]
+    PAPERSCOPE_DATA_DIR=DIR python bench/load.py [--mix browse|search] [--connections 50]
+        [--duration 30] [--threads 1] [--workers N] [--unique-share 0.3] [--per-kind]
 
 DIR must hold an ingested and indexed corpus (`paperscope ingest ...; paperscope index`).
-The benchmark starts the server itself (`paperscope serve`, with --workers if given), waits
-for /healthz, and stops it at the end. wrk (`apt-get install wrk`) then keeps --connections
-keep-alive connections busy for --duration seconds and bench/load.lua replays a mix of a few
-hundred distinct URLs built from the store's own papers, in the shares people use the site:
-  40% /search?q=...              the first 3-6 words of a random title (hybrid search page)
-  30% /papers/<id>               a random paper's page, similar papers included
-  20% /?date=YYYY-MM-DD          the daily listing of a random day that has papers
-  10% /api/papers/search?q=...   the JSON search API, limit=10
-Measured: requests, requests per second, latency p50/p90/p99 (wrk --latency, which counts
-from the first byte written to the last one read, so queueing inside the server is included)
-and errors: socket errors (connect, read, write, timeout) plus every response that is not 2xx.
-The baseline in the same run is the same wrk load on GET /healthz, the cheapest request the
-server answers: its latency is the floor of this machine, server and connection count, so the
-table's ratios against it compare across machines where absolute times do not.
-Before them an unmeasured --warmup (3 s) of the mix fills caches and, with --workers, lets
-the later workers finish starting. --per-kind adds one shorter run per URL kind, to show
-which one pulls the mix down.
-The target is zero errors and p99 <= 200 ms for the mix; the exit code is 1 when the mix had
-errors (latency depends on the machine, so only the verdict line judges it).
+The benchmark starts the server itself (`paperscope serve --workers N`, N = cores by
+default), waits for /healthz, and stops it at the end. wrk (`apt-get install wrk`) keeps
+--connections keep-alive connections busy, with no pause between requests, and
+bench/load.lua replays a long list of requests shaped like readers' traffic:
+  daily        /, /?date=D      the last 14 days' lists, the newest (the front page) most
+  paper        /papers/ID       papers of those days, a few popular ones far more (Zipf)
+  search       /search?q=...    3-6 words of a title: --unique-share of them asked once
+  api search   /api/papers/...  and never again, the rest from --popular-queries (Zipf)
+in the shares of --mix: "browse" (daily 30%, paper 40%, search 20%, api 10%: how a papers
+site is used) or "search" (search 40%, paper 30%, daily 20%, api 10%: the costliest).
+Runs, each on its own: an unmeasured --warmup (10 s) on another stretch of the same
+traffic, so caches hold what a running site's would and one-off queries stay one-off; the
+baseline, the same wrk load on GET /healthz (the floor of this machine, server and
+connection count: ratios against it compare across machines where times do not); the mix;
+with --per-kind one run per kind; and, unless --no-cache-off, the mix against a second
+server with its page cache off (what the server itself can do).
+Measured: requests, req/s, latency p50/p90/p99 (wrk --latency: queueing inside the server
+included), errors (socket errors and every response that is not 2xx) and the share answered
+from the page cache (X-Cache: hit). The target is zero errors and p99 <= 200 ms for the mix;
+the exit code is 1 when the mix had errors (only the verdict line judges latency).
 """
 
 from __future__ import annotations
@@ -283,7 +284,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=30, help="seconds of the mix run")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    # One wrk thread drives 50 connections here; a second one takes CPU from the server.
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count(), help="server processes (default: cores)"
     )
