@@ -96,6 +96,7 @@ class Problem(BaseModel):
 ERRORS = {
     404: {"model": Problem, "description": "No such paper"},
     422: {"model": Problem, "description": "A parameter could not be read"},
+    503: {"model": Problem, "description": "The semantic index is not built yet"},
 }
 Svc = Annotated[Services, Depends(services)]
 
