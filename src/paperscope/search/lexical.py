@@ -221,14 +221,14 @@ class LexicalIndex:
             LexicalHit(pid, float(score)) for pid, (score, _) in zip(ids, result.hits, strict=True)
         ]
 
+    def _keys(self, addresses: list) -> list[int]:
+        return self.searcher.fast_field_values("key", addresses) if addresses else []
+
     def _ids(self, addresses: list) -> list[str]:
-        keys = self.searcher.fast_field_values("key", addresses) if addresses else []
-        return [self._ids_by_key[key] for key in keys]
+        return [self._ids_by_key[key] for key in self._keys(addresses)]
 
     def _all_ids(self, query: Query, limit: int | None = None) -> set[str]:
-        limit = max(1, self.searcher.num_docs if limit is None else limit)
-        result = self.searcher.search(query, limit=limit, count=False)
-        return set(self._ids([address for _, address in result.hits]))
+        return {self._ids_by_key[key] for key in self.keys(query, limit).tolist()}
 
     def constraint(self, parsed: ParsedQuery) -> Query | None:
         """What every result must satisfy whatever its rank: required (+) and excluded (-)
@@ -245,13 +245,12 @@ class LexicalIndex:
         """Ids of all papers matching a query."""
         return self._all_ids(query)
 
-    def keys(self, query: Query) -> np.ndarray:
-        """Keys (see `ids_by_key`) of all papers matching a query: cheaper than their ids."""
-        hits = self.searcher.search(query, limit=max(1, self.searcher.num_docs), count=False).hits
-        addresses = [address for _, address in hits]
-        if not addresses:
-            return np.zeros(0, dtype=np.int64)
-        return np.asarray(self.searcher.fast_field_values("key", addresses), dtype=np.int64)
+    def keys(self, query: Query, limit: int | None = None) -> np.ndarray:
+        """Keys (see `ids_by_key`) of all papers matching a query (or the first `limit`):
+        cheaper than their ids."""
+        limit = max(1, self.searcher.num_docs if limit is None else limit)
+        hits = self.searcher.search(query, limit=limit, count=False).hits
+        return np.asarray(self._keys([address for _, address in hits]), dtype=np.int64)
 
     @property
     def ids_by_key(self) -> list[str | None]:
@@ -265,12 +264,6 @@ class LexicalIndex:
         among = Query.term_set_query(self.schema, "id", list(paper_ids))
         both = Query.boolean_query([(Occur.Must, query), (Occur.Must, among)])
         return self._all_ids(both, limit=len(paper_ids))
-
-    def filter_ids(self, filters: SearchFilters) -> set[str]:
-        """Ids of all papers passing the filters."""
-        return self._all_ids(
-            Query.boolean_query([(Occur.Must, q) for q in self._filter_parts(filters)])
-        )
 
     def build_query(self, parsed: ParsedQuery, match_all: bool = False) -> Query | None:
         should: list[Query] = []
