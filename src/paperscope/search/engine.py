@@ -162,7 +162,7 @@ class SearchEngine:
                 model = self.encoder.name
             except SearchUnavailable:
                 return None
-            self._dense_stamp = cache_stamp(self.settings.index_dir / "dense", model)
+            self._dense_stamp = self._dense_cache_stamp()
             if self.store.embedding_hashes(model):
                 self._dense = self._open_dense(build=self.build_indexes)
         return self._dense
@@ -177,6 +177,16 @@ class SearchEngine:
             build=build,
         )
 
+    def _dense_cache_stamp(self) -> int | None:
+        """When the current model's dense index was last written (see `cache_stamp`)."""
+        return cache_stamp(self.settings.index_dir / "dense", self.encoder.name)
+
+    def _forget_papers(self) -> None:
+        """Drop what was derived from the papers and the lexical keys: both may have moved."""
+        self._key_rows = None
+        with self._papers_lock:
+            self._papers.clear()
+
     def version(self) -> tuple:
         """What the indexes hold now, as a value that changes whenever they change."""
         self.refresh()
@@ -189,16 +199,13 @@ class SearchEngine:
             return
         self._refreshed_at = now
         if self.lexical.refresh():
-            self._key_rows = None
-            with self._papers_lock:
-                self._papers.clear()
+            self._forget_papers()
         if not self._dense_checked:
             return  # opened on first use anyway
         try:
-            model = self.encoder.name
+            stamp = self._dense_cache_stamp()
         except SearchUnavailable:
             return
-        stamp = cache_stamp(self.settings.index_dir / "dense", model)
         if stamp != self._dense_stamp:
             self._dense_stamp = stamp
             reopened = self._open_dense(build=False)
@@ -218,9 +225,7 @@ class SearchEngine:
             self.store, on_progress=lambda done, total: say("lexical index", done, total)
         )
         report |= {"lexical_indexed": indexed, "lexical_removed": removed}
-        self._key_rows = None  # keys or rows may have moved
-        with self._papers_lock:
-            self._papers.clear()
+        self._forget_papers()
         if dense:
             embedded = embed_papers(
                 self.store,
@@ -230,7 +235,7 @@ class SearchEngine:
             say("dense index", 0, 1)
             self._dense = self._open_dense()
             self._dense_checked = True
-            self._dense_stamp = cache_stamp(self.settings.index_dir / "dense", self.encoder.name)
+            self._dense_stamp = self._dense_cache_stamp()
             say("dense index", 1, 1)
             report |= {"embedded": embedded, "dense_vectors": len(self._dense)}
         return report
