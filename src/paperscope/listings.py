@@ -90,10 +90,6 @@ def parse_period(
 ) -> Period | None:
     """The period a request names; None for none. Given several, the narrowest wins (a
     date over a week over a month), as a page linking "this day of that month" means."""
-    given = [name for name, value in (("date", day), ("week", week), ("month", month)) if value]
-    week = None if day else week
-    month = None if day or week else month
-    given = given[:1]
     try:
         if day:
             if not _DAY.fullmatch(day.strip()):
@@ -114,9 +110,12 @@ def parse_period(
                 raise ValueError
             return Period.month_of(date(int(match[1]), int(match[2]), 1))
     except ValueError:
+        # The branches above try date, week, month in turn: the first one given failed.
+        given = (("date", day), ("week", week), ("month", month))
+        name, value = next((n, v) for n, v in given if v)
         raise PeriodError(
-            f"cannot read {given[0]} {(day or week or month)!r}: expected "
-            + {"date": "YYYY-MM-DD", "week": "YYYY-Www (ISO week)", "month": "YYYY-MM"}[given[0]]
+            f"cannot read {name} {value!r}: expected "
+            + {"date": "YYYY-MM-DD", "week": "YYYY-Www (ISO week)", "month": "YYYY-MM"}[name]
         ) from None
     return None
 

@@ -174,7 +174,7 @@ def daily_papers(
     if submitter:
         return []
     listing = svc.listings.daily(period, sort=sort, page=p, limit=limit)
-    return [entry_json(item.paper, item.upvotes) for item in listing.items]
+    return [_entry(item) for item in listing.items]
 
 
 @router.get("/trending", response_model=list[DailyPaper], responses=ERRORS)

@@ -81,7 +81,7 @@ class PageCache:
                 with self._lock:
                     self._entries[key] = hit
         if hit is not None:
-            await self._replay(hit, send, b"hit")
+            await self._replay(hit, send)
             return
 
         captured: dict = {"body": []}
@@ -111,12 +111,12 @@ class PageCache:
             (b"cache-control", b"public, max-age=%d" % int(self.ttl)),
         ]
 
-    async def _replay(self, hit: Cached, send: Send, state: bytes) -> None:
+    async def _replay(self, hit: Cached, send: Send) -> None:
         await send(
             {
                 "type": "http.response.start",
                 "status": hit.status,
-                "headers": [*hit.headers, *self._marks(state)],
+                "headers": [*hit.headers, *self._marks(b"hit")],
             }
         )
         await send({"type": "http.response.body", "body": hit.body})
