@@ -138,29 +138,40 @@ def _cpu_count() -> int:
 
 
 class _OpenVinoModel:
-    """OpenVINO on CPU. precision="fast" lets it compute in bfloat16 where the CPU has it."""
+    """OpenVINO on CPU. precision="fast" lets it compute in bfloat16 where the CPU has it.
+
+    A single text of STATIC_WIDTH tokens (a padded search query) runs on a copy compiled for
+    exactly that shape, made on first use: a fixed shape skips the per-call shape work of a
+    dynamic model and runs a query about a fifth faster."""
+
+    STATIC_WIDTH = 16
 
     def __init__(self, model_path: Path, threads: int, precision: str) -> None:
         import openvino as ov
 
-        core = ov.Core()
-        model = core.read_model(str(model_path))
-        self.input_names = {port.get_any_name() for port in model.inputs}
-        self.output_rank = model.outputs[0].get_partial_shape().rank.get_length()
-        compiled = core.compile_model(
-            model,
-            "CPU",
-            {
-                "INFERENCE_NUM_THREADS": threads,
-                "PERFORMANCE_HINT": "LATENCY",
-                "EXECUTION_MODE_HINT": "PERFORMANCE" if precision == "fast" else "ACCURACY",
-            },
-        )
+        self._core = ov.Core()
+        self._source = self._core.read_model(str(model_path))
+        self.input_names = {port.get_any_name() for port in self._source.inputs}
+        self.output_rank = self._source.outputs[0].get_partial_shape().rank.get_length()
+        self._config = {
+            "INFERENCE_NUM_THREADS": threads,
+            "PERFORMANCE_HINT": "LATENCY",
+            "EXECUTION_MODE_HINT": "PERFORMANCE" if precision == "fast" else "ACCURACY",
+        }
+        compiled = self._core.compile_model(self._source, "CPU", self._config)
         self._request = compiled.create_infer_request()
+        self._static_request = None
         computes_in = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
         self.device = f"openvino-cpu-{'f32' if computes_in == 'dynamic' else computes_in}"
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        if feed["input_ids"].shape == (1, self.STATIC_WIDTH):
+            if self._static_request is None:
+                fixed = self._source.clone()
+                fixed.reshape({name: [1, self.STATIC_WIDTH] for name in self.input_names})
+                compiled = self._core.compile_model(fixed, "CPU", self._config)
+                self._static_request = compiled.create_infer_request()
+            return self._static_request.infer(feed)[0]
         return self._request.infer(feed)[0]
 
 
@@ -298,7 +309,7 @@ class OnnxEncoder:
         return self._run_batch([ids], width=width)[0]
 
 
-_QUERY_WIDTHS = (16, 32, 64, 128, 256)
+_QUERY_WIDTHS = (_OpenVinoModel.STATIC_WIDTH, 32, 64, 128, 256)
 
 
 class StaticEncoder:
