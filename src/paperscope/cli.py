@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -566,25 +564,13 @@ def serve_command(
     workers: int = typer.Option(None, help="Server processes [default: settings.workers, 1]"),
 ) -> None:
     """Serve the web pages, the JSON API (/docs) and the feeds."""
-    import uvicorn
+    from paperscope.web.serve import CannotListen, serve
 
     settings = Settings()
     host = host or settings.host
     port = settings.port if port is None else port
-    workers = workers or settings.workers
-    open_store(settings)  # migrate once here, not in every worker
-    # A fresh server starts with an empty page cache (its workers share it on disk).
-    shutil.rmtree(settings.data_dir / "cache" / "pages", ignore_errors=True)
-    if settings.encoder_threads is None and workers > 1:
-        # Workers are separate processes that read settings from the environment.
-        os.environ["PAPERSCOPE_ENCODER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     err.print(f"paperscope on http://{host}:{port}  (data: {settings.data_dir})")
-    uvicorn.run(
-        "paperscope.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    try:
+        serve(settings, host, port, workers or settings.workers)
+    except CannotListen as error:
+        raise UserError(str(error)) from None
