@@ -29,6 +29,8 @@ the exit code is 1 when the mix had errors (only the verdict line judges latency
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import random
 import re
@@ -93,10 +95,15 @@ class WrkResult:
         return sum(self.socket_errors.values()) + sum(self.bad_statuses.values())
 
 
-def zipf_choice(rng: random.Random, items: list, s: float = 1.0):
-    """One item, the first ones far more often (rank r has weight 1 / r**s)."""
-    weights = [1.0 / (rank**s) for rank in range(1, len(items) + 1)]
-    return rng.choices(items, weights=weights)[0]
+class Zipf:
+    """Draws items, the first ones far more often (rank r has weight 1 / r**s)."""
+
+    def __init__(self, items: list, s: float = 1.0) -> None:
+        self.items = items
+        self.cum_weights = list(itertools.accumulate(1.0 / r**s for r in range(1, len(items) + 1)))
+
+    def __call__(self, rng: random.Random):
+        return rng.choices(self.items, cum_weights=self.cum_weights)[0]
 
 
 def make_traffic(
@@ -121,18 +128,20 @@ def make_traffic(
         words = re.sub(r'[:"()]', " ", rng.choice(rows).title).split()
         return " ".join(words[: rng.randint(3, 6)])
 
-    popular = [query() for _ in range(popular_queries)]
+    popular = Zipf([query() for _ in range(popular_queries)])
+    popular_paper = Zipf(recent)
+    popular_day = Zipf([None, *days[:RECENT_DAYS]])
 
     def some_query() -> str:
-        return query() if rng.random() < unique_share else zipf_choice(rng, popular)
+        return query() if rng.random() < unique_share else popular(rng)
 
     def daily() -> str:
-        day = zipf_choice(rng, [None, *days[:RECENT_DAYS]])
+        day = popular_day(rng)
         return "/" if day is None else f"/?date={day.isoformat()}"
 
     makers = {
         "search": lambda: "/search?" + urlencode({"q": some_query()}),
-        "paper": lambda: "/papers/" + quote(zipf_choice(rng, recent).id, safe="/."),
+        "paper": lambda: "/papers/" + quote(popular_paper(rng).id, safe="/."),
         "daily": daily,
         "api search": lambda: "/api/papers/search?" + urlencode({"q": some_query(), "limit": 10}),
     }
@@ -188,11 +197,17 @@ def wait_healthy(server: subprocess.Popen, url: str, log: Path) -> None:
             )
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.25)
+                health = json.load(response)
+        except (urllib.error.URLError, OSError, ValueError):
+            time.sleep(0.25)
+            continue
+        if not health.get("semantic"):
+            raise SystemExit(
+                "the server searches by keywords only (no embedding model in the models dir,"
+                " or no vectors: run `paperscope models install` and `paperscope index`):"
+                " the benchmark would not measure semantic search"
+            )
+        return
     raise SystemExit(
         f"the server did not answer {url} within {STARTUP_TIMEOUT_S:.0f}s:\n" + tail(log)
     )

@@ -167,6 +167,12 @@ class SearchEngine:
                 self._dense = self._open_dense(build=self.build_indexes)
         return self._dense
 
+    @property
+    def semantic(self) -> bool:
+        """Whether searches use the dense index (hybrid falls back to keywords without it)."""
+        self.refresh()
+        return self.dense is not None
+
     def _open_dense(self, build: bool = True) -> DenseIndex | None:
         return DenseIndex.open(
             self.store,

@@ -228,6 +228,7 @@ def search_feed(
 
 
 @router.get("/healthz")
-async def health() -> dict:
-    """For load balancers: answers as soon as the app has started, touching nothing."""
-    return {"ok": True}
+async def health(svc: Svc) -> dict:
+    """For load balancers: answers as soon as the app has started, touching no index.
+    `semantic` says whether searches use meaning yet or keywords only."""
+    return {"ok": True, "semantic": svc.search.semantic}
