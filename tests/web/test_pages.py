@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from xml.etree import ElementTree
 
+from fastapi.testclient import TestClient
+
+from paperscope.web.app import create_app
 from tests.web.conftest import TAG_PAPER, UPVOTED
 
 
@@ -133,3 +136,13 @@ def test_workers_share_rendered_pages(web_settings, client):
     with TestClient(create_app(web_settings)) as other_worker:
         again = other_worker.get("/trending?p=4")
     assert again.headers["x-cache"] == "hit" and again.text == first.text
+
+
+def test_health_says_when_search_falls_back_to_keywords(web_settings, tmp_path):
+    assert web_settings.models_dir != tmp_path
+    keywords_only = web_settings.model_copy(update={"models_dir": tmp_path})  # no model here
+    with TestClient(create_app(keywords_only)) as client:
+        assert client.get("/healthz").json() == {"ok": True, "semantic": False}
+        page = client.get("/search", params={"q": "segmentation"})
+        assert page.status_code == 200
+        assert "keyword results only" in page.text
