@@ -57,6 +57,17 @@ def test_a_port_that_answers_is_refused_and_a_bad_host_says_so():
     assert not answers("127.0.0.1", port)
     with pytest.raises(CannotListen, match=r"cannot listen on no-such-host\.invalid"):
         listening_sockets("no-such-host.invalid", 0, 2)
+    assert not answers("no-such-host.invalid", port)
+
+
+def test_localhost_listens_where_clients_of_127_0_0_1_connect():
+    # Like uvicorn: a name is bound as IPv4, never as ::1 alone.
+    sockets = listening_sockets("localhost", 0, 2)
+    try:
+        assert {sock.getsockname()[0] for sock in sockets} == {"127.0.0.1"}
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _free_port() -> int:

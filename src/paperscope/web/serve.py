@@ -52,7 +52,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     """`count` sockets bound to host:port with SO_REUSEPORT (port 0: one free port)."""
-    family, _, _, _, address = _address(host, port)
+    family, address = _family(host), (host, port)
     sockets: list[socket.socket] = []
     try:
         for _ in range(count):
@@ -74,21 +74,20 @@ def answers(host: str, port: int) -> bool:
     """Whether a server accepts connections at host:port (for a wildcard host, on the
     loopback interface). SO_REUSEPORT would let a second paperscope on the same port join
     the first's group and take a share of its connections: this is asked first."""
-    family, _, _, _, address = _address(host, port)
-    if address[0] in ("0.0.0.0", "::"):
-        address = ("::1" if family == socket.AF_INET6 else "127.0.0.1", *address[1:])
+    family = _family(host)
+    if host in ("", "0.0.0.0", "::"):
+        host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.settimeout(1.0)
-        return probe.connect_ex(address) == 0
+        try:
+            return probe.connect_ex((host, port)) == 0
+        except socket.gaierror:
+            return False  # a host that does not resolve: binding it will say so
 
 
-def _address(host: str, port: int) -> tuple:
-    try:
-        return socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except socket.gaierror as error:
-        raise CannotListen(f"cannot listen on {host}:{port}: {error.strerror}") from error
+def _family(host: str) -> socket.AddressFamily:
+    # As uvicorn decides it: an IPv6 address has a colon, anything else is IPv4.
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 class BalancedWorkers(Multiprocess):
