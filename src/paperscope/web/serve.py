@@ -3,8 +3,8 @@
 With several workers, each gets its own listening socket on the same port (SO_REUSEPORT),
 so the kernel spreads new connections over them by address hash. uvicorn's own
 multi-worker mode shares one socket, and the first worker to wake accepts a whole burst of
-connections: under 50 keep-alive clients one worker was seen holding 41 of them while
-the other idled.
+connections: under 50 keep-alive clients one worker was seen holding 41 of them and the
+other 9.
 """
 
 from __future__ import annotations
