@@ -99,7 +99,7 @@ def test_excluded_and_required_words_hold_for_semantic_results(engine, query):
     passing = engine.lexical.ids(engine.lexical.constraint(parsed))
     assert 0 < len(passing) < len(engine.dense)
     vector = engine.encoder.encode_query(parsed.free_text)
-    expected = engine.dense.search(vector, 10, allowed=passing)
+    expected = engine.dense.search(vector, 10, allowed_rows=engine.dense.rows_of(list(passing)))
     assert [h.paper.id for h in hits] == [pid for pid, _ in expected]
     ranked = engine.dense.search_where(
         vector, 10, lambda ids: passing & set(ids), len(passing) / len(engine.dense)

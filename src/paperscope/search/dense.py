@@ -139,18 +139,12 @@ class DenseIndex:
         return np.fromiter((self.rows.get(i, -1) for i in paper_ids), np.int64, len(paper_ids))
 
     def search(
-        self,
-        query: np.ndarray,
-        k: int,
-        allowed: set[str] | None = None,
-        allowed_rows: np.ndarray | None = None,
+        self, query: np.ndarray, k: int, allowed_rows: np.ndarray | None = None
     ) -> list[tuple[str, float]]:
-        """The k papers nearest to a query vector, optionally only among `allowed` ids
-        or rows, which are then scanned exactly."""
+        """The k papers nearest to a query vector, optionally only among `allowed_rows`
+        (-1 entries ignored), which are then scanned exactly."""
         if not len(self.ids) or k <= 0:
             return []
-        if allowed is not None:
-            allowed_rows = self.rows_of(list(allowed))
         if allowed_rows is not None:
             rows = np.unique(allowed_rows[allowed_rows >= 0])
             found, cosines = self.exact.search_rows(query, rows, k)
