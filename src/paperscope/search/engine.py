@@ -250,8 +250,7 @@ class SearchEngine:
         """Open every index and load the model now, so the first search is not the slow one."""
         _ = self.lexical.searcher
         if self.dense is not None:
-            with self._encode_lock:
-                self.encoder.encode_query("warm up")
+            self._query_vector("warm up")
 
     # -- search -------------------------------------------------------------------------
     def search(
