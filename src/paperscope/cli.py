@@ -513,7 +513,7 @@ def paper_command(
         if value:
             out.print(f"[bold]{label}:[/bold] ", end="")
             out.print(value, highlight=False, markup=False)
-    out.print(f"https://arxiv.org/abs/{paper.id}", style="blue")
+    out.print(paper.arxiv_url, style="blue")
 
 
 @app.command("stats")

@@ -54,13 +54,21 @@ class StoredPaper:
     code_links: list[str]
     content_hash: str
 
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
     def as_json(self) -> dict:
         data = dict(self.__dict__)
         for key in ("published", "updated"):
             value = data[key]
             data[key] = value.isoformat() + "Z" if value else None
-        data["arxiv_url"] = f"https://arxiv.org/abs/{self.id}"
-        data["pdf_url"] = f"https://arxiv.org/pdf/{self.id}"
+        data["arxiv_url"] = self.arxiv_url
+        data["pdf_url"] = self.pdf_url
         return data
 
 

@@ -117,8 +117,8 @@ def paper_json(paper: StoredPaper, upvotes: int) -> Paper:
         journal_ref=paper.journal_ref,
         doi=paper.doi,
         version=paper.version,
-        arxiv_url=f"https://arxiv.org/abs/{paper.id}",
-        pdf_url=f"https://arxiv.org/pdf/{paper.id}",
+        arxiv_url=paper.arxiv_url,
+        pdf_url=paper.pdf_url,
         code_links=paper.code_links,
         github_repo=github,
     )
