@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperscope.listings import Listed, PeriodError, parse_period
+from paperscope.listings import Listed, Period, PeriodError, parse_period
 from paperscope.search.engine import SearchHit, SearchUnavailable
 from paperscope.search.query import QuerySyntaxError, SearchFilters
 from paperscope.store import StoredPaper
@@ -151,6 +151,14 @@ def find_paper(svc: Services, paper_id: str) -> StoredPaper:
     return paper
 
 
+def period_or_422(day: str | None, week: str | None, month: str | None) -> Period | None:
+    """The period a request names (see `parse_period`), or a 422 saying what was expected."""
+    try:
+        return parse_period(day, week, month)
+    except PeriodError as error:
+        raise HTTPException(422, str(error)) from None
+
+
 @router.get("/daily_papers", response_model=list[DailyPaper], responses=ERRORS)
 def daily_papers(
     svc: Svc,
@@ -167,10 +175,7 @@ def daily_papers(
     """Papers first published on a day (or in a week or month), newest or most upvoted
     first. Given several of date, week and month, the narrowest wins. Submissions by users
     come later; with `submitter` the list is empty until then."""
-    try:
-        period = parse_period(date_.isoformat() if date_ else None, week, month)
-    except PeriodError as error:
-        raise HTTPException(422, str(error)) from None
+    period = period_or_422(date_.isoformat() if date_ else None, week, month)
     if submitter:
         return []
     listing = svc.listings.daily(period, sort=sort, page=p, limit=limit)
@@ -234,13 +239,15 @@ _NO_RANK = {
 }
 
 
-def run_search(svc: Services, q: str, **options):
+def run_search(svc: Services, q: str, *, unavailable_status: int = 503, **options):
+    """The search, or an HTTP error: 422 for a query that cannot be read, and
+    `unavailable_status` when semantic search is asked for before it is ready."""
     try:
         return svc.search.search(q, **options)
     except QuerySyntaxError as error:
         raise HTTPException(422, str(error)) from None
     except SearchUnavailable as error:
-        raise HTTPException(503, str(error)) from None
+        raise HTTPException(unavailable_status, str(error)) from None
 
 
 def _search_result(hit: SearchHit, upvotes: int) -> dict:

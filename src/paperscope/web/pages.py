@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from paperscope.listings import Listing, Period, PeriodError, parse_period
+from paperscope.listings import Listing, Period
 from paperscope.search.engine import SearchUnavailable
 from paperscope.search.query import QuerySyntaxError, SearchFilters
-from paperscope.web.api import find_paper
+from paperscope.web.api import find_paper, period_or_422, run_search
 from paperscope.web.app import Services, services
 from paperscope.web.feeds import bibtex, bibtex_list, feed
 from paperscope.web.render import paper_url
@@ -33,13 +33,6 @@ def error_page(request: Request, status: int, message: str, problems: list[str])
     return page(request, "error.html", status, status=status, message=message, problems=problems)
 
 
-def _period(date_: str | None, week: str | None, month: str | None) -> Period | None:
-    try:
-        return parse_period(date_, week, month)
-    except PeriodError as error:
-        raise HTTPException(422, str(error)) from None
-
-
 @router.get("/", response_class=HTMLResponse)
 def daily(
     request: Request,
@@ -50,7 +43,9 @@ def daily(
     sort: Literal["publishedAt", "trending"] = "publishedAt",
     p: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ):
-    listing = svc.listings.daily(_period(date_, week, month), sort=sort, page=p, limit=PAGE_SIZE)
+    listing = svc.listings.daily(
+        period_or_422(date_, week, month), sort=sort, page=p, limit=PAGE_SIZE
+    )
     earlier = later = None
     if listing.period is not None:
         if listing.period.kind == "day":
@@ -168,10 +163,8 @@ def search_bibtex(
 
 
 def _search_or_422(svc: Services, q: str, mode, limit: int, filters: SearchFilters):
-    try:
-        return svc.search.search(q, mode=mode, limit=limit, filters=filters)
-    except (QuerySyntaxError, SearchUnavailable) as error:
-        raise HTTPException(422, str(error)) from None
+    # Pages have always answered 422 here, where the API answers 503.
+    return run_search(svc, q, mode=mode, limit=limit, filters=filters, unavailable_status=422)
 
 
 # -- feeds ------------------------------------------------------------------------------
@@ -201,7 +194,7 @@ def daily_feed(
     week: Annotated[str | None, Query(max_length=40)] = None,
     month: Annotated[str | None, Query(max_length=40)] = None,
 ):
-    listing: Listing = svc.listings.daily(_period(date_, week, month), limit=FEED_SIZE)
+    listing: Listing = svc.listings.daily(period_or_422(date_, week, month), limit=FEED_SIZE)
     label = listing.period.title if listing.period else "no papers yet"
     papers = [item.paper for item in listing.items]
     return _feed(request, kind, papers, f"paperscope: papers of {label}", "Daily papers")
