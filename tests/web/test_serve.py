@@ -101,19 +101,21 @@ def test_serve_runs_workers_on_their_own_sockets_and_refuses_a_taken_port(web_se
         start_new_session=True,
     )
     try:
+        # Each worker listens on its socket once its start-up is done; the first to finish
+        # answers while the other may still be loading the model.
         deadline = time.monotonic() + 90
         while True:
             assert server.poll() is None, server.stdout.read().decode()
             try:
                 health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                if health.status_code == 200:
+                if health.status_code == 200 and _listening_sockets_on(port) == 2:
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, "paperscope serve did not answer in 90 s"
+            assert time.monotonic() < deadline, "two workers did not listen within 90 s"
             time.sleep(0.25)
         assert health.json() == {"ok": True, "semantic": True}
-        # Both workers start: every connection gets answered, whichever socket it lands on.
+        # Every connection gets answered, whichever worker's socket it lands on.
         for _ in range(10):
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
                 assert client.get("/search", params={"q": "segmentation"}).status_code == 200
