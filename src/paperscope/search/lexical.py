@@ -163,9 +163,7 @@ class LexicalIndex:
         self._save_manifest(manifest)
         if on_commit:
             on_commit(added)
-        self.index.reload()
-        self._searcher = None
-        self._load_keys(manifest)
+        self._reopen(self._manifest_mtime(), manifest)
         return added
 
     def _document(self, paper: StoredPaper, key: int) -> tantivy.Document:
@@ -189,17 +187,24 @@ class LexicalIndex:
 
     def refresh(self) -> bool:
         """Pick up what another process (an ingest) committed since; True if anything."""
-        try:
-            stamp = self._manifest_path.stat().st_mtime_ns
-        except FileNotFoundError:
-            stamp = None
+        stamp = self._manifest_mtime()
         if stamp == self._manifest_stamp:
             return False
+        self._reopen(stamp)
+        return True
+
+    def _manifest_mtime(self) -> int | None:
+        try:
+            return self._manifest_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def _reopen(self, stamp: int | None, manifest: dict[str, list] | None = None) -> None:
+        """Search what is committed now; `manifest` saves reading back the one just saved."""
         self._manifest_stamp = stamp
         self.index.reload()
         self._searcher = None
-        self._load_keys()
-        return True
+        self._load_keys(manifest)
 
     # -- searching ----------------------------------------------------------------------
     @property
