@@ -366,12 +366,12 @@ _EARLIEST, _LATEST = date(1700, 1, 1), date(2261, 12, 31)
 
 
 def _day_start(day: date | None) -> datetime | None:
-    return (
-        datetime.combine(min(max(day, _EARLIEST), _LATEST), time.min, tzinfo=UTC) if day else None
-    )
+    return datetime.combine(_storable(day), time.min, tzinfo=UTC) if day else None
 
 
 def _day_end(day: date | None) -> datetime | None:
-    return (
-        datetime.combine(min(max(day, _EARLIEST), _LATEST), time.max, tzinfo=UTC) if day else None
-    )
+    return datetime.combine(_storable(day), time.max, tzinfo=UTC) if day else None
+
+
+def _storable(day: date) -> date:
+    return min(max(day, _EARLIEST), _LATEST)
