@@ -79,3 +79,18 @@ def test_errors_are_one_clear_line_and_a_nonzero_exit(args, message):
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--port", "70000"), "less than or equal to 65535"),
+        (("--port", "-1"), "greater than or equal to 0"),
+        (("--workers", "0"), "greater than or equal to 1"),
+    ],
+)
+def test_serve_refuses_a_port_or_worker_count_out_of_range(args, message):
+    result = run("serve", *args)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{args[0]}'" in result.output and message in result.output
+    assert "Traceback" not in result.output

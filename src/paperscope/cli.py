@@ -560,8 +560,10 @@ def demo_command(
 @_friendly_errors
 def serve_command(
     host: str = typer.Option(None, help="Address to listen on [default: settings.host]"),
-    port: int = typer.Option(None, help="Port [default: settings.port, 8000]"),
-    workers: int = typer.Option(None, help="Server processes [default: settings.workers, 1]"),
+    port: int = typer.Option(None, min=0, max=65535, help="Port [default: settings.port, 8000]"),
+    workers: int = typer.Option(
+        None, min=1, max=64, help="Server processes [default: settings.workers, 1]"
+    ),
 ) -> None:
     """Serve the web pages, the JSON API (/docs) and the feeds."""
     from paperscope.web.serve import CannotListen, serve
