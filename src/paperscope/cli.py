@@ -566,12 +566,14 @@ def serve_command(
     ),
 ) -> None:
     """Serve the web pages, the JSON API (/docs) and the feeds."""
-    from paperscope.web.serve import CannotListen, serve
+    from paperscope.web.serve import CannotListen, exposure_warning, serve
 
     settings = Settings()
     host = host or settings.host
     port = settings.port if port is None else port
     err.print(f"paperscope on http://{host}:{port}  (data: {settings.data_dir})")
+    if warning := exposure_warning(settings, host):
+        err.print(f"[yellow]warning:[/yellow] {warning}")
     try:
         serve(settings, host, port, workers or settings.workers)
     except CannotListen as error:

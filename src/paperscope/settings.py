@@ -9,28 +9,34 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("paperscope", appauthor=False))
 
 
-def _config_file() -> Path:
+def _config_file(data_dir: object = None) -> Path:
+    """PAPERSCOPE_CONFIG, else paperscope.toml in the data directory the settings will
+    have: the one given as an argument first, as for every other setting."""
     explicit = os.environ.get("PAPERSCOPE_CONFIG")
     if explicit:
         return Path(explicit)
-    data_dir = os.environ.get("PAPERSCOPE_DATA_DIR")
-    return (Path(data_dir) if data_dir else _default_data_dir()) / "paperscope.toml"
+    data_dir = data_dir or os.environ.get("PAPERSCOPE_DATA_DIR")
+    return (Path(data_dir).expanduser() if data_dir else _default_data_dir()) / "paperscope.toml"
 
 
 class Settings(BaseSettings):
@@ -85,9 +91,25 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    # Every absolute link (feeds, later sign-in and unsubscribe mail) is built on this, never
+    # on a request's Host header. Unset: on the request's own address, which must then be
+    # one of `allowed_hosts`.
     public_url: str | None = Field(
-        default=None, description="Absolute base URL used in feeds, e.g. https://papers.example"
+        default=None, description="Absolute base URL for links, e.g. https://papers.example"
     )
+    # Host names a request may name (Host header); others get 400. The public URL's host is
+    # always allowed. "*.example.org" matches subdomains; "*" allows any (not behind a proxy!).
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(LOOPBACK_HOSTS)
+    )
+    # Clients whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips):
+    # addresses or networks, comma-separated; "*" trusts everyone.
+    forwarded_allow_ips: str = "127.0.0.1"
+    # One JSON line per request on stdout (web/access_log.py), from `paperscope serve`.
+    access_log: bool = True
+    # Limits on what a request may send; beyond them it gets a 4xx saying which.
+    max_request_body_bytes: int = Field(default=1_000_000, ge=1_000, le=100_000_000)
+    max_url_chars: int = Field(default=8_192, ge=256, le=65_536)
     # Rendered pages and API answers are kept this long per server process (0: never);
     # a change to the indexes drops them at once.
     page_cache_s: float = Field(default=60.0, ge=0, le=3600)
@@ -101,6 +123,41 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):  # from the environment: "papers.example, localhost"
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if "*" in host[1:] or (host.startswith("*") and host != "*" and host[1:2] != "."):
+                raise ValueError(f"allowed host {host!r}: a wildcard is '*' or '*.example.org'")
+        return [host.lower().strip("[]") for host in hosts]
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"public_url {url!r}: give an absolute http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError(f"public_url {url!r}: no query or fragment")
+        return url.strip().rstrip("/")
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """Host names requests may carry: `allowed_hosts` and the public URL's host."""
+        hosts = list(self.allowed_hosts)
+        if self.public_url:
+            hosts.append(urlsplit(self.public_url).hostname or "")
+        return list(dict.fromkeys(hosts))
 
     @model_validator(mode="after")
     def _default_models_dir(self) -> Settings:
@@ -127,5 +184,6 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        given = getattr(init_settings, "init_kwargs", {}).get("data_dir")
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file(given))
         return (init_settings, env_settings, toml)

@@ -17,7 +17,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from paperscope.search.engine import SearchEngine
-from paperscope.settings import Settings
+from paperscope.settings import LOOPBACK_HOSTS, Settings
 from paperscope.store import open_store
 from paperscope.web.app import create_app
 from tests.search.conftest import REPO, demo_records
@@ -30,7 +30,10 @@ UPVOTED = "2601.17067"
 def web_settings(tmp_path_factory, minilm) -> Settings:
     data = tmp_path_factory.mktemp("web") / "data"
     models = Path(os.environ.get("PAPERSCOPE_MODELS_DIR", REPO / ".data" / "models"))
-    settings = Settings(data_dir=data, models_dir=models)
+    # TestClient's requests name the host "testserver"; real ones name the loopback.
+    settings = Settings(
+        data_dir=data, models_dir=models, allowed_hosts=["testserver", *LOOPBACK_HOSTS]
+    )
     store = open_store(settings)
     demo = demo_records(1515)
     records = [*demo[:300], demo[1514]]

@@ -103,3 +103,20 @@ def test_daily_pages_step_between_days_and_work_on_a_phone(browser, live_server)
     assert width <= 390, "the page scrolls sideways on a phone"
     shoot(page, "6-phone-daily")
     context.close()
+
+
+def test_the_api_docs_work_offline_under_the_content_security_policy(page, live_server):
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith(live_server) else None,
+    )
+    page.goto(f"{live_server}/docs")
+    page.locator(".opblock").first.wait_for()
+    assert page.locator(".opblock").count() >= 5  # the API's operations, rendered
+    assert page.locator(".opblock-summary-path", has_text="/api/papers/search").count() == 1
+    assert not blocked, blocked
+    assert not [url for url in outside if not url.startswith("data:")], outside
+    shoot(page, "7-api-docs")

@@ -15,6 +15,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from swagger_ui_bundle import swagger_ui_path
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from paperscope import __version__
 from paperscope.listings import Listings
@@ -22,8 +25,10 @@ from paperscope.search.engine import SearchEngine
 from paperscope.settings import Settings
 from paperscope.store import Store, open_store
 from paperscope.web import render
+from paperscope.web.access_log import AccessLog
 from paperscope.web.admission import Admission
 from paperscope.web.cache import PageCache
+from paperscope.web.security import RequestLimits, SecurityHeaders, host_patterns
 
 HERE = Path(__file__).parent
 
@@ -74,20 +79,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             " against them."
         ),
         lifespan=lifespan,
+        # The docs page is paperscope's own (web/docs.py): offline, and no inline script.
+        docs_url=None,
+        redoc_url=None,
     )
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # Middleware added later runs earlier. From the outside in: proxy headers (only from
+    # trusted proxies) name the real client and scheme; every request is logged; every
+    # answer carries the security headers; oversized requests and unknown Host headers are
+    # refused before they queue; admission; the page cache; the routes.
     app.add_middleware(
         PageCache,
         ttl=settings.page_cache_s,
         version=lambda: app.state.services.search.version(),
         shared_dir=settings.data_dir / "cache" / "pages",
     )
-    # Added last, so it runs first: cached answers queue in turn like everything else.
     app.add_middleware(Admission, limit=settings.max_concurrent_requests)
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=host_patterns(settings), www_redirect=False
+    )
+    app.add_middleware(
+        RequestLimits,
+        max_url_chars=settings.max_url_chars,
+        max_body_bytes=settings.max_request_body_bytes,
+    )
+    https = (settings.public_url or "").startswith("https://")
+    app.add_middleware(SecurityHeaders, https=https)
+    app.add_middleware(AccessLog)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
-    from paperscope.web import api, pages  # routes need the app's services type above
+    from paperscope.web import api, docs, pages  # routes need the app's services type above
 
     app.include_router(api.router)
+    app.include_router(docs.router)
     app.include_router(pages.router)
 
     @app.exception_handler(RequestValidationError)

@@ -37,6 +37,20 @@ def cacheable(path: str) -> bool:
     return path in CACHED_PATHS or path.startswith(CACHED_PREFIXES)
 
 
+def answer_key(scope: Scope, version: Hashable) -> tuple:
+    """Everything an answer depends on: the address asked for, the scheme and host that
+    absolute links are built on when no public URL is set (the host is one the allow-list
+    accepted, the scheme one a trusted proxy gave), and the data's version."""
+    host = next((value for name, value in scope["headers"] if name == b"host"), b"")
+    return (
+        scope["path"],
+        scope["query_string"],
+        scope.get("scheme", "http"),
+        host.lower(),
+        version,
+    )
+
+
 class PageCache:
     """ASGI middleware; `version()` names the data a response was made from."""
 
@@ -71,7 +85,7 @@ class PageCache:
         ):
             await self.app(scope, receive, send)
             return
-        key = (scope["path"], scope["query_string"], self.version())
+        key = answer_key(scope, self.version())
         with self._lock:
             hit = self._entries.get(key)
         shared = self._shared_cache()

@@ -15,6 +15,7 @@ from paperscope.web.api import find_paper, period_or_422, run_search
 from paperscope.web.app import Services, services
 from paperscope.web.feeds import bibtex, bibtex_list, feed
 from paperscope.web.render import paper_url
+from paperscope.web.security import absolute_base
 
 router = APIRouter(include_in_schema=False)
 Svc = Annotated[Services, Depends(services)]
@@ -172,12 +173,13 @@ def _feed(request: Request, kind: str, papers, title: str, description: str) -> 
     if kind not in FEED_TYPES:
         raise HTTPException(404, "feeds come as .rss or .atom")
     svc: Services = request.app.state.services
-    base = (svc.settings.public_url or str(request.base_url)).rstrip("/")
+    base = absolute_base(svc.settings, request)
+    query = request.url.query
     body = feed(
         papers,
         title=title,
         link=base + request.url.path.rsplit("/feeds/", 1)[0] + "/",
-        feed_url=str(request.url),
+        feed_url=base + request.url.path + (f"?{query}" if query else ""),
         description=description,
         kind=kind,  # type: ignore[arg-type]
         paper_url=lambda paper_id: base + paper_url(paper_id),

@@ -9,6 +9,7 @@ other 9.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import socket
@@ -16,7 +17,7 @@ import socket
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
-from paperscope.settings import Settings
+from paperscope.settings import LOOPBACK_HOSTS, Settings
 from paperscope.store import open_store
 
 APP = "paperscope.web.app:create_app"
@@ -38,7 +39,10 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         # Workers are separate processes that read settings from the environment.
         os.environ["PAPERSCOPE_ENCODER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     options = {"host": host, "port": port, "workers": workers, "factory": True}
-    options |= {"log_level": "warning", "access_log": False}
+    # uvicorn's own access log and proxy-header handling are off: the app has both
+    # (web/access_log.py, and ProxyHeadersMiddleware with `forwarded_allow_ips`).
+    options |= {"log_level": "warning", "access_log": False, "proxy_headers": False}
+    options["log_config"] = log_config(settings.access_log)
     if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
         uvicorn.run(APP, **options)
         return
@@ -48,6 +52,36 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def log_config(access_log: bool) -> dict:
+    """uvicorn's logging set-up (applied in every worker) plus paperscope's access log."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["line"] = {"format": "%(message)s"}
+    config["handlers"]["access_lines"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "line",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"]["paperscope.access"] = {
+        "handlers": ["access_lines"],
+        "level": "INFO" if access_log else "WARNING",
+        "propagate": False,
+    }
+    return config
+
+
+def exposure_warning(settings: Settings, host: str) -> str | None:
+    """What to say when a server others can reach would refuse them (or mislink them)."""
+    if host in LOOPBACK_HOSTS or host.startswith("127.") or settings.public_url:
+        return None
+    if set(settings.allowed_hosts) <= set(LOOPBACK_HOSTS):
+        return (
+            f"listening on {host}, but only requests naming {', '.join(LOOPBACK_HOSTS)} are "
+            "answered: set PAPERSCOPE_PUBLIC_URL (the address readers use) or "
+            "PAPERSCOPE_ALLOWED_HOSTS"
+        )
+    return None
 
 
 def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
