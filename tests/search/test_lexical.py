@@ -94,3 +94,32 @@ def test_date_filters_far_in_the_past_or_future_are_not_errors(demo_store, tmp_p
     )
     long_ago = SearchFilters(published_from=date(421, 2, 11), published_until=date(1500, 1, 1))
     assert index.ids(index.constraint(parse_query("robot", long_ago))) == set()
+
+
+def test_a_view_keeps_answering_from_its_commit_while_the_index_moves(demo_store, tmp_path):
+    index = LexicalIndex(tmp_path / "index")
+    index.add_papers(p for p in demo_store.iter_papers() if p.id != "2501.08549")
+    before = index.view
+    assert "2501.08549" not in search(before, "<SEG> token", limit=5000)
+
+    index.sync(demo_store)  # a commit adds the paper (and a new key for it)
+    assert "2501.08549" in search(index, "<SEG> token")
+    # The old view still reads the old searcher and the old keys.
+    assert "2501.08549" not in search(before, "<SEG> token", limit=5000)
+    assert len(before.ids_by_key) == len(index.ids_by_key) - 1
+    assert index.view is not before and index.stamp != before.stamp
+
+
+def test_a_searcher_a_commit_ahead_of_its_key_table_drops_the_unknown_keys(demo_store, tmp_path):
+    """The writer commits, then saves the manifest: a view made in between reads keys that
+    its table does not have yet. It leaves them out rather than failing."""
+    from paperscope.search.lexical import LexicalView
+
+    index = LexicalIndex(tmp_path / "index")
+    index.sync(demo_store)
+    ahead = LexicalView(index, index.searcher, index.ids_by_key[:100], index.stamp)
+    everything = index.constraint(parse_query("robot", SearchFilters(categories=("cs.RO",))))
+    assert ahead.ids(everything) == {i for i in index.ids(everything) if i in ahead.ids_by_key}
+    found = search(ahead, "robot", limit=5000)
+    assert found and set(found) <= set(ahead.ids_by_key)
+    assert all(key < 100 for key in ahead.keys(everything).tolist())

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -82,7 +82,9 @@ class DenseIndex:
             matrix = np.load(cache / "vectors.npy")
             radius = np.load(cache / "radius.npy")
             index = cls._load_index(cache, matrix, kind)
-            if index is not None:
+            # Files of different builds (another `paperscope index` rewriting them under this
+            # read) never make one index.
+            if index is not None and len(ids) == len(matrix) == len(radius):
                 return cls(model, ids, matrix, index, radius)
         if not build:
             return None
@@ -134,7 +136,7 @@ class DenseIndex:
         return cls(model, ids, matrix, index, radius)
 
     # -- queries ------------------------------------------------------------------------
-    def rows_of(self, paper_ids: list[str | None]) -> np.ndarray:
+    def rows_of(self, paper_ids: Sequence[str | None]) -> np.ndarray:
         """Each id's row, -1 where it has no vector (to map another index's keys to rows)."""
         return np.fromiter((self.rows.get(i, -1) for i in paper_ids), np.int64, len(paper_ids))
 

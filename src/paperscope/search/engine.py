@@ -2,13 +2,18 @@
 
 Every result explains itself: its lexical and dense ranks and scores, the fused score, and
 a snippet with the matching words marked.
+
+A search reads one `Snapshot` of the indexes from start to end. A refresh builds the next
+snapshot from what moved on disk and swaps the reference; in a server that happens on a
+thread of its own (`start_refreshing`), so no request ever waits for a reload.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -20,7 +25,7 @@ from paperscope.search.dense import DenseIndex, cache_stamp
 from paperscope.search.embeddings import embed_papers
 from paperscope.search.encoder import Encoder, ModelNotFound, load_encoder
 from paperscope.search.fusion import fuse
-from paperscope.search.lexical import LexicalIndex
+from paperscope.search.lexical import LexicalIndex, LexicalView
 from paperscope.search.query import ParsedQuery, SearchFilters, parse_query
 from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.settings import Settings
@@ -33,6 +38,8 @@ MAX_RESULTS = 1000
 SUBSET_SEARCH_BELOW = 0.2
 # How often a long-running engine (the web server) looks for index updates.
 REFRESH_EVERY_S = 5.0
+
+log = logging.getLogger(__name__)
 
 
 class SearchUnavailable(RuntimeError):
@@ -99,6 +106,7 @@ def configured_encoder(settings: Settings) -> Encoder:
             settings.embedding_model,
             models_dir=settings.models_dir,
             threads=settings.encoder_threads,
+            query_precision=settings.query_precision,
         )
     except ModelNotFound as error:
         raise SearchUnavailable(
@@ -111,12 +119,66 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
+class PaperCache:
+    """Papers shown in results, read from the store once and kept. One per lexical index
+    state: papers change with it, so a snapshot with a new lexical view starts a new one."""
+
+    def __init__(self, maxsize: int = 20_000) -> None:
+        self._papers: LRUCache = LRUCache(maxsize=maxsize)
+        self._lock = threading.Lock()
+
+    def get(
+        self, paper_ids: Sequence[str], fetch: Callable[[list[str]], list[StoredPaper]]
+    ) -> dict[str, StoredPaper]:
+        """The papers with these ids (unknown ones left out), fetching those not kept."""
+        with self._lock:
+            found = {pid: self._papers[pid] for pid in paper_ids if pid in self._papers}
+        missing = [pid for pid in paper_ids if pid not in found]
+        if missing:
+            fetched = {p.id: p for p in fetch(missing)}
+            with self._lock:
+                self._papers.update(fetched)
+            found |= fetched
+        return found
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """Everything a search reads, as the indexes stood at one moment.
+
+    Never changed once made (the paper cache only fills): a refresh builds a new one from
+    what moved and swaps the engine's reference, so a request holding one reads one
+    consistent state (lexical keys, dense rows, papers) from start to end.
+    """
+
+    lexical: LexicalView
+    dense: DenseIndex | None
+    # The dense index's `cache_stamp` as this snapshot read it.
+    dense_stamp: int | None
+    # Whether the dense side was looked at: not before something asks for semantic search,
+    # so keyword-only use never loads the model.
+    dense_opened: bool
+    # Dense-index row of each lexical key (-1 where a paper has no vector); None without dense.
+    rows_by_key: np.ndarray | None
+    papers: PaperCache
+
+    @property
+    def version(self) -> tuple:
+        """A value that changes whenever what the indexes hold changes."""
+        return (self.lexical.stamp, self.dense_stamp, self.dense is not None)
+
+    @property
+    def dense_state(self) -> tuple[DenseIndex | None, int | None, bool]:
+        return self.dense, self.dense_stamp, self.dense_opened
+
+
 class SearchEngine:
     """Search over one store's indexes.
 
     A server makes it with ``build_indexes=False``: it then only loads indexes that
-    `paperscope index` (or an ingest) wrote, never builds one itself, and every few seconds
-    picks up what those processes changed.
+    `paperscope index` (or an ingest) wrote, never builds one itself, and with
+    `start_refreshing` picks up what those processes changed on a background thread. Without
+    that thread (the CLI, a library) a search looks for changes at most every few seconds.
     """
 
     def __init__(
@@ -131,16 +193,14 @@ class SearchEngine:
         self.store = store
         self.build_indexes = build_indexes
         self._encoder = encoder
-        self._dense_stamp: int | None = None
+        self._snapshot: Snapshot | None = None
+        self._wants_dense = False  # set by the first use of semantic search, then kept
+        self._refresh_lock = threading.Lock()  # one refresh builds at a time
         self._refreshed_at = time.monotonic()
-        self._dense: DenseIndex | None = None
-        self._dense_checked = False
-        self._key_rows: np.ndarray | None = None
+        self._refresher: tuple[threading.Thread, threading.Event] | None = None
+        # Query vectors depend on the model only, not on the indexes: kept across snapshots.
         self._encode_lock = threading.Lock()
         self._vectors: LRUCache = LRUCache(maxsize=2_048)
-        # Papers shown in results, kept until the lexical index (so the papers) changes.
-        self._papers: LRUCache = LRUCache(maxsize=20_000)
-        self._papers_lock = threading.Lock()
 
     # -- indexes ------------------------------------------------------------------------
     @cached_property
@@ -154,24 +214,93 @@ class SearchEngine:
         return self._encoder
 
     @property
+    def snapshot(self) -> Snapshot:
+        """What the indexes hold now: take it once and read only it for one request."""
+        return self._current()
+
+    @property
     def dense(self) -> DenseIndex | None:
         """The dense index, or None while no paper has a vector under the current model."""
-        if not self._dense_checked:
-            self._dense_checked = True
-            try:
-                model = self.encoder.name
-            except SearchUnavailable:
-                return None
-            self._dense_stamp = self._dense_cache_stamp()
-            if self.store.embedding_hashes(model):
-                self._dense = self._open_dense(build=self.build_indexes)
-        return self._dense
+        return self._current(dense=True).dense
 
     @property
     def semantic(self) -> bool:
         """Whether searches use the dense index (hybrid falls back to keywords without it)."""
-        self.refresh()
-        return self.dense is not None
+        return self._current(dense=True).dense is not None
+
+    def version(self) -> tuple:
+        """What the indexes hold now, as a value that changes whenever they change."""
+        return self._current().version
+
+    def _current(self, *, dense: bool = False) -> Snapshot:
+        """The snapshot to read: with the background refresher running, a plain read."""
+        if self._refresher is None:
+            self.refresh()
+        snap = self._snapshot
+        if snap is None or (dense and not snap.dense_opened):
+            # First use (of semantic search): open what is there now, on this thread.
+            self._wants_dense = self._wants_dense or dense
+            self.refresh(force=True)
+            snap = self._snapshot
+            assert snap is not None
+        return snap
+
+    def refresh(self, force: bool = False) -> None:
+        """Pick up index changes another process made: build a snapshot of what moved and
+        swap it in. Without `force`, at most every few seconds, and not while another
+        refresh is building (the current snapshot serves meanwhile)."""
+        if not force and time.monotonic() - self._refreshed_at < REFRESH_EVERY_S:
+            return
+        if not self._refresh_lock.acquire(blocking=force):
+            return
+        try:
+            self._refreshed_at = time.monotonic()
+            self._snapshot = self._next_snapshot(self._snapshot)
+        finally:
+            self._refresh_lock.release()
+
+    def _next_snapshot(self, old: Snapshot | None, built: DenseIndex | None = None) -> Snapshot:
+        """The indexes as they are now, reusing whatever has not moved since `old` (`old`
+        itself when nothing has). `built` is a dense index this process just wrote."""
+        self.lexical.refresh()  # one stat when nothing moved
+        lexical = self.lexical.view
+        dense, stamp, opened = (None, None, False) if old is None else old.dense_state
+        if built is not None:
+            dense, stamp, opened = built, self._dense_cache_stamp(), True
+        elif self._wants_dense:
+            dense, stamp = self._load_dense(dense, stamp, first=not opened)
+            opened = True
+        if old is not None and lexical is old.lexical and (dense, stamp, opened) == old.dense_state:
+            return old
+        same_papers = old is not None and lexical is old.lexical
+        if dense is None:
+            rows = None
+        elif old is not None and same_papers and dense is old.dense:
+            rows = old.rows_by_key
+        else:
+            rows = dense.rows_of(lexical.ids_by_key)
+        papers = old.papers if old is not None and same_papers else PaperCache()
+        return Snapshot(lexical, dense, stamp, opened, rows, papers)
+
+    def _load_dense(
+        self, current: DenseIndex | None, stamp: int | None, *, first: bool
+    ) -> tuple[DenseIndex | None, int | None]:
+        """The dense index and the stamp it was read at; reads it only if the stamp moved."""
+        try:
+            model = self.encoder.name
+            now = self._dense_cache_stamp()  # before reading: a rewrite meanwhile moves it again
+        except SearchUnavailable:
+            return current, stamp  # no model (yet): keyword search only
+        if first:
+            if not self.store.embedding_hashes(model):
+                return None, now
+            opened = self._open_dense(build=self.build_indexes)
+            # One this process may have built itself: it holds what it just wrote.
+            return opened, self._dense_cache_stamp() if self.build_indexes else now
+        if now == stamp:
+            return current, stamp
+        reopened = self._open_dense(build=False)
+        return (current if reopened is None else reopened), now
 
     def _open_dense(self, build: bool = True) -> DenseIndex | None:
         return DenseIndex.open(
@@ -187,36 +316,38 @@ class SearchEngine:
         """When the current model's dense index was last written (see `cache_stamp`)."""
         return cache_stamp(self.settings.index_dir / "dense", self.encoder.name)
 
-    def _forget_papers(self) -> None:
-        """Drop what was derived from the papers and the lexical keys: both may have moved."""
-        self._key_rows = None
-        with self._papers_lock:
-            self._papers.clear()
-
-    def version(self) -> tuple:
-        """What the indexes hold now, as a value that changes whenever they change."""
-        self.refresh()
-        return (self.lexical.stamp, self._dense_stamp, self._dense is not None)
-
-    def refresh(self, force: bool = False) -> None:
-        """Pick up index changes another process made (checked at most every few seconds)."""
-        now = time.monotonic()
-        if not force and now - self._refreshed_at < REFRESH_EVERY_S:
+    def start_refreshing(self, every_s: float = REFRESH_EVERY_S) -> None:
+        """Refresh on a background thread from now on (a server): requests then only read
+        the current snapshot and never wait for a reload or do its I/O."""
+        if self._refresher is not None:
             return
-        self._refreshed_at = now
-        if self.lexical.refresh():
-            self._forget_papers()
-        if not self._dense_checked:
-            return  # opened on first use anyway
-        try:
-            stamp = self._dense_cache_stamp()
-        except SearchUnavailable:
+        self._wants_dense = True
+        if self._snapshot is None or not self._snapshot.dense_opened:
+            self.refresh(force=True)
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._keep_refreshing,
+            args=(stop, every_s),
+            name="paperscope-index-refresh",
+            daemon=True,
+        )
+        self._refresher = (thread, stop)
+        thread.start()
+
+    def stop_refreshing(self, timeout_s: float = 10.0) -> None:
+        """Stop the background refresher (searches then refresh themselves again)."""
+        if self._refresher is None:
             return
-        if stamp != self._dense_stamp:
-            self._dense_stamp = stamp
-            reopened = self._open_dense(build=False)
-            if reopened is not None:
-                self._dense, self._key_rows = reopened, None
+        (thread, stop), self._refresher = self._refresher, None
+        stop.set()
+        thread.join(timeout_s)
+
+    def _keep_refreshing(self, stop: threading.Event, every_s: float) -> None:
+        while not stop.wait(every_s):
+            try:
+                self.refresh(force=True)
+            except Exception:  # a half-written index, a lost connection: serve on, retry
+                log.exception("refreshing the search indexes failed; serving the last snapshot")
 
     def update_indexes(
         self,
@@ -224,14 +355,15 @@ class SearchEngine:
         dense: bool = True,
         on_progress: Callable[[str, int, int], None] | None = None,
     ) -> dict[str, int]:
-        """Bring every index level with the store; resumable, only touches what changed."""
+        """Bring every index level with the store; resumable, only touches what changed.
+        The engine then searches a snapshot of the updated indexes."""
         report = {}
         say = on_progress or (lambda _stage, _done, _total: None)
         indexed, removed = self.lexical.sync(
             self.store, on_progress=lambda done, total: say("lexical index", done, total)
         )
         report |= {"lexical_indexed": indexed, "lexical_removed": removed}
-        self._forget_papers()
+        built = None
         if dense:
             embedded = embed_papers(
                 self.store,
@@ -239,17 +371,18 @@ class SearchEngine:
                 on_progress=lambda done, total: say("embedding papers", done, total),
             )
             say("dense index", 0, 1)
-            self._dense = self._open_dense()
-            self._dense_checked = True
-            self._dense_stamp = self._dense_cache_stamp()
+            built = self._open_dense()
             say("dense index", 1, 1)
-            report |= {"embedded": embedded, "dense_vectors": len(self._dense)}
+            report |= {"embedded": embedded, "dense_vectors": len(built) if built else 0}
+        with self._refresh_lock:
+            self._wants_dense = self._wants_dense or dense
+            self._snapshot = self._next_snapshot(self._snapshot, built)
+            self._refreshed_at = time.monotonic()
         return report
 
     def warm_up(self) -> None:
         """Open every index and load the model now, so the first search is not the slow one."""
-        _ = self.lexical.searcher
-        if self.dense is not None:
+        if self._current(dense=True).dense is not None:
             self._query_vector("warm up")
 
     # -- search -------------------------------------------------------------------------
@@ -263,16 +396,16 @@ class SearchEngine:
         filters: SearchFilters | None = None,
     ) -> SearchResults:
         started = time.perf_counter()
-        self.refresh()
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+        snap = self._current(dense=mode != "lexical")  # the only one this search reads
         parsed = parse_query(text, filters)
         limit = max(1, min(limit, MAX_RESULTS))
         offset = max(0, min(offset, MAX_RESULTS))
         wanted = offset + limit + 1  # one more tells whether there is a next page
         notices: list[str] = []
 
-        if mode != "lexical" and self.dense is None:
+        if mode != "lexical" and snap.dense is None:
             if mode == "dense":
                 raise SearchUnavailable(
                     "semantic search is not ready: run `paperscope index` to embed the papers"
@@ -284,10 +417,10 @@ class SearchEngine:
         lexical: dict[str, float] = {}
         dense: dict[str, float] = {}
         if mode in ("hybrid", "lexical"):
-            hits = self.lexical.search(parsed, limit=depth if mode == "hybrid" else wanted)
+            hits = snap.lexical.search(parsed, limit=depth if mode == "hybrid" else wanted)
             lexical = {hit.paper_id: hit.score for hit in hits}
         if mode in ("hybrid", "dense") and parsed.free_text.strip():
-            dense = dict(self._dense_search(parsed, depth if mode == "hybrid" else wanted))
+            dense = dict(self._dense_search(snap, parsed, depth if mode == "hybrid" else wanted))
 
         if mode == "hybrid":
             ranked = fuse(
@@ -303,10 +436,9 @@ class SearchEngine:
         page = ranked[offset : offset + limit]
         lexical_rank = {pid: r for r, pid in enumerate(lexical, start=1)}
         dense_rank = {pid: r for r, pid in enumerate(dense, start=1)}
-        marker = Highlighter(
-            self.lexical.analyze(" ".join(parsed.highlight_terms)), self.lexical.stem_word
-        )
-        papers = self.papers([pid for pid, _ in page])
+        analyzer = snap.lexical.index
+        marker = Highlighter(analyzer.analyze(" ".join(parsed.highlight_terms)), analyzer.stem_word)
+        papers = snap.papers.get([pid for pid, _ in page], self.store.get_papers)
         results = [
             SearchHit(
                 paper=papers[pid],
@@ -332,38 +464,30 @@ class SearchEngine:
             marker=marker,
         )
 
-    def _dense_search(self, parsed: ParsedQuery, k: int) -> list[tuple[str, float]]:
+    def _dense_search(self, snap: Snapshot, parsed: ParsedQuery, k: int) -> list[tuple[str, float]]:
         """Nearest papers to the query's meaning that also obey its filters and its
         required and excluded terms."""
-        assert self.dense is not None
+        assert snap.dense is not None and snap.rows_by_key is not None
         vector = self._query_vector(parsed.free_text)
-        constraint = self.lexical.constraint(parsed)
+        constraint = snap.lexical.constraint(parsed)
         if constraint is None:
-            return self.dense.search(vector, k)
-        share = self.lexical.count(constraint) / max(1, len(self.dense))
+            return snap.dense.search(vector, k)
+        share = snap.lexical.count(constraint) / max(1, len(snap.dense))
         if share >= SUBSET_SEARCH_BELOW:
             # Most papers pass (say, all but those saying "survey"): ask the neighbour index
             # for a few more than needed and drop those that fail.
-            found = self.dense.search_where(
-                vector, k, lambda ids: self.lexical.accepted(constraint, ids), share
+            found = snap.dense.search_where(
+                vector, k, lambda ids: snap.lexical.accepted(constraint, ids), share
             )
             if found is not None:
                 return found
         # Few pass (a narrow date range, a rare required word): search just those, exactly.
-        rows = self._rows_by_key()[self.lexical.keys(constraint)]
-        return self.dense.search(vector, k, allowed_rows=rows)
+        rows = snap.rows_by_key[snap.lexical.keys(constraint)]
+        return snap.dense.search(vector, k, allowed_rows=rows)
 
     def papers(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
         """The stored papers with these ids (unknown ones left out), read once and kept."""
-        with self._papers_lock:
-            found = {pid: self._papers[pid] for pid in paper_ids if pid in self._papers}
-        missing = [pid for pid in paper_ids if pid not in found]
-        if missing:
-            fetched = {p.id: p for p in self.store.get_papers(missing)}
-            with self._papers_lock:
-                self._papers.update(fetched)
-            found |= fetched
-        return found
+        return self._current().papers.get(paper_ids, self.store.get_papers)
 
     def _query_vector(self, text: str) -> np.ndarray:
         """The query's embedding; the same words (the next page, the API after the page)
@@ -374,27 +498,20 @@ class SearchEngine:
                 vector = self._vectors[text] = self.encoder.encode_query(text)
         return vector
 
-    def _rows_by_key(self) -> np.ndarray:
-        """Dense-index row of each lexical-index key (-1 where a paper has no vector)."""
-        if self._key_rows is None or len(self._key_rows) != len(self.lexical.ids_by_key):
-            assert self.dense is not None
-            self._key_rows = self.dense.rows_of(self.lexical.ids_by_key)
-        return self._key_rows
-
     # -- similar papers -----------------------------------------------------------------
     def similar(self, paper_id: str, limit: int = 10) -> list[SimilarPaper]:
-        self.refresh()
-        if self.dense is None:
+        snap = self._current(dense=True)
+        if snap.dense is None:
             raise SearchUnavailable(
                 "similar papers need the semantic index: run `paperscope index`"
             )
-        found = self.dense.similar(
+        found = snap.dense.similar(
             paper_id,
             k=max(1, min(limit, 100)),
             candidates=self.settings.similar_candidates,
             method=self.settings.similar_method,
         )
-        papers = self.papers([pid for pid, _, _ in found])
+        papers = snap.papers.get([pid for pid, _, _ in found], self.store.get_papers)
         return [
             SimilarPaper(papers[pid], score, cosine)
             for pid, score, cosine in found

@@ -2,7 +2,8 @@
 
 The index is a cache of the store: ``sync`` brings it level with the papers table using a
 manifest of (paper id -> content hash), so only new or changed papers are re-indexed, and
-an interrupted sync picks up where its last commit ended.
+an interrupted sync picks up where its last commit ended. Searches read a ``LexicalView``:
+one commit's searcher and key table, never changed, replaced whole when the index moves.
 """
 
 from __future__ import annotations
@@ -82,12 +83,9 @@ class LexicalIndex:
         self._names = _name_analyzer()
         self.index.register_tokenizer("paper_text", self._text)
         self.index.register_tokenizer("person_name", self._names)
-        self._searcher: tantivy.Searcher | None = None
         # Snippets stem every word they show; the vocabulary repeats, so remember it.
         self.stem_word = lru_cache(maxsize=200_000)(self._stem_word)
-        self._ids_by_key: list[str | None] = []
-        self._manifest_stamp: int | None = None
-        self.refresh()
+        self._view = self._open_view(self._manifest_mtime())
 
     # -- keeping up with the store -------------------------------------------------------
     def _manifest(self) -> dict[str, list]:
@@ -100,14 +98,6 @@ class LexicalIndex:
         partial = self._manifest_path.with_suffix(".tmp")
         partial.write_text(json.dumps(manifest, separators=(",", ":")))
         os.replace(partial, self._manifest_path)
-
-    def _load_keys(self, manifest: dict[str, list] | None = None) -> None:
-        manifest = self._manifest() if manifest is None else manifest
-        size = 1 + max((key for _, key in manifest.values()), default=-1)
-        ids: list[str | None] = [None] * size
-        for paper_id, (_, key) in manifest.items():
-            ids[key] = paper_id
-        self._ids_by_key = ids
 
     def sync(
         self, store: Store, on_progress: Callable[[int, int], None] | None = None
@@ -163,7 +153,7 @@ class LexicalIndex:
         self._save_manifest(manifest)
         if on_commit:
             on_commit(added)
-        self._reopen(self._manifest_mtime(), manifest)
+        self._view = self._open_view(self._manifest_mtime(), manifest)
         return added
 
     def _document(self, paper: StoredPaper, key: int) -> tantivy.Document:
@@ -182,15 +172,19 @@ class LexicalIndex:
 
     @property
     def stamp(self) -> int | None:
-        """When the committed index last changed (its manifest's modification time)."""
-        return self._manifest_stamp
+        """When the committed index the current view reads last changed (its manifest's
+        modification time)."""
+        return self._view.stamp
 
     def refresh(self) -> bool:
-        """Pick up what another process (an ingest) committed since; True if anything."""
+        """Pick up what another process (an ingest) committed since; True if anything.
+
+        Cheap when nothing moved (one stat); otherwise makes a new `view`, leaving the old
+        one intact for searches still reading it."""
         stamp = self._manifest_mtime()
-        if stamp == self._manifest_stamp:
+        if stamp == self._view.stamp:
             return False
-        self._reopen(stamp)
+        self._view = self._open_view(stamp)
         return True
 
     def _manifest_mtime(self) -> int | None:
@@ -199,41 +193,48 @@ class LexicalIndex:
         except FileNotFoundError:
             return None
 
-    def _reopen(self, stamp: int | None, manifest: dict[str, list] | None = None) -> None:
-        """Search what is committed now; `manifest` saves reading back the one just saved."""
-        self._manifest_stamp = stamp
-        self.index.reload()
-        self._searcher = None
-        self._load_keys(manifest)
+    def _open_view(self, stamp: int | None, manifest: dict[str, list] | None = None) -> LexicalView:
+        """What is committed now; `manifest` saves reading back the one just saved.
 
-    # -- searching ----------------------------------------------------------------------
+        `stamp` is read before the searcher and the manifest, so a commit landing meanwhile
+        moves the stamp again and the next refresh sees it."""
+        self.index.reload()
+        searcher = self.index.searcher()
+        manifest = self._manifest() if manifest is None else manifest
+        return LexicalView(self, searcher, _ids_by_key(manifest), stamp)
+
+    # -- searching (the latest view; a caller that searches more than once takes `view`) --
+    @property
+    def view(self) -> LexicalView:
+        """The latest view: hold on to it for as long as one search runs."""
+        return self._view
+
     @property
     def searcher(self) -> tantivy.Searcher:
-        if self._searcher is None:
-            self._searcher = self.index.searcher()
-        return self._searcher
+        return self._view.searcher
 
     def __len__(self) -> int:
-        return self.searcher.num_docs
+        return len(self._view)
 
     def search(self, query: ParsedQuery, limit: int = 10) -> list[LexicalHit]:
-        built = self.build_query(query)
-        if built is None:
-            return []
-        result = self.searcher.search(built, limit=limit, count=False)
-        ids = self._ids([address for _, address in result.hits])
-        return [
-            LexicalHit(pid, float(score)) for pid, (score, _) in zip(ids, result.hits, strict=True)
-        ]
+        return self._view.search(query, limit)
 
-    def _keys(self, addresses: list) -> list[int]:
-        return self.searcher.fast_field_values("key", addresses) if addresses else []
+    def count(self, query: Query) -> int:
+        return self._view.count(query)
 
-    def _ids(self, addresses: list) -> list[str]:
-        return [self._ids_by_key[key] for key in self._keys(addresses)]
+    def ids(self, query: Query) -> set[str]:
+        """Ids of all papers matching a query."""
+        return self._view.ids(query)
 
-    def _all_ids(self, query: Query, limit: int | None = None) -> set[str]:
-        return {self._ids_by_key[key] for key in self.keys(query, limit).tolist()}
+    def keys(self, query: Query, limit: int | None = None) -> np.ndarray:
+        return self._view.keys(query, limit)
+
+    @property
+    def ids_by_key(self) -> tuple[str | None, ...]:
+        return self._view.ids_by_key
+
+    def accepted(self, query: Query, paper_ids: list[str]) -> set[str]:
+        return self._view.accepted(query, paper_ids)
 
     def constraint(self, parsed: ParsedQuery) -> Query | None:
         """What every result must satisfy whatever its rank: required (+) and excluded (-)
@@ -242,33 +243,6 @@ class LexicalIndex:
         if not hard and not parsed.filters.active:
             return None
         return self.build_query(ParsedQuery(parsed.raw, hard, parsed.filters), match_all=True)
-
-    def count(self, query: Query) -> int:
-        return self.searcher.search(query, limit=1, count=True).count
-
-    def ids(self, query: Query) -> set[str]:
-        """Ids of all papers matching a query."""
-        return self._all_ids(query)
-
-    def keys(self, query: Query, limit: int | None = None) -> np.ndarray:
-        """Keys (see `ids_by_key`) of all papers matching a query (or the first `limit`):
-        cheaper than their ids."""
-        limit = max(1, self.searcher.num_docs if limit is None else limit)
-        hits = self.searcher.search(query, limit=limit, count=False).hits
-        return np.asarray(self._keys([address for _, address in hits]), dtype=np.int64)
-
-    @property
-    def ids_by_key(self) -> list[str | None]:
-        """Paper id of each key the index has handed out (None for a deleted paper)."""
-        return self._ids_by_key
-
-    def accepted(self, query: Query, paper_ids: list[str]) -> set[str]:
-        """Those of paper_ids that match a query (checks a few candidates cheaply)."""
-        if not paper_ids:
-            return set()
-        among = Query.term_set_query(self.schema, "id", list(paper_ids))
-        both = Query.boolean_query([(Occur.Must, query), (Occur.Must, among)])
-        return self._all_ids(both, limit=len(paper_ids))
 
     def build_query(self, parsed: ParsedQuery, match_all: bool = False) -> Query | None:
         should: list[Query] = []
@@ -293,6 +267,8 @@ class LexicalIndex:
         if parsed.filters.active:
             for query in self._filter_parts(parsed.filters):
                 parts.append((Occur.Must, Query.const_score_query(query, 0.0)))
+            for category in parsed.filters.excluded_categories:
+                parts.append((Occur.MustNot, Query.term_query(self.schema, "category", category)))
         return Query.boolean_query(parts)
 
     def _filter_parts(self, filters: SearchFilters) -> list[Query]:
@@ -358,6 +334,79 @@ class LexicalIndex:
     def _stem_word(self, word: str) -> str | None:
         tokens = self._text.analyze(word)
         return tokens[0] if len(tokens) == 1 else None
+
+
+@dataclass(frozen=True, eq=False)
+class LexicalView:
+    """The index as one commit left it: its searcher and the key -> paper id table read with
+    it. Never changed once made, so a search holding one reads one state throughout, however
+    many commits land (and refreshes happen) meanwhile."""
+
+    index: LexicalIndex  # the schema and analyzers queries are built with
+    searcher: tantivy.Searcher
+    ids_by_key: tuple[str | None, ...]  # paper id of each key handed out (None: deleted)
+    stamp: int | None  # the manifest's modification time when this view was made
+
+    def __len__(self) -> int:
+        return self.searcher.num_docs
+
+    def search(self, query: ParsedQuery, limit: int = 10) -> list[LexicalHit]:
+        built = self.index.build_query(query)
+        if built is None:
+            return []
+        hits = self.searcher.search(built, limit=limit, count=False).hits
+        keys = self._keys([address for _, address in hits])
+        return [
+            LexicalHit(paper_id, float(score))
+            for (score, _), key in zip(hits, keys, strict=True)
+            if (paper_id := self._id(key)) is not None
+        ]
+
+    def constraint(self, parsed: ParsedQuery) -> Query | None:
+        return self.index.constraint(parsed)
+
+    def count(self, query: Query) -> int:
+        return self.searcher.search(query, limit=1, count=True).count
+
+    def ids(self, query: Query) -> set[str]:
+        """Ids of all papers matching a query."""
+        return self._all_ids(query)
+
+    def keys(self, query: Query, limit: int | None = None) -> np.ndarray:
+        """Keys (see `ids_by_key`) of all papers matching a query (or the first `limit`):
+        cheaper than their ids."""
+        limit = max(1, self.searcher.num_docs if limit is None else limit)
+        hits = self.searcher.search(query, limit=limit, count=False).hits
+        keys = np.asarray(self._keys([address for _, address in hits]), dtype=np.int64)
+        return keys[keys < len(self.ids_by_key)]
+
+    def accepted(self, query: Query, paper_ids: list[str]) -> set[str]:
+        """Those of paper_ids that match a query (checks a few candidates cheaply)."""
+        if not paper_ids:
+            return set()
+        among = Query.term_set_query(self.index.schema, "id", list(paper_ids))
+        both = Query.boolean_query([(Occur.Must, query), (Occur.Must, among)])
+        return self._all_ids(both, limit=len(paper_ids))
+
+    def _keys(self, addresses: list) -> list[int]:
+        return self.searcher.fast_field_values("key", addresses) if addresses else []
+
+    def _id(self, key: int) -> str | None:
+        # The searcher can be a commit ahead of the manifest it was read with (the writer
+        # saves the manifest just after committing): such a key is not in the table yet.
+        return self.ids_by_key[key] if key < len(self.ids_by_key) else None
+
+    def _all_ids(self, query: Query, limit: int | None = None) -> set[str]:
+        keys = self.keys(query, limit).tolist()
+        return {paper_id for key in keys if (paper_id := self._id(key)) is not None}
+
+
+def _ids_by_key(manifest: dict[str, list]) -> tuple[str | None, ...]:
+    size = 1 + max((key for _, key in manifest.values()), default=-1)
+    ids: list[str | None] = [None] * size
+    for paper_id, (_, key) in manifest.items():
+        ids[key] = paper_id
+    return tuple(ids)
 
 
 # tantivy keeps dates as nanoseconds since 1970: years 1678-2261 only. No paper falls

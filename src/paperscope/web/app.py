@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = open_store(settings)
         search = SearchEngine(settings, store, build_indexes=False)
         search.warm_up()
+        search.start_refreshing()  # index reloads off the request path
         templates = Jinja2Templates(directory=HERE / "templates")
         templates.env.auto_reload = False  # templates ship with the package: no stat per render
         render.install(templates.env, settings)
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         yield
+        search.stop_refreshing()
         store.engine.dispose()
 
     app = FastAPI(
