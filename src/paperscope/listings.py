@@ -2,7 +2,8 @@
 
 Trending is transparent: score = (upvotes + 1) / (hours since published + 2) ** gravity over
 the last week of papers the store holds, so a new paper with a few votes rises above an
-older one with more, and with no votes at all the newest papers lead.
+older one with more, and with no votes at all the newest papers lead. `Listings.score` is
+the definition; the store ranks the whole window by the same value in SQL.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def _moved(day: date, delta: timedelta) -> date:
+    """day + delta, stopping at the ends of the calendar (date.min, date.max): the period
+    after 9999-12-31 or before 0001-01-01 is the last or first there is."""
+    try:
+        return day + delta
+    except OverflowError:
+        return date.max if delta > timedelta(0) else date.min
+
+
 class PeriodError(ValueError):
     """A date, week or month that cannot be read, with what was expected."""
 
@@ -35,18 +45,18 @@ class Period:
 
     @classmethod
     def day(cls, day: date) -> Period:
-        return cls("day", day, day + timedelta(days=1))
+        return cls("day", day, _moved(day, timedelta(days=1)))
 
     @classmethod
     def week_of(cls, day: date) -> Period:
-        monday = day - timedelta(days=day.weekday())
-        return cls("week", monday, monday + timedelta(days=7))
+        monday = _moved(day, -timedelta(days=day.weekday()))
+        return cls("week", monday, _moved(monday, timedelta(days=7)))
 
     @classmethod
     def month_of(cls, day: date) -> Period:
         first = day.replace(day=1)
         days = calendar.monthrange(first.year, first.month)[1]
-        return cls("month", first, first + timedelta(days=days))
+        return cls("month", first, _moved(first, timedelta(days=days)))
 
     def of_kind(self, kind: PeriodKind) -> Period:
         """The day, week or month this period starts in."""
@@ -60,8 +70,8 @@ class Period:
             return self.start.isoformat()
         if self.kind == "week":
             year, week, _ = self.start.isocalendar()
-            return f"{year}-W{week:02d}"
-        return self.start.strftime("%Y-%m")
+            return f"{year:04d}-W{week:02d}"
+        return f"{self.start.year:04d}-{self.start.month:02d}"
 
     @property
     def title(self) -> str:
@@ -74,11 +84,14 @@ class Period:
 
     def shifted(self, steps: int) -> Period:
         if self.kind == "day":
-            return Period.day(self.start + timedelta(days=steps))
+            return Period.day(_moved(self.start, timedelta(days=steps)))
         if self.kind == "week":
-            return Period.week_of(self.start + timedelta(weeks=steps))
+            return Period.week_of(_moved(self.start, timedelta(weeks=steps)))
         month = self.start.month - 1 + steps
-        return Period.month_of(date(self.start.year + month // 12, month % 12 + 1, 1))
+        year, month = self.start.year + month // 12, month % 12 + 1
+        if year > date.max.year or year < date.min.year:  # past an end: stay at it
+            return Period.month_of(date.max if year > date.max.year else date.min)
+        return Period.month_of(date(year, month, 1))
 
     @property
     def bounds(self) -> tuple[datetime, datetime]:
@@ -172,26 +185,44 @@ class Listings:
         """The closest earlier and later days that have papers (to skip empty days)."""
         start = datetime.combine(day, time.min)
         before = self.store.published_before(start)
-        after = self.store.published_from(start + timedelta(days=1))
+        after = self.store.published_from(
+            datetime.combine(_moved(day, timedelta(days=1)), time.min)
+        )
         return (before.date() if before else None, after.date() if after else None)
 
     def trending(self, *, page: int = 0, limit: int = 50, now: datetime | None = None) -> Listing:
-        """Papers of the last week (of what the store holds) by trending score."""
+        """Papers of the last week (of what the store holds) by trending score, ties by id."""
         newest = self.store.newest_published()
         if newest is None:
             return Listing(None, [], 0, page, limit)
         now = now or datetime.now(UTC).replace(tzinfo=None)
-        reference = min(now, newest + timedelta(hours=1))
+        # Whole seconds, as the score counts them.
+        reference = min(now, newest + timedelta(hours=1)).replace(microsecond=0)
         start = reference - timedelta(days=self.settings.trending_window_days)
-        rows, _ = self.store.papers_published(start, reference + timedelta(seconds=1), limit=5_000)
-        scored = [
+        rows, total = self.store.trending_papers(
+            start,
+            reference + timedelta(seconds=1),
+            reference=reference,
+            gravity=self.settings.trending_gravity,
+            limit=limit,
+            offset=page * limit,
+        )
+        items = [
             Listed(paper, upvotes, self.score(upvotes, paper.published, reference))
             for paper, upvotes in rows
         ]
-        scored.sort(key=lambda item: (-(item.score or 0.0), item.paper.id))
         window = Period("day", start.date(), reference.date() + timedelta(days=1))
-        return Listing(window, scored[page * limit : (page + 1) * limit], len(scored), page, limit)
+        return Listing(window, items, total, page, limit)
 
     def score(self, upvotes: int, published: datetime | None, now: datetime) -> float:
-        hours = max(0.0, (now - published).total_seconds() / 3600) if published else 1e6
+        """The trending score: (upvotes + 1) / (hours since published + 2) ** gravity.
+
+        Hours come from whole seconds (both times rounded down to the second) so that
+        `Store.trending_papers` computes this very value in SQL and ranks by it.
+        """
+        if published is None:
+            hours = 1e6
+        else:
+            since = now.replace(microsecond=0) - published.replace(microsecond=0)
+            hours = max(0, since // timedelta(seconds=1)) / 3600
         return (upvotes + 1) / (hours + 2) ** self.settings.trending_gravity

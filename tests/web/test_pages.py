@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, timedelta
 from xml.etree import ElementTree
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from paperscope.store import open_store
+from paperscope.store.models import Paper
 from paperscope.web.app import create_app
+from tests.search.conftest import demo_records
 from tests.web.conftest import TAG_PAPER, UPVOTED
 
 
@@ -20,11 +25,49 @@ def test_home_shows_the_latest_day_with_links_to_earlier_days(client):
     assert before.status_code == 200 and 'rel="next"' in before.text
 
 
+def _listed(page: str) -> list[str]:
+    """Ids of the papers a page lists, in order (not the links in its header or footer)."""
+    return re.findall(r'class="title" href="/papers/([^"]+)"', page)
+
+
+def _dates(page: str) -> list[date]:
+    """The publication dates a page shows for its papers, in order."""
+    shown = re.findall(r'<span class="date">([^<]+)</span>', page)
+    return [datetime.strptime(day, "%b %d, %Y").date() for day in shown]
+
+
+def _stored_between(client, start: date, end: date) -> int:
+    """How many stored papers were published in [start, end), counted straight in the table."""
+    window = (
+        Paper.published >= datetime.combine(start, time.min),
+        Paper.published < datetime.combine(end, time.min),
+    )
+    with client.app.state.services.store.engine.connect() as connection:
+        return connection.execute(select(func.count()).where(*window)).scalar_one()
+
+
 def test_week_and_month_views(client):
-    day = client.get("/api/daily_papers").json()[0]["paper"]["publishedAt"][:10]
-    month = client.get("/", params={"month": day[:7]})
-    assert month.status_code == 200 and "papers" in month.text
-    assert client.get("/", params={"week": "2026-W02"}).status_code == 200
+    day = date.fromisoformat(client.get(f"/api/papers/{UPVOTED}").json()["publishedAt"][:10])
+    first = day.replace(day=1)
+    last = (first + timedelta(days=31)).replace(day=1)
+    month = client.get("/", params={"month": day.strftime("%Y-%m")}).text
+    in_month = _stored_between(client, first, last)
+    assert in_month > 30 and f"{in_month} papers" in month  # more than one page of 30
+    listed = _listed(month)
+    assert len(listed) == 30
+    dates = _dates(month)
+    assert (
+        len(dates) == 30
+        and all(first <= d < last for d in dates)
+        and dates == sorted(dates, reverse=True)
+    )
+
+    year, number, _ = day.isocalendar()
+    monday = date.fromisocalendar(year, number, 1)
+    week = client.get("/", params={"week": f"{year}-W{number:02d}"}).text
+    in_week = _stored_between(client, monday, monday + timedelta(days=7))
+    assert 0 < in_week < in_month and f"{in_week} papers" in week
+    assert _dates(week) and all(monday <= d < monday + timedelta(days=7) for d in _dates(week))
 
 
 def test_titles_with_markup_are_text_not_tags(client):
@@ -69,17 +112,50 @@ def test_search_page_marks_matches_explains_and_pages(client):
 
 
 def test_search_filters_and_syntax_errors(client):
-    page = client.get("/search", params={"q": "robot", "category": "cs.RO"})
-    assert page.status_code == 200 and "cs.RO" in page.text
+    def categories(params: dict) -> list[list[str]]:
+        page = client.get("/search", params=params)
+        assert page.status_code == 200
+        return [client.get(f"/api/papers/{pid}").json()["categories"] for pid in _listed(page.text)]
+
+    unfiltered = categories({"q": "robot"})
+    assert any("cs.RO" not in found for found in unfiltered)
+    filtered = categories({"q": "robot", "category": "cs.RO"})
+    assert filtered and all("cs.RO" in found for found in filtered)
     broken = client.get("/search", params={"q": '"unclosed'})
     assert broken.status_code == 422 and "unclosed quote" in broken.text
     wrong_date = client.get("/search", params={"q": "robot", "from": "yesterday"})
     assert wrong_date.status_code == 422
 
 
-def test_trending_shows_its_formula_and_upvoted_papers_rise(client):
-    page = client.get("/trending")
-    assert page.status_code == 200 and "hours since published" in page.text
+def test_trending_shows_its_formula_and_upvoted_papers_rise(web_settings, tmp_path):
+    # A store of its own whose last week holds UPVOTED and the papers of the four hours after
+    # it (in the shared one UPVOTED is older than the trending week).
+    settings = web_settings.model_copy(
+        update={"data_dir": tmp_path / "data", "models_dir": tmp_path / "models"}  # no vectors
+    )
+    store = open_store(settings)
+    records = demo_records(1515)
+    published = next(r.published for r in records if r.id == UPVOTED)
+    store.upsert_papers(
+        r
+        for r in records
+        if published - timedelta(days=3) <= r.published <= published + timedelta(hours=4)
+    )
+    store.add_vote(UPVOTED, "reader-1", datetime(2026, 1, 23))
+    store.add_vote(UPVOTED, "reader-2", datetime(2026, 1, 23))
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/trending").text
+    assert "hours since published" in page
+    listed = _listed(page)
+    # The papers of the two hours after UPVOTED, none with votes: without its votes UPVOTED
+    # would come after all of them (newest first); with two it comes before them.
+    neighbours = [
+        r.id for r in records if published < r.published <= published + timedelta(hours=2)
+    ]
+    assert len(neighbours) >= 5 and set(neighbours) <= set(listed)
+    assert all(listed.index(UPVOTED) < listed.index(pid) for pid in neighbours)
+    shown = [float(score) for score in re.findall(r'class="score"[^>]*>score ([\d.e-]+)<', page)]
+    assert len(shown) == len(listed) and shown == sorted(shown, reverse=True)
 
 
 def test_feeds_parse_and_list_papers(client):
