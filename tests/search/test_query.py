@@ -59,3 +59,36 @@ def test_inverted_date_range_is_refused():
     filters = SearchFilters(published_from=date(2025, 2, 1), published_until=date(2025, 1, 1))
     with pytest.raises(QuerySyntaxError, match="ends before it starts"):
         parse_query("x", filters)
+
+
+# Each answered HTTP 500 once (KeyError 'category' in lexical.py): -cat: made a scored clause.
+@pytest.mark.parametrize(
+    ("text", "words", "kept", "excluded"),
+    [
+        ("robot -cat:cs.CV", ["robot"], (), ("cs.CV",)),
+        ("-cat:cs.AI robot", ["robot"], (), ("cs.AI",)),
+        ("cat:cs.CV -cat:cs.RO", [], ("cs.CV",), ("cs.RO",)),
+    ],
+)
+def test_a_negated_category_is_an_excluded_filter_not_a_term(text, words, kept, excluded):
+    parsed = parse_query(text)
+    assert [c.text for c in parsed.clauses] == words
+    assert all(c.field != "category" and c.occur is Occur.SHOULD for c in parsed.clauses)
+    assert parsed.filters.categories == kept
+    assert parsed.filters.excluded_categories == excluded
+    assert parsed.filters.active
+    assert parsed.free_text == " ".join(words)
+
+
+def test_excluded_categories_merge_with_given_filters():
+    given = SearchFilters(categories=("cs.LG",), excluded_categories=("cs.CV",))
+    parsed = parse_query('robot -CAT:cs.RO -cat:"cs.CV" +cat:cs.AI', given)
+    assert parsed.filters.categories == ("cs.LG", "cs.AI")
+    assert parsed.filters.excluded_categories == ("cs.CV", "cs.RO")
+
+
+@pytest.mark.parametrize("text", ["-cat:cs.CV", "-cat:cs.CV -cat:cs.RO", '-cat:"cs.CV" -survey'])
+def test_a_query_of_only_excluded_categories_is_a_syntax_error(text):
+    with pytest.raises(QuerySyntaxError, match="at least one word that is not excluded") as error:
+        parse_query(text)
+    assert str(error.value).strip()

@@ -4,6 +4,7 @@
     "graph neural network"           a phrase, words adjacent and in order
     ti:diffusion  abs:"protein folding"  au:hinton  au:"Yann LeCun"  cat:cs.CL
     -survey  -ti:"position paper"    exclusion
+    -cat:cs.CV                       papers not in a category
     +benchmark                       required
 
 Anything that is not one of these is searched as plain words, so ``BERT: a model`` or
@@ -48,13 +49,20 @@ class Clause:
 @dataclass(frozen=True)
 class SearchFilters:
     categories: tuple[str, ...] = ()
+    excluded_categories: tuple[str, ...] = ()
     published_from: date | None = None
     published_until: date | None = None
     author: str | None = None
 
     @property
     def active(self) -> bool:
-        return bool(self.categories or self.published_from or self.published_until or self.author)
+        return bool(
+            self.categories
+            or self.excluded_categories
+            or self.published_from
+            or self.published_until
+            or self.author
+        )
 
 
 @dataclass(frozen=True)
@@ -80,17 +88,25 @@ class ParsedQuery:
 
 
 def parse_query(text: str, filters: SearchFilters | None = None) -> ParsedQuery:
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise QuerySyntaxError(f"a query is text, not {type(text).__name__}")
+    if not text.strip():
         raise QuerySyntaxError("empty query: type some words to search for")
     if len(text) > MAX_QUERY_CHARS:
         raise QuerySyntaxError(
             f"query too long: {len(text):,} characters (at most {MAX_QUERY_CHARS:,})"
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate: bytes that were not UTF-8, as Python decodes a bad argv.
+        raise QuerySyntaxError("the query holds bytes that are not UTF-8 text") from None
     if text.count('"') % 2:
         raise QuerySyntaxError('unclosed quote: every " needs a partner')
 
     clauses: list[Clause] = []
     categories: list[str] = list(filters.categories) if filters else []
+    excluded: list[str] = list(filters.excluded_categories) if filters else []
     for match in _TOKEN.finditer(text):
         if not match.group(0):
             continue
@@ -106,8 +122,11 @@ def parse_query(text: str, filters: SearchFilters | None = None) -> ParsedQuery:
             continue
         if prefix and phrase is None and word is None:
             raise QuerySyntaxError(f"{prefix}: needs a word or a quoted phrase after it")
-        if field_name == "category" and sign != "-":
-            categories.append((phrase if phrase is not None else word).strip())
+        if field_name == "category":
+            # A category is a filter, never a scored term: -cat: excludes, cat: and +cat: keep.
+            name = (phrase if phrase is not None else word).strip()
+            if name:
+                (excluded if sign == "-" else categories).append(name)
             continue
         clauses.extend(_clauses_for(sign, field_name, phrase, word))
 
@@ -118,6 +137,7 @@ def parse_query(text: str, filters: SearchFilters | None = None) -> ParsedQuery:
         raise QuerySyntaxError("a query needs at least one word that is not excluded with -")
     merged = SearchFilters(
         categories=tuple(dict.fromkeys(categories)),
+        excluded_categories=tuple(dict.fromkeys(excluded)),
         published_from=filters.published_from if filters else None,
         published_until=filters.published_until if filters else None,
         author=filters.author if filters else None,

@@ -95,6 +95,8 @@ class Problem(BaseModel):
 
 ERRORS = {
     404: {"model": Problem, "description": "No such paper"},
+    413: {"model": Problem, "description": "The request body is too large"},
+    414: {"model": Problem, "description": "The address is too long"},
     422: {"model": Problem, "description": "A parameter could not be read"},
     503: {"model": Problem, "description": "The semantic index is not built yet"},
 }

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BeforeValidator
 
 from paperscope.listings import Listing, Period
 from paperscope.search.engine import SearchUnavailable
@@ -18,6 +19,9 @@ from paperscope.web.render import paper_url
 from paperscope.web.security import absolute_base
 
 router = APIRouter(include_in_schema=False)
+# A date filter left empty (`from=`, as the search form's empty date field and its pager
+# links send it) is no filter. The JSON API stays strict, as its schema says.
+OptionalDate = Annotated[date | None, BeforeValidator(lambda value: value or None)]
 Svc = Annotated[Services, Depends(services)]
 PAGE_SIZE = 30
 SEARCH_PAGE = 10
@@ -90,8 +94,8 @@ def search(
     svc: Svc,
     q: Annotated[str, Query(max_length=2_000)] = "",
     category: Annotated[str, Query(max_length=200)] = "",
-    published_from: Annotated[date | None, Query(alias="from")] = None,
-    published_until: Annotated[date | None, Query(alias="until")] = None,
+    published_from: Annotated[OptionalDate, Query(alias="from")] = None,
+    published_until: Annotated[OptionalDate, Query(alias="until")] = None,
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
     p: Annotated[int, Query(ge=0, le=99)] = 0,
 ):
@@ -148,8 +152,8 @@ def search_bibtex(
     svc: Svc,
     q: Annotated[str, Query(min_length=1, max_length=2_000)],
     category: Annotated[str, Query(max_length=200)] = "",
-    published_from: Annotated[date | None, Query(alias="from")] = None,
-    published_until: Annotated[date | None, Query(alias="until")] = None,
+    published_from: Annotated[OptionalDate, Query(alias="from")] = None,
+    published_until: Annotated[OptionalDate, Query(alias="until")] = None,
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ):
