@@ -6,16 +6,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperscope.listings import Listed, Period, PeriodError, parse_period
+from paperscope.listings import Listed
 from paperscope.search.engine import SearchHit, SearchUnavailable
-from paperscope.search.query import QuerySyntaxError, SearchFilters
+from paperscope.search.query import SearchFilters
 from paperscope.store import StoredPaper
-from paperscope.web.app import Services, services
+from paperscope.web.services import Svc, find_paper, period_or_422, run_search
 
 router = APIRouter(prefix="/api", tags=["api"])
 MAX_LIMIT = 100
@@ -100,7 +99,6 @@ ERRORS = {
     422: {"model": Problem, "description": "A parameter could not be read"},
     503: {"model": Problem, "description": "The semantic index is not built yet"},
 }
-Svc = Annotated[Services, Depends(services)]
 
 
 def paper_json(paper: StoredPaper, upvotes: int) -> Paper:
@@ -139,26 +137,6 @@ def entry_json(paper: StoredPaper, upvotes: int) -> dict:
 
 def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value else None
-
-
-def find_paper(svc: Services, paper_id: str) -> StoredPaper:
-    """The stored paper for any spelling of its id (versions, arXiv: prefix, abs URL)."""
-    try:
-        base = parse_arxiv_id(paper_id).base
-    except InvalidArxivId as error:
-        raise HTTPException(422, str(error)) from None
-    paper = svc.store.get_paper(base)
-    if paper is None:
-        raise HTTPException(404, f"paper {base} is not in this paperscope")
-    return paper
-
-
-def period_or_422(day: str | None, week: str | None, month: str | None) -> Period | None:
-    """The period a request names (see `parse_period`), or a 422 saying what was expected."""
-    try:
-        return parse_period(day, week, month)
-    except PeriodError as error:
-        raise HTTPException(422, str(error)) from None
 
 
 @router.get("/daily_papers", response_model=list[DailyPaper], responses=ERRORS)
@@ -239,17 +217,6 @@ _NO_RANK = {
     "dense_score": None,
     "fused_score": 0.0,
 }
-
-
-def run_search(svc: Services, q: str, *, unavailable_status: int = 503, **options):
-    """The search, or an HTTP error: 422 for a query that cannot be read, and
-    `unavailable_status` when semantic search is asked for before it is ready."""
-    try:
-        return svc.search.search(q, **options)
-    except QuerySyntaxError as error:
-        raise HTTPException(422, str(error)) from None
-    except SearchUnavailable as error:
-        raise HTTPException(unavailable_status, str(error)) from None
 
 
 def _search_result(hit: SearchHit, upvotes: int) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -23,30 +22,15 @@ from paperscope import __version__
 from paperscope.listings import Listings
 from paperscope.search.engine import SearchEngine
 from paperscope.settings import Settings
-from paperscope.store import Store, open_store
-from paperscope.web import render
+from paperscope.store import open_store
+from paperscope.web import api, docs, pages, render
 from paperscope.web.access_log import AccessLog
 from paperscope.web.admission import Admission
 from paperscope.web.cache import PageCache
 from paperscope.web.security import RequestLimits, SecurityHeaders, host_patterns
+from paperscope.web.services import Services
 
 HERE = Path(__file__).parent
-
-
-@dataclass
-class Services:
-    """Everything a request handler needs, made once per app."""
-
-    settings: Settings
-    store: Store
-    search: SearchEngine
-    listings: Listings
-    templates: Jinja2Templates
-
-
-async def services(request: Request) -> Services:
-    # async: FastAPI would run a plain function in its thread pool, a hop per request.
-    return request.app.state.services
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -110,8 +94,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, https=https)
     app.add_middleware(AccessLog)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
-
-    from paperscope.web import api, docs, pages  # routes need the app's services type above
 
     app.include_router(api.router)
     app.include_router(docs.router)

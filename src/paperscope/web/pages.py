@@ -5,24 +5,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator
 
 from paperscope.listings import Listing, Period
 from paperscope.search.engine import SearchUnavailable
 from paperscope.search.query import QuerySyntaxError, SearchFilters
-from paperscope.web.api import find_paper, period_or_422, run_search
-from paperscope.web.app import Services, services
 from paperscope.web.feeds import bibtex, bibtex_list, feed
 from paperscope.web.render import paper_url
 from paperscope.web.security import absolute_base
+from paperscope.web.services import Services, Svc, find_paper, period_or_422, run_search
 
 router = APIRouter(include_in_schema=False)
 # A date filter left empty (`from=`, as the search form's empty date field and its pager
 # links send it) is no filter. The JSON API stays strict, as its schema says.
 OptionalDate = Annotated[date | None, BeforeValidator(lambda value: value or None)]
-Svc = Annotated[Services, Depends(services)]
 PAGE_SIZE = 30
 SEARCH_PAGE = 10
 FEED_SIZE = 50
