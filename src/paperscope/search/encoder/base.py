@@ -1,0 +1,99 @@
+"""The Encoder interface every model kind implements, its errors and the small pieces
+they share (hash checks, normalising, the tokenizer, the core count)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+ProgressCallback = Callable[[int, int], None]
+"""Called after each batch with (texts done, texts in all)."""
+
+Runtime = Literal["auto", "openvino", "onnxruntime"]
+Precision = Literal["exact", "fast"]
+"""How an ONNX model computes. "exact": float32 on every machine (the default, and what stored
+vectors are made with). "fast": bfloat16 on a CPU that has it (float32 on one that has not),
+TF32 matrix products on a CUDA GPU that has them."""
+PRECISIONS: tuple[Precision, ...] = ("exact", "fast")
+
+
+MINILM_MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers
+
+# Characters kept before tokenising: far more than 256 tokens ever span (a WordPiece token
+# covers at most 100 characters), so truncation stays exact while a huge text stays cheap.
+_MAX_CHARS_PER_TOKEN = 400
+_TOKENIZE_CHUNK = 2048  # texts per tokenizer call; bounds memory held by Encoding objects
+
+
+class ModelNotFound(RuntimeError):
+    """A model's files are missing; the message says how to get them."""
+
+
+class ModelFileMismatch(RuntimeError):
+    """A weight or tokenizer file differs from the pinned one."""
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        on_progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        """float32 array of shape (len(texts), dim), each row of unit length, in input order."""
+        ...
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """float32 vector of shape (dim,), unit length."""
+        ...
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_sha256(path: Path, expected: str) -> None:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ModelFileMismatch(
+            f"{path} has sha256 {actual}, expected {expected}: the file is corrupt or not the "
+            "pinned version; delete it and install the model again."
+        )
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def _load_tokenizer(path: Path, max_tokens: int):
+    """A tokenizer that truncates at max_tokens and never pads (batches pad themselves).
+
+    MiniLM's tokenizer.json, for one, pads every text to 128 tokens and truncates there.
+    """
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_tokens)
+    return tokenizer
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

