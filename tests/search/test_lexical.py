@@ -13,7 +13,7 @@ def test_sync_indexes_everything_once_then_only_changes(demo_store, tmp_path):
     index = LexicalIndex(tmp_path / "index")
     assert index.sync(demo_store) == (3622, 0)
     assert index.sync(demo_store) == (0, 0)
-    assert len(index) == 3622
+    assert len(index.view) == 3622
 
     old = demo_store.get_paper("2501.08549")
     demo_store.upsert_papers(
@@ -31,7 +31,7 @@ def test_sync_indexes_everything_once_then_only_changes(demo_store, tmp_path):
     reopened = LexicalIndex(tmp_path / "index")  # a restarted process sees the same index
     assert reopened.sync(demo_store) == (1, 0)
     assert search(reopened, "zyxwvut") == ["2501.08549"]
-    assert len(reopened) == 3622
+    assert len(reopened.view) == 3622
 
 
 def test_query_syntax_narrows_results(demo_store, tmp_path):
@@ -106,7 +106,7 @@ def test_a_view_keeps_answering_from_its_commit_while_the_index_moves(demo_store
     assert "2501.08549" in search(index, "<SEG> token")
     # The old view still reads the old searcher and the old keys.
     assert "2501.08549" not in search(before, "<SEG> token", limit=5000)
-    assert len(before.ids_by_key) == len(index.ids_by_key) - 1
+    assert len(before.ids_by_key) == len(index.view.ids_by_key) - 1
     assert index.view is not before and index.stamp != before.stamp
 
 
@@ -117,7 +117,7 @@ def test_a_searcher_a_commit_ahead_of_its_key_table_drops_the_unknown_keys(demo_
 
     index = LexicalIndex(tmp_path / "index")
     index.sync(demo_store)
-    ahead = LexicalView(index, index.searcher, index.ids_by_key[:100], index.stamp)
+    ahead = LexicalView(index, index.view.searcher, index.view.ids_by_key[:100], index.stamp)
     everything = index.constraint(parse_query("robot", SearchFilters(categories=("cs.RO",))))
     assert ahead.ids(everything) == {i for i in index.ids(everything) if i in ahead.ids_by_key}
     found = search(ahead, "robot", limit=5000)

@@ -108,9 +108,9 @@ def test_a_search_finishes_on_the_snapshot_it_started_on(
 
     constraint = engine.lexical.constraint(parse_query(query, filters))
     if filters is not None:
-        assert engine.lexical.count(constraint) / 60 < SUBSET_SEARCH_BELOW
+        assert engine.lexical.view.count(constraint) / 60 < SUBSET_SEARCH_BELOW
     elif words:
-        assert engine.lexical.count(constraint) / 60 >= SUBSET_SEARCH_BELOW
+        assert engine.lexical.view.count(constraint) / 60 >= SUBSET_SEARCH_BELOW
 
     before = engine.search(query, limit=10, filters=filters)
     assert newcomer.id not in found(before)

@@ -485,10 +485,6 @@ class SearchEngine:
         rows = snap.rows_by_key[snap.lexical.keys(constraint)]
         return snap.dense.search(vector, k, allowed_rows=rows)
 
-    def papers(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
-        """The stored papers with these ids (unknown ones left out), read once and kept."""
-        return self._current().papers.get(paper_ids, self.store.get_papers)
-
     def _query_vector(self, text: str) -> np.ndarray:
         """The query's embedding; the same words (the next page, the API after the page)
         are not encoded twice."""

@@ -209,32 +209,12 @@ class LexicalIndex:
         """The latest view: hold on to it for as long as one search runs."""
         return self._view
 
-    @property
-    def searcher(self) -> tantivy.Searcher:
-        return self._view.searcher
-
-    def __len__(self) -> int:
-        return len(self._view)
-
     def search(self, query: ParsedQuery, limit: int = 10) -> list[LexicalHit]:
         return self._view.search(query, limit)
-
-    def count(self, query: Query) -> int:
-        return self._view.count(query)
 
     def ids(self, query: Query) -> set[str]:
         """Ids of all papers matching a query."""
         return self._view.ids(query)
-
-    def keys(self, query: Query, limit: int | None = None) -> np.ndarray:
-        return self._view.keys(query, limit)
-
-    @property
-    def ids_by_key(self) -> tuple[str | None, ...]:
-        return self._view.ids_by_key
-
-    def accepted(self, query: Query, paper_ids: list[str]) -> set[str]:
-        return self._view.accepted(query, paper_ids)
 
     def constraint(self, parsed: ParsedQuery) -> Query | None:
         """What every result must satisfy whatever its rank: required (+) and excluded (-)

