@@ -42,7 +42,7 @@ def phase(name: str, path: Path, data_dir: Path) -> dict:
         store = open_store(Settings(data_dir=data_dir))
         report = ingest(store, JsonlFileSource(path))
         records = report.read + report.skipped_count
-        stored = {"papers": store.count_papers(), **report.as_json()}
+        stored = {"papers": store.papers.count(), **report.as_json()}
         stored.pop("skipped_examples")
     seconds = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -20,6 +20,9 @@ baseline, the same wrk load on GET /healthz (the floor of this machine, server a
 connection count: ratios against it compare across machines where times do not); the mix;
 with --per-kind one run per kind; and, unless --no-cache-off, the mix against a second
 server with its page cache off (what the server itself can do).
+With --servers N, the mix also runs against N servers on the same database at once (each with
+--workers processes and its own data directory, as app servers on separate hosts behind a
+balancer), wrk's connections shared out evenly; req/s add up, latency is the worst server's.
 Measured: requests, req/s, latency p50/p90/p99 (wrk --latency: queueing inside the server
 included), errors (socket errors and every response that is not 2xx) and the share answered
 from the page cache (X-Cache: hit). The target is zero errors and p99 <= 200 ms for the mix;
@@ -29,6 +32,7 @@ the exit code is 1 when the mix had errors (only the verdict line judges latency
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -169,13 +173,18 @@ def port_in_use(port: int) -> bool:
 
 
 @contextmanager
-def running_server(port: int, workers: int | None, log: Path, cache: bool = True):
-    """`paperscope serve` in its own process group, stopped (workers too) however we leave."""
+def running_server(
+    port: int, workers: int | None, log: Path, cache: bool = True, data_dir: Path | None = None
+):
+    """`paperscope serve` in its own process group, stopped (workers too) however we leave.
+    `data_dir`: a data directory of its own (an app server on another host)."""
     executable = Path(sys.executable).with_name("paperscope")
     command = [str(executable), "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers:
         command += ["--workers", str(workers)]
     env = dict(os.environ) | ({} if cache else {"PAPERSCOPE_PAGE_CACHE_S": "0"})
+    if data_dir is not None:
+        env["PAPERSCOPE_DATA_DIR"] = str(data_dir)
     with log.open("wb") as output:
         server = subprocess.Popen(
             command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env=env
@@ -231,12 +240,76 @@ def stop(server: subprocess.Popen) -> None:
             continue
 
 
-def run_wrk(base_url: str, paths_file: Path, args: argparse.Namespace, duration: int) -> WrkResult:
-    command = [
+def run_wrk(
+    base_url: str,
+    paths_file: Path,
+    args: argparse.Namespace,
+    duration: int,
+    connections: int | None = None,
+) -> WrkResult:
+    done = subprocess.run(
+        _wrk_command(base_url, paths_file, args, duration, connections),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return parse_wrk(done.stdout)
+
+
+def run_wrk_on_each(
+    base_urls: list[str], paths_file: Path, args: argparse.Namespace, duration: int
+) -> WrkResult:
+    """One wrk per server at once, the connections shared out (a balancer's even spread):
+    requests, errors and rates add up; each latency percentile is the worst server's."""
+    share = max(args.threads, args.connections // len(base_urls))
+    runs = [
+        subprocess.Popen(
+            _wrk_command(url, paths_file, args, duration, share),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for url in base_urls
+    ]
+    results = []
+    for run in runs:
+        stdout, stderr = run.communicate()
+        if run.returncode != 0:
+            raise SystemExit(f"wrk failed ({run.returncode}):\n{stdout}\n{stderr}")
+        results.append(parse_wrk(stdout))
+    total = WrkResult(
+        requests=sum(r.requests for r in results),
+        requests_per_s=sum(r.requests_per_s for r in results),
+        latency_ms={
+            q: max(r.latency_ms[q] for r in results)
+            for q in results[0].latency_ms
+            if all(q in r.latency_ms for r in results)
+        },
+        socket_errors={},
+        hits=sum(r.hits for r in results),
+    )
+    for r in results:
+        for kind, n in r.socket_errors.items():
+            total.socket_errors[kind] = total.socket_errors.get(kind, 0) + n
+        for status, n in r.statuses.items():
+            total.statuses[status] = total.statuses.get(status, 0) + n
+    return total
+
+
+def _wrk_command(
+    base_url: str,
+    paths_file: Path,
+    args: argparse.Namespace,
+    duration: int,
+    connections: int | None,
+) -> list[str]:
+    return [
         "wrk",
         "--latency",
         f"--threads={args.threads}",
-        f"--connections={args.connections}",
+        f"--connections={connections or args.connections}",
         f"--duration={duration}s",
         f"--timeout={args.timeout}s",
         f"--script={SCRIPT}",
@@ -245,10 +318,6 @@ def run_wrk(base_url: str, paths_file: Path, args: argparse.Namespace, duration:
         str(paths_file),
         str(args.threads),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return parse_wrk(done.stdout)
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -295,6 +364,27 @@ def ratio(value: float | None, floor: float | None) -> str:
     return f"{value / floor:.1f}x" if value and floor else "-"
 
 
+def run_servers(
+    settings: Settings, args: argparse.Namespace, files: dict[str, Path], tmp: str, name: str
+) -> WrkResult:
+    """The mix against --servers servers sharing the store's database, each with a data
+    directory of its own holding a copy of the node's indexes (what `paperscope serve` on
+    another host would have built for itself)."""
+    os.environ["PAPERSCOPE_DATABASE_URL"] = settings.effective_database_url
+    os.environ["PAPERSCOPE_MODELS_DIR"] = str(settings.models_dir)
+    with contextlib.ExitStack() as stack:
+        urls = []
+        for number in range(args.servers):
+            data_dir = Path(tmp, f"server-{number}")
+            shutil.copytree(settings.index_dir, data_dir / "index")
+            server_port = free_port()
+            log = Path(tmp, f"server-{number}.log")
+            stack.enter_context(running_server(server_port, args.workers, log, data_dir=data_dir))
+            urls.append(f"http://127.0.0.1:{server_port}")
+        run_wrk_on_each(urls, files["warmup"], args, args.warmup or 3)
+        return run_wrk_on_each(urls, files[name], args, args.duration)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=50)
@@ -319,6 +409,14 @@ def main() -> None:
         help="skip the extra run against a server with its page cache off",
     )
     parser.add_argument("--per-kind", action="store_true", help="also one run per URL kind")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="also run the mix against this many servers on the same database at once (each "
+        "with --workers processes and a data directory of its own, as on separate hosts), "
+        "the connections shared out among them",
+    )
     args = parser.parse_args()
     # A killed benchmark (a CI timeout, say) still stops its server: SystemExit runs the finally.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -342,6 +440,9 @@ def main() -> None:
         Scenario("baseline /healthz", ["/healthz"], short),
         Scenario("mix", mix, args.duration),
     ]
+    many = f"mix, {args.servers} servers on one database"
+    if args.servers > 1:
+        scenarios.append(Scenario(many, mix, args.duration))
     if args.per_kind:
         scenarios += [Scenario(kind, paths[:length], short) for kind, paths in by_kind.items()]
     if args.cache_off:
@@ -364,13 +465,16 @@ def main() -> None:
                 console.print(f"wrk: warm-up, {args.warmup}s (not measured) ...")
                 run_wrk(base_url, files["warmup"], args, args.warmup)
             for scenario in scenarios:
-                if scenario.name == CACHE_OFF:
+                if scenario.name in (CACHE_OFF, many):
                     continue
                 console.print(f"wrk: {scenario.name}, {scenario.duration}s ...")
                 results[scenario.name] = run_wrk(
                     base_url, files[scenario.name], args, scenario.duration
                 )
             server_log = tail(log)
+        if args.servers > 1:
+            console.print(f"wrk: {many}, {args.duration}s ({args.servers} servers) ...")
+            results[many] = run_servers(settings, args, files, tmp, many)
         if args.cache_off:
             with running_server(port, args.workers, log, cache=False):
                 console.print(f"wrk: {CACHE_OFF}, {short}s (a second server, page cache off) ...")

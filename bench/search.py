@@ -1,6 +1,7 @@
 """Search latency on a real store: p50/p95/p99 per mode, query embedding included.
 
     PAPERSCOPE_DATA_DIR=DIR python bench/search.py [--queries 500] [--baseline 50]
+        [--database-url postgresql+psycopg://...]
 
 DIR must hold an ingested and indexed corpus. The 83k-paper corpus (the numbers that
 matter; embedding it takes about an hour on 2 cores, once):
@@ -23,9 +24,11 @@ as in a server. The row "hybrid, asked again" repeats the hybrid run on its now 
 engine: what a repeated query (the next page, the API after the page) costs. The baseline
 in the same run is a full scan that scores every paper by query-word substring matches,
 as arxiv-sanity-lite does.
-With --encoder-docs N (default 300; 0 skips it) it then runs `bench/encoder.py`: the
-encoder's throughput against a plain sentence-transformers encode of the same model, which
-needs `pip install torch==2.13.0 sentence-transformers` in the venv.
+With --database-url the same queries run on a second store too (PostgreSQL: vectors in
+pgvector), each mode on a cold engine as well, and the last column compares each p50 with
+the first store's. With --encoder-docs N (default 300; 0 skips it) it then runs
+`bench/encoder.py`: the encoder's throughput against a plain sentence-transformers
+encode of the same model, which needs `pip install torch==2.13.0 sentence-transformers` in the venv.
 """
 
 from __future__ import annotations
@@ -133,24 +136,49 @@ def make_queries(
     return queries
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--baseline", type=int, default=50, help="queries for the full scan")
-    parser.add_argument("--encoder-docs", type=int, default=300)
-    args = parser.parse_args()
-
-    settings = Settings()
+def measure(settings: Settings, queries) -> tuple[list, SearchEngine]:
+    """(mode, queries, milliseconds) rows for one store, each mode on a cold engine."""
     store = open_store(settings)
-    papers = list(store.iter_papers())
-    queries = make_queries([p.title for p in papers], args.queries)
-
+    SearchEngine(settings, store).update_indexes(dense=False)  # this node's keyword index
     rows = []
     for mode in ("lexical", "dense", "hybrid"):
         engine = cold_engine(settings, store, mode)
         rows.append((mode, len(queries), time_queries(engine, queries, mode)))
     # The hybrid engine now holds every query's vector and papers: the same queries again.
     rows.append(("hybrid, asked again", len(queries), time_queries(engine, queries, "hybrid")))
+    return rows, engine
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--baseline", type=int, default=50, help="queries for the full scan")
+    parser.add_argument("--encoder-docs", type=int, default=300)
+    parser.add_argument(
+        "--database-url",
+        help="also time the same queries on this store (PostgreSQL, say: copy the corpus "
+        "there with `paperscope copy-store` and run `paperscope index` on it first)",
+    )
+    args = parser.parse_args()
+
+    settings = Settings()
+    store = open_store(settings)
+    papers = list(store.papers.iter_all())
+    queries = make_queries([p.title for p in papers], args.queries)
+    stores = {store.backend: settings}
+    if args.database_url:
+        other = Settings(
+            data_dir=settings.data_dir / "bench-other-store",  # its own keyword index
+            database_url=args.database_url,
+            models_dir=settings.models_dir,
+        )
+        stores[open_store(other).backend + " (--database-url)"] = other
+
+    rows = []
+    for name, store_settings in stores.items():
+        measured, engine = measure(store_settings, queries)
+        rows += [(name, *row) for row in measured]
+        print(f"{name}: vectors in {type(engine.dense).__name__}, model {engine.encoder.name}")
 
     texts = [(p.title + " " + p.abstract).lower() for p in papers]
     times = []
@@ -160,25 +188,28 @@ def main() -> None:
         scores = [sum(text.count(w) for w in words) for text in texts]
         sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[:10]
         times.append((time.perf_counter() - started) * 1000)
-    rows.append(("baseline: full scan", args.baseline, times))
+    rows.append(("memory", "baseline: full scan", args.baseline, times))
 
     table = Table(title=f"search latency over {len(papers):,} papers (ms, 1 query at a time)")
-    for column in ("mode", "queries", "p50", "p95", "p99", "mean", "p50 vs baseline"):
+    columns = ("store", "mode", "queries", "p50", "p95", "p99", "mean", "p50 vs baseline")
+    for column in (*columns, "p50 vs first store"):
         table.add_column(column, justify="right")
-    baseline_p50 = statistics.median(rows[-1][2])
-    for mode, n, values in rows:
+    baseline_p50 = statistics.median(rows[-1][3])
+    first = {mode: statistics.median(values) for name, mode, _, values in rows[:4]}
+    for name, mode, n, values in rows:
         p50 = statistics.median(values)
         table.add_row(
+            name,
             mode,
             str(n),
             f"{p50:.1f}",
             f"{percentile(values, 0.95):.1f}",
             f"{percentile(values, 0.99):.1f}",
             f"{statistics.fmean(values):.1f}",
-            versus(baseline_p50, p50) if mode != rows[-1][0] else "1x",
+            versus(baseline_p50, p50) if mode != rows[-1][1] else "1x",
+            f"{p50 / first[mode]:.2f}x" if mode in first else "",
         )
     Console().print(table)
-    print(f"vector index: {type(engine.dense.index).__name__}, model {engine.encoder.name}")
     if args.encoder_docs:
         encoder_bench = Path(__file__).with_name("encoder.py")
         subprocess.run(

@@ -36,11 +36,13 @@ def _paper(number: int, published: datetime) -> PaperRecord:
 
 
 @pytest.fixture(scope="module")
-def busy_week(tmp_path_factory) -> tuple[Settings, Store, dict[str, int]]:
+def busy_week(tmp_path_factory, new_database) -> tuple[Settings, Store, dict[str, int]]:
     """6,000 papers in the window at 300 instants (so many share one): whole hours before
     the reference (where unequal ages and votes can tie) and any second, thrice with parts of
     a second; plus papers just inside and just outside both ends. Upvotes 0 to 4."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("listings") / "data")
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("listings") / "data", database_url=new_database()
+    )
     store = open_store(settings)
     rng = random.Random(7)
     instants = [REFERENCE - timedelta(hours=hours) for hours in range(0, 7 * 24, 2)]
@@ -57,7 +59,7 @@ def busy_week(tmp_path_factory) -> tuple[Settings, Store, dict[str, int]]:
         _paper(90_004, REFERENCE + timedelta(seconds=1)),  # just after it
         _paper(90_005, START - timedelta(days=3)),
     ]
-    store.upsert_papers(papers)
+    store.papers.upsert(papers)
     upvotes = {p.id: rng.choice([0, 0, 0, 1, 2, 4]) for p in papers}
     votes = [
         {"paper_id": pid, "voter": f"reader-{i}", "created_at": NOW}
@@ -72,7 +74,9 @@ def busy_week(tmp_path_factory) -> tuple[Settings, Store, dict[str, int]]:
 def _expected(listings: Listings, store: Store, upvotes: dict[str, int]) -> list[tuple[str, float]]:
     """The window's papers sorted in Python by `Listings.score`, the definition."""
     papers = [
-        p for p in store.iter_papers() if START <= p.published < REFERENCE + timedelta(seconds=1)
+        p
+        for p in store.papers.iter_all()
+        if START <= p.published < REFERENCE + timedelta(seconds=1)
     ]
     scored = [(p.id, listings.score(upvotes[p.id], p.published, REFERENCE)) for p in papers]
     return sorted(scored, key=lambda item: (-item[1], item[0]))

@@ -31,9 +31,12 @@ def test_environment_beats_the_file_and_the_file_beats_defaults(tmp_path, monkey
     assert Settings(data_dir=tmp_path).host == "127.0.0.1"  # that file does not exist
 
 
-def test_the_suite_ignores_the_shells_paperscope_variables():
+def test_the_suite_ignores_the_shells_paperscope_variables(backend, database_url):
     """tests/conftest.py drops every PAPERSCOPE_* a developer exported (a database URL
-    above all) and gives each test a data directory of its own."""
+    above all) and gives each test a data directory of its own (and on the PostgreSQL run a
+    database of its own)."""
+    if backend == "postgresql":
+        assert os.environ.pop("PAPERSCOPE_DATABASE_URL") == database_url
     leaked = {
         name
         for name in os.environ

@@ -58,11 +58,15 @@ def _friendly_errors(command: Callable) -> Callable:
         from paperscope.ingest.arxiv_http import ArxivError
         from paperscope.search.engine import SearchUnavailable
         from paperscope.search.query import QuerySyntaxError
+        from paperscope.store import SchemaOutOfDate
+        from paperscope.store.copy import CopyMismatch
 
         try:
             return command(*args, **kwargs)
         except (
             UserError,
+            SchemaOutOfDate,
+            CopyMismatch,
             InvalidArxivId,
             ArxivError,
             QuerySyntaxError,
@@ -90,8 +94,9 @@ def _print_json(data: object) -> None:
 class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         papers = task.fields.get("papers", 0)
+        unit = task.fields.get("unit", "papers")
         rate = papers / task.elapsed if task.elapsed else 0.0
-        return Text(f"{papers:,} papers  {rate:,.0f}/s", style="progress.data.speed")
+        return Text(f"{papers:,} {unit}  {rate:,.0f}/s", style="progress.data.speed")
 
 
 @contextmanager
@@ -110,14 +115,14 @@ def _progress() -> Iterator[Progress]:
 
 
 @contextmanager
-def _stage_progress() -> Iterator[Callable[[str, int, int], None]]:
+def _stage_progress(unit: str = "papers") -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar per named stage, as the search indexes report them."""
     with _progress() as progress:
         tasks: dict[str, int] = {}
 
         def advance(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total, papers=0)
+                tasks[stage] = progress.add_task(stage, total=total, papers=0, unit=unit)
             progress.update(tasks[stage], completed=done, total=total, papers=done)
 
         yield advance
@@ -155,6 +160,53 @@ def ingest_files(store: Store, paths: list[Path], batch_size: int) -> IngestRepo
 
             total.merge(ingest(store, source, batch_size=batch_size, on_progress=advance))
     return total
+
+
+@app.command("migrate")
+@_friendly_errors
+def migrate_command() -> None:
+    """Create or upgrade the database schema, once (under a lock on PostgreSQL). Servers
+    only check it: run this after installing a new paperscope, before `serve`."""
+    from paperscope.store import create_database_engine, migrate
+    from paperscope.store.database import schema_revisions
+
+    settings = Settings()
+    engine = create_database_engine(settings.effective_database_url)
+    before, head = schema_revisions(engine)
+    applied = migrate(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    if not applied:
+        err.print(f"schema already current (revision {head}) in {where}")
+    else:
+        err.print(f"schema upgraded from {before or 'nothing'} to revision {head} in {where}")
+    engine.dispose()
+
+
+@app.command("copy-store")
+@_friendly_errors
+def copy_store_command(
+    from_url: Annotated[str, typer.Option("--from", help="SQLAlchemy URL of the store to copy.")],
+    to_url: Annotated[str, typer.Option("--to", help="SQLAlchemy URL to copy it into.")],
+) -> None:
+    """Copy a whole store (papers, vectors, votes, everything) into another database, e.g.
+    SQLite to PostgreSQL. Resumable: run it again after an interruption. Checks row counts
+    and checksums at the end."""
+    from paperscope.store import create_database_engine, migrate
+    from paperscope.store.copy import copy_store
+
+    source = create_database_engine(from_url)
+    migrate(source, check_only=True)  # the source is only read, never changed
+    destination = create_database_engine(to_url)
+    migrate(destination)
+    with _stage_progress(unit="rows") as advance:  # a bar per table
+        report = copy_store(source, destination, on_progress=advance)
+    table = Table("table", "rows", "copied now", "sha256", title="copied and checked")
+    for name, rows in report.rows.items():
+        table.add_row(name, f"{rows:,}", f"{report.copied[name]:,}", report.checksums[name][:16])
+    out.print(table)
+    err.print("done: run `paperscope index` against the new database to build its search indexes")
+    source.dispose()
+    destination.dispose()
 
 
 @app.command("ingest")
@@ -247,7 +299,7 @@ def fetch_command(
     started = time.perf_counter()
     records, skipped = fetch_papers(settings, ids)
     report = IngestReport(read=len(records))
-    report.stored = store.upsert_papers(records)
+    report.stored = store.papers.upsert(records)
     for notice in skipped:
         report.skip(notice)
     _finish(report, time.perf_counter() - started, as_json)
@@ -376,7 +428,7 @@ def similar_command(
     base = parse_arxiv_id(paper_id).base
     settings = Settings()
     store = open_store(settings)
-    if store.get_paper(base) is None:
+    if store.papers.get(base) is None:
         raise UserError(f"paper {base} is not in the store (try: paperscope fetch {base})")
     similar = SearchEngine(settings, store).similar(base, limit=limit)
     if as_json:
@@ -410,8 +462,19 @@ def eval_beir_command(
         str | None, typer.Option("--tune-on", help="Split to tune fusion on (default: train).")
     ] = "train",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    in_memory: Annotated[
+        bool,
+        typer.Option(
+            "--in-memory",
+            help="Search the vectors exactly in memory, not as the configured database does.",
+        ),
+    ] = False,
 ) -> None:
-    """nDCG@10, recall@10 and recall@100 of lexical, dense and hybrid search."""
+    """nDCG@10, recall@10 and recall@100 of lexical, dense and hybrid search. Semantic
+    search runs as a store on PAPERSCOPE_DATABASE_URL would run it (pgvector on PostgreSQL),
+    over a scratch copy of the benchmark that leaves the store's own papers alone."""
+    from sqlalchemy.engine import make_url
+
     from paperscope.search.engine import configured_encoder
     from paperscope.search.evaluate import Evaluation, load_beir
 
@@ -428,14 +491,23 @@ def eval_beir_command(
     settings = Settings()
     encoder = configured_encoder(settings)
     with _stage_progress() as advance:
-        evaluation = Evaluation(benchmark, encoder, settings.data_dir / "eval-cache", advance)
-    report = evaluation.report(split, tune_on) | {"model": encoder.name}
+        evaluation = Evaluation(
+            benchmark,
+            encoder,
+            settings.data_dir / "eval-cache",
+            advance,
+            database_url=None if in_memory else settings.effective_database_url,
+        )
+    backend = (
+        "memory" if in_memory else make_url(settings.effective_database_url).get_backend_name()
+    )
+    report = evaluation.report(split, tune_on) | {"model": encoder.name, "vectors": backend}
     if as_json:
         _print_json(report)
         return
     table = Table(
         title=f"{directory.name} {split} ({report['results']['lexical']['queries']} "
-        f"queries; fusion tuned on {tune_on or 'nothing'})"
+        f"queries; fusion tuned on {tune_on or 'nothing'}; vectors searched in {backend})"
     )
     for column in ("method", "nDCG@10", "recall@10", "recall@100", "parameters"):
         table.add_column(column)
@@ -486,7 +558,7 @@ def paper_command(
 ) -> None:
     """Show one stored paper."""
     base = parse_arxiv_id(paper_id).base
-    paper = _store().get_paper(base)
+    paper = _store().papers.get(base)
     if paper is None:
         raise UserError(f"paper {base} is not in the store (try: paperscope fetch {base})")
     if as_json:

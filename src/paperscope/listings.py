@@ -159,7 +159,7 @@ class Listings:
         self.store = store
 
     def latest_day(self) -> date | None:
-        newest = self.store.newest_published()
+        newest = self.store.papers.newest_published()
         return newest.date() if newest else None
 
     def daily(
@@ -172,7 +172,7 @@ class Listings:
                 return Listing(None, [], 0, page, limit)
             period = Period.day(latest)
         start, end = period.bounds
-        rows, total = self.store.papers_published(
+        rows, total = self.store.rankings.published(
             start,
             end,
             order="upvotes" if sort == "trending" else "published",
@@ -184,22 +184,22 @@ class Listings:
     def nearest_days(self, day: date) -> tuple[date | None, date | None]:
         """The closest earlier and later days that have papers (to skip empty days)."""
         start = datetime.combine(day, time.min)
-        before = self.store.published_before(start)
-        after = self.store.published_from(
+        before = self.store.papers.published_before(start)
+        after = self.store.papers.published_from(
             datetime.combine(_moved(day, timedelta(days=1)), time.min)
         )
         return (before.date() if before else None, after.date() if after else None)
 
     def trending(self, *, page: int = 0, limit: int = 50, now: datetime | None = None) -> Listing:
         """Papers of the last week (of what the store holds) by trending score, ties by id."""
-        newest = self.store.newest_published()
+        newest = self.store.papers.newest_published()
         if newest is None:
             return Listing(None, [], 0, page, limit)
         now = now or datetime.now(UTC).replace(tzinfo=None)
         # Whole seconds, as the score counts them.
         reference = min(now, newest + timedelta(hours=1)).replace(microsecond=0)
         start = reference - timedelta(days=self.settings.trending_window_days)
-        rows, total = self.store.trending_papers(
+        rows, total = self.store.rankings.trending(
             start,
             reference + timedelta(seconds=1),
             reference=reference,
@@ -218,7 +218,7 @@ class Listings:
         """The trending score: (upvotes + 1) / (hours since published + 2) ** gravity.
 
         Hours come from whole seconds (both times rounded down to the second) so that
-        `Store.trending_papers` computes this very value in SQL and ranks by it.
+        `Store.rankings.trending` computes this very value in SQL and ranks by it.
         """
         if published is None:
             hours = 1e6

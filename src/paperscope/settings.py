@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     # Requests one server process works on at once; later ones wait in arrival order (0: no
     # limit). See web/admission.py.
     max_concurrent_requests: int = Field(default=2, ge=0, le=1000)
+    # A pipeline may push papers with PUT /api/papers/{id} and this bearer token (unset: off).
+    ingest_token: SecretStr | None = Field(default=None, min_length=16)
     # The "papers in your inbox" box shows once email digests can take subscriptions.
     subscriptions_enabled: bool = False
 

@@ -19,14 +19,14 @@ def test_known_ids_are_fetched_with_their_versions_and_stored(
     records, skipped = fetch_papers(
         arxiv_settings, ["2401.00002", "arXiv:2401.00007", "hep-th/9901001"], sleep=sleeps
     )
-    store.upsert_papers(records)
+    store.papers.upsert(records)
 
     assert skipped == []
     assert [r.params for r in fake_arxiv.requests_to("/api/query")] == [
         {"id_list": "2401.00002,2401.00007,hep-th/9901001", "max_results": "3"}
     ]
     assert "paperscope" in fake_arxiv.requests[0].headers["user-agent"]
-    versions = {paper.id: paper.version for paper in store.get_papers([r.id for r in records])}
+    versions = {paper.id: paper.version for paper in store.papers.get_many([r.id for r in records])}
     assert versions == {"2401.00002": 3, "2401.00007": 1, "hep-th/9901001": 2}
 
 
@@ -48,9 +48,9 @@ def test_entries_are_parsed_from_atom(arxiv_settings, sleeps):
 
 def test_seg_title_is_stored_verbatim(arxiv_settings, store, sleeps):
     records, _ = fetch_papers(arxiv_settings, ["2401.00002"], sleep=sleeps)
-    store.upsert_papers(records)
+    store.papers.upsert(records)
 
-    assert store.get_paper("2401.00002").title == SEG_TITLE
+    assert store.papers.get("2401.00002").title == SEG_TITLE
 
 
 @pytest.mark.parametrize("as_error_entry", [True, False], ids=["error-entry", "no-entry"])

@@ -28,7 +28,7 @@ FIRST_DAY = date(2024, 1, 10)  # the fake's responseDate
 
 
 def stored_ids(store: Store) -> list[str]:
-    return sorted(paper.id for paper in store.iter_papers())
+    return sorted(paper.id for paper in store.papers.iter_all())
 
 
 def fail_on_page_2(fake: FakeArxiv, reply: Reply) -> None:
@@ -56,7 +56,7 @@ def test_full_harvest_follows_the_token_chain_and_stores_every_good_record(
         {"verb": "ListRecords", "resumptionToken": PAGE_3_TOKEN},
     ]
     assert all("paperscope" in r.headers["user-agent"] for r in fake_arxiv.requests)
-    state = store.harvest_state(SOURCE)
+    state = store.harvests.state(SOURCE)
     assert state.harvested_until == FIRST_DAY
     assert state.resumption_token is None
 
@@ -64,7 +64,7 @@ def test_full_harvest_follows_the_token_chain_and_stores_every_good_record(
 def test_records_are_parsed_from_the_arxiv_metadata_format(arxiv_settings, store, sleeps):
     harvest(store, arxiv_settings, "cs", sleep=sleeps)
 
-    seg = store.get_paper("2401.00002")
+    seg = store.papers.get("2401.00002")
     assert seg.title == SEG_TITLE  # "<SEG>" arrives escaped as &lt;SEG&gt; and is kept as text
     assert seg.authors == ["Xin Lai", "Jiaya Jia"]
     assert seg.categories == ["cs.CV", "cs.AI"]
@@ -75,14 +75,14 @@ def test_records_are_parsed_from_the_arxiv_metadata_format(arxiv_settings, store
     assert seg.version is None  # the arXiv format does not say which version it describes
     assert (seg.published.date(), seg.updated.date()) == (date(2024, 1, 2), date(2024, 1, 5))
 
-    first = store.get_paper("2401.00001")
+    first = store.papers.get("2401.00001")
     assert first.title == "Attention Is Not All You Need"
     assert first.updated == first.published  # never updated: updated is the creation day
     assert first.code_links == ["https://github.com/example/attention"]
 
-    old_style = store.get_paper("hep-th/9901001")
+    old_style = store.papers.get("hep-th/9901001")
     assert old_style.authors == ["Juan M. Maldacena", "Edward Witten Jr"]
-    assert store.get_paper("2401.00005").authors == ["ATLAS Collaboration"]
+    assert store.papers.get("2401.00005").authors == ["ATLAS Collaboration"]
 
 
 def test_deleted_and_broken_records_are_left_out_and_the_broken_one_reported(
@@ -90,8 +90,8 @@ def test_deleted_and_broken_records_are_left_out_and_the_broken_one_reported(
 ):
     report = harvest(store, arxiv_settings, "cs", sleep=sleeps)
 
-    assert store.get_paper("2401.00003") is None  # deleted upstream
-    assert store.get_paper("2401.00004") is None  # no title
+    assert store.papers.get("2401.00003") is None  # deleted upstream
+    assert store.papers.get("2401.00004") is None  # no title
     assert report.skipped_count == 1
     assert report.skipped[0].where == "oai oai:arXiv.org:2401.00004"
     assert report.skipped[0].reason == "missing title"
@@ -115,7 +115,7 @@ def test_until_is_sent_and_becomes_harvested_until(fake_arxiv, arxiv_settings, s
     harvest(store, arxiv_settings, "cs", date(2024, 1, 1), date(2024, 1, 7), sleep=sleeps)
 
     assert fake_arxiv.requests_to("/oai")[0].params["until"] == "2024-01-07"
-    assert store.harvest_state(SOURCE).harvested_until == date(2024, 1, 7)
+    assert store.harvests.state(SOURCE).harvested_until == date(2024, 1, 7)
 
 
 def test_second_harvest_starts_from_the_stored_day_and_changes_nothing(
@@ -123,14 +123,14 @@ def test_second_harvest_starts_from_the_stored_day_and_changes_nothing(
 ):
     harvest(store, arxiv_settings, "cs", sleep=sleeps)
     assert "from" not in fake_arxiv.requests_to("/oai")[0].params  # first run: everything
-    before = [paper.as_json() for paper in store.iter_papers()]
+    before = [paper.as_json() for paper in store.papers.iter_all()]
     fake_arxiv.requests.clear()
 
     report = harvest(store, arxiv_settings, "cs", sleep=sleeps)
 
     assert fake_arxiv.requests_to("/oai")[0].params["from"] == FIRST_DAY.isoformat()
     assert (report.stored.inserted, report.stored.updated, report.stored.unchanged) == (0, 0, 5)
-    assert [paper.as_json() for paper in store.iter_papers()] == before
+    assert [paper.as_json() for paper in store.papers.iter_all()] == before
 
 
 def test_503_with_retry_after_is_waited_out(fake_arxiv, arxiv_settings, store, sleeps):
@@ -171,7 +171,7 @@ def test_too_many_503s_give_up_clearly_and_keep_what_was_stored(
 
     assert sleeps.calls == [1.0, 1.0, 1.0]  # arxiv_max_retries=3
     assert stored_ids(store) == ["2401.00001", "2401.00002", "hep-th/9901001"]
-    state = store.harvest_state(SOURCE)
+    state = store.harvests.state(SOURCE)
     assert state.resumption_token == PAGE_2_TOKEN
     assert state.harvested_until is None
 
@@ -186,7 +186,7 @@ def test_malformed_xml_is_a_clear_error_and_earlier_pages_are_kept(
 
     assert fake_arxiv.oai_url in str(error.value)
     assert stored_ids(store) == ["2401.00001", "2401.00002", "hep-th/9901001"]
-    assert store.harvest_state(SOURCE).resumption_token == PAGE_2_TOKEN
+    assert store.harvests.state(SOURCE).resumption_token == PAGE_2_TOKEN
 
 
 def test_interrupted_harvest_resumes_from_the_saved_token(
@@ -208,16 +208,16 @@ def test_interrupted_harvest_resumes_from_the_saved_token(
         arxiv_settings.model_copy(update={"data_dir": arxiv_settings.data_dir / "b"})
     )
     harvest(uninterrupted, arxiv_settings, "cs", sleep=sleeps)
-    assert [p.as_json() for p in store.iter_papers()] == [
-        p.as_json() for p in uninterrupted.iter_papers()
+    assert [p.as_json() for p in store.papers.iter_all()] == [
+        p.as_json() for p in uninterrupted.papers.iter_all()
     ]
-    resumed, straight = store.harvest_state(SOURCE), uninterrupted.harvest_state(SOURCE)
+    resumed, straight = store.harvests.state(SOURCE), uninterrupted.harvests.state(SOURCE)
     assert (resumed.harvested_until, resumed.resumption_token) == (FIRST_DAY, None)
     assert (straight.harvested_until, straight.resumption_token) == (FIRST_DAY, None)
 
 
 def test_expired_saved_token_restarts_the_saved_window(fake_arxiv, arxiv_settings, store, sleeps):
-    store.save_harvest_state(
+    store.harvests.save(
         SOURCE,
         harvested_until=date(2023, 12, 1),
         resumption_token="6960524|99001",
@@ -238,7 +238,7 @@ def test_expired_saved_token_restarts_the_saved_window(fake_arxiv, arxiv_setting
         },
     ]
     assert stored_ids(store) == sorted(STORED_IDS)
-    assert store.harvest_state(SOURCE).harvested_until == date(2024, 1, 9)
+    assert store.harvests.state(SOURCE).harvested_until == date(2024, 1, 9)
 
 
 def test_bad_token_in_a_fresh_harvest_is_an_error(fake_arxiv, arxiv_settings, store, sleeps):
@@ -258,8 +258,8 @@ def test_no_records_match_is_an_empty_harvest(fake_arxiv, arxiv_settings, store,
     report = harvest(store, arxiv_settings, "cs", from_date=date(2024, 1, 9), sleep=sleeps)
 
     assert report.read == 0
-    assert store.count_papers() == 0
-    assert store.harvest_state(SOURCE).harvested_until == FIRST_DAY
+    assert store.papers.count() == 0
+    assert store.harvests.state(SOURCE).harvested_until == FIRST_DAY
 
 
 def test_other_oai_errors_are_reported_with_their_code(fake_arxiv, arxiv_settings, store, sleeps):
@@ -268,4 +268,4 @@ def test_other_oai_errors_are_reported_with_their_code(fake_arxiv, arxiv_setting
     with pytest.raises(OaiError, match=r"badArgument.*Illegal set"):
         harvest(store, arxiv_settings, "nonsense", sleep=sleeps)
 
-    assert store.harvest_state("oai:nonsense") is None
+    assert store.harvests.state("oai:nonsense") is None

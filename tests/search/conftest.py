@@ -21,5 +21,5 @@ def demo_records(limit: int | None = None):
 
 @pytest.fixture
 def demo_store(store: Store) -> Store:
-    store.upsert_papers(demo_records())
+    store.papers.upsert(demo_records())
     return store

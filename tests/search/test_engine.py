@@ -6,6 +6,7 @@ import pytest
 
 from paperscope.search.embeddings import embed_papers, stale_paper_ids
 from paperscope.search.engine import SearchEngine, SearchUnavailable
+from paperscope.search.retrieval import Allowed
 from paperscope.store import Store
 from tests.search.conftest import demo_records
 
@@ -43,7 +44,7 @@ class Interrupted(Renamed):
 def small_store(store: Store) -> Store:
     records = demo_records(150)
     assert SEG_PAPER in {r.id for r in records}
-    store.upsert_papers(records)
+    store.papers.upsert(records)
     return store
 
 
@@ -99,13 +100,14 @@ def test_excluded_and_required_words_hold_for_semantic_results(engine, query):
     passing = engine.lexical.ids(engine.lexical.constraint(parsed))
     assert 0 < len(passing) < len(engine.dense)
     vector = engine.encoder.encode_query(parsed.free_text)
-    expected = engine.dense.search(vector, 10, allowed_rows=engine.dense.rows_of(list(passing)))
+    expected = engine.dense._nearest_among(vector, sorted(passing), 10)
     assert [h.paper.id for h in hits] == [pid for pid, _ in expected]
-    ranked = engine.dense.search_where(
-        vector, 10, lambda ids: passing & set(ids), len(passing) / len(engine.dense)
-    )
-    assert [pid for pid, _ in ranked] == [pid for pid, _ in expected]
-    assert [c for _, c in ranked] == pytest.approx([c for _, c in expected], abs=1e-6)
+    # Both paths of the retrieval interface, whichever the share would pick.
+    for share in (0.05, 0.9):
+        allowed = Allowed(share, lambda: sorted(passing), lambda ids: passing & set(ids))
+        ranked = engine.dense.nearest(vector, 10, allowed)
+        assert [pid for pid, _ in ranked] == [pid for pid, _ in expected]
+        assert [c for _, c in ranked] == pytest.approx([c for _, c in expected], abs=1e-6)
 
 
 def test_filters_no_paper_passes_give_no_semantic_results(engine):
@@ -137,12 +139,12 @@ def test_only_new_or_changed_papers_are_embedded_and_a_new_model_starts_clean(
 ):
     assert embed_papers(small_store, minilm) == 150
     assert embed_papers(small_store, minilm) == 0
-    small_store.upsert_papers(demo_records(160))
+    small_store.papers.upsert(demo_records(160))
     assert embed_papers(small_store, minilm) == 10
 
     other = Renamed(minilm, "all-MiniLM-L6-v2@some-other-build")
     assert embed_papers(small_store, other) == 160
-    assert small_store.embedding_hashes(minilm.name) == {}  # never mixed
+    assert small_store.embeddings.hashes(minilm.name) == {}  # never mixed
 
 
 def test_an_interrupted_embedding_run_keeps_finished_chunks(small_store, minilm):
@@ -166,7 +168,7 @@ def test_a_serving_engine_picks_up_what_another_process_indexed(settings, store,
     """The web server never builds indexes; it sees an ingest's lexical commits and the
     dense index that `paperscope index` wrote, without a restart."""
     records = demo_records(60)
-    store.upsert_papers(records[:30])
+    store.papers.upsert(records[:30])
     writer = SearchEngine(settings, store, encoder=minilm)
     writer.update_indexes(dense=False)
 
@@ -175,7 +177,7 @@ def test_a_serving_engine_picks_up_what_another_process_indexed(settings, store,
     results = server.search("learning", limit=50)
     assert results.mode == "lexical" and results.notices
 
-    store.upsert_papers(records[30:])
+    store.papers.upsert(records[30:])
     writer.update_indexes()  # lexical for the new papers, then vectors and the dense index
     server.refresh(force=True)
     newcomer = records[45]

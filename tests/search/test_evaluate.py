@@ -46,3 +46,18 @@ def test_evaluation_runs_every_method_on_a_beir_folder(tiny_beir, minilm, tmp_pa
     assert set(results) == {"lexical", "dense", "hybrid (convex)", "hybrid (rrf)"}
     assert results["dense"]["ndcg@10"] == pytest.approx(1.0)  # paraphrases, found by meaning
     assert all(0.0 <= row["ndcg@10"] <= 1.0 for row in results.values())
+
+
+def test_evaluation_through_the_database_agrees_with_the_exact_one(
+    tiny_beir, minilm, tmp_path, database_url, store
+):
+    """`paperscope eval beir` searches the vectors as the configured database would (pgvector
+    on the PostgreSQL run), in a scratch store: same results, and the real store untouched."""
+    benchmark = load_beir(tiny_beir)
+    exact = Evaluation(benchmark, minilm, tmp_path / "cache").report("test", tuned_on=None)
+    stored = Evaluation(benchmark, minilm, tmp_path / "cache", database_url=database_url).report(
+        "test", tuned_on=None
+    )
+    for method, row in exact["results"].items():
+        assert stored["results"][method]["ndcg@10"] == pytest.approx(row["ndcg@10"], abs=1e-6)
+    assert store.papers.count() == 0

@@ -15,8 +15,8 @@ def test_sync_indexes_everything_once_then_only_changes(demo_store, tmp_path):
     assert index.sync(demo_store) == (0, 0)
     assert len(index.view) == 3622
 
-    old = demo_store.get_paper("2501.08549")
-    demo_store.upsert_papers(
+    old = demo_store.papers.get("2501.08549")
+    demo_store.papers.upsert(
         [
             make_record(
                 id="2501.08549v2",
@@ -37,7 +37,7 @@ def test_sync_indexes_everything_once_then_only_changes(demo_store, tmp_path):
 def test_query_syntax_narrows_results(demo_store, tmp_path):
     index = LexicalIndex(tmp_path / "index")
     index.sync(demo_store)
-    papers = {p.id: p for p in demo_store.iter_papers()}
+    papers = {p.id: p for p in demo_store.papers.iter_all()}
 
     phrase = search(index, '"reasoning segmentation"')
     assert phrase and all(
@@ -66,7 +66,7 @@ def test_author_search_folds_accents_and_case(demo_store, tmp_path):
 def test_filters_by_category_and_date(demo_store, tmp_path):
     index = LexicalIndex(tmp_path / "index")
     index.sync(demo_store)
-    papers = {p.id: p for p in demo_store.iter_papers()}
+    papers = {p.id: p for p in demo_store.papers.iter_all()}
     filters = SearchFilters(
         categories=("cs.RO",), published_from=date(2026, 2, 1), published_until=date(2026, 2, 10)
     )
@@ -90,7 +90,7 @@ def test_date_filters_far_in_the_past_or_future_are_not_errors(demo_store, tmp_p
     index.sync(demo_store)
     every_day = SearchFilters(published_from=date(421, 2, 11), published_until=date(9999, 1, 1))
     assert index.ids(index.constraint(parse_query("robot", every_day))) == set(
-        demo_store.paper_hashes()
+        demo_store.papers.hashes()
     )
     long_ago = SearchFilters(published_from=date(421, 2, 11), published_until=date(1500, 1, 1))
     assert index.ids(index.constraint(parse_query("robot", long_ago))) == set()
@@ -98,7 +98,7 @@ def test_date_filters_far_in_the_past_or_future_are_not_errors(demo_store, tmp_p
 
 def test_a_view_keeps_answering_from_its_commit_while_the_index_moves(demo_store, tmp_path):
     index = LexicalIndex(tmp_path / "index")
-    index.add_papers(p for p in demo_store.iter_papers() if p.id != "2501.08549")
+    index.add_papers(p for p in demo_store.papers.iter_all() if p.id != "2501.08549")
     before = index.view
     assert "2501.08549" not in search(before, "<SEG> token", limit=5000)
 

@@ -141,13 +141,13 @@ def test_the_parser_reads_the_language_as_the_readme_describes_it(query: Query, 
 
 # -- the engine ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory, minilm) -> SearchEngine:
+def engine(tmp_path_factory, minilm, new_database) -> SearchEngine:
     """80 demo papers (all in cs.AI, 15 in cs.CV, 4 in cs.RO), both indexes built."""
     models = Path(os.environ.get("PAPERSCOPE_MODELS_DIR", REPO / ".data" / "models"))
     data = tmp_path_factory.mktemp("fuzz") / "data"
-    settings = Settings(data_dir=data, models_dir=models)
+    settings = Settings(data_dir=data, models_dir=models, database_url=new_database())
     store = open_store(settings)
-    store.upsert_papers(demo_records(80))
+    store.papers.upsert(demo_records(80))
     engine = SearchEngine(settings, store, encoder=minilm)
     engine.update_indexes()
     return engine

@@ -19,40 +19,40 @@ def paper(version, *, title="A title", updated="2024-02-01 00:00:00 UTC", paper_
 
 
 def test_newer_version_replaces_older(store):
-    store.upsert_papers([paper(1, title="First")])
-    result = store.upsert_papers([paper(2, title="Second")])
+    store.papers.upsert([paper(1, title="First")])
+    result = store.papers.upsert([paper(2, title="Second")])
     assert (result.inserted, result.updated) == (0, 1)
-    stored = store.get_paper("2401.00001")
+    stored = store.papers.get("2401.00001")
     assert (stored.version, stored.title) == (2, "Second")
 
 
 def test_older_version_never_replaces_newer(store):
-    store.upsert_papers([paper(3, title="Third")])
-    result = store.upsert_papers([paper(1, title="First", updated="2025-01-01 00:00:00 UTC")])
+    store.papers.upsert([paper(3, title="Third")])
+    result = store.papers.upsert([paper(1, title="First", updated="2025-01-01 00:00:00 UTC")])
     assert result.unchanged == 1
-    assert store.get_paper("2401.00001").title == "Third"
+    assert store.papers.get("2401.00001").title == "Third"
 
 
 def test_reingesting_the_same_record_changes_nothing(store):
-    store.upsert_papers([paper(1)])
-    before = store.get_paper("2401.00001")
-    result = store.upsert_papers([paper(1)])
+    store.papers.upsert([paper(1)])
+    before = store.papers.get("2401.00001")
+    result = store.papers.upsert([paper(1)])
     assert (result.inserted, result.updated, result.unchanged) == (0, 0, 1)
-    assert store.get_paper("2401.00001") == before
+    assert store.papers.get("2401.00001") == before
 
 
 def test_a_paper_twice_in_one_batch_is_stored_once_as_its_newest_version(store):
-    result = store.upsert_papers([paper(1, title="Old"), paper(2, title="New"), paper(1)])
+    result = store.papers.upsert([paper(1, title="Old"), paper(2, title="New"), paper(1)])
     assert result.inserted == 1
-    assert store.count_papers() == 1
-    assert store.get_paper("2401.00001").title == "New"
+    assert store.papers.count() == 1
+    assert store.papers.get("2401.00001").title == "New"
 
 
 def test_source_without_versions_uses_update_time_and_keeps_known_version(store):
-    store.upsert_papers([paper(2, title="v2")])
+    store.papers.upsert([paper(2, title="v2")])
     newer = paper(None, title="metadata fix", updated="2024-03-01 00:00:00 UTC")
-    store.upsert_papers([newer])
-    stored = store.get_paper("2401.00001")
+    store.papers.upsert([newer])
+    stored = store.papers.get("2401.00001")
     assert (stored.version, stored.title, stored.updated) == (
         2,
         "metadata fix",
@@ -61,7 +61,7 @@ def test_source_without_versions_uses_update_time_and_keeps_known_version(store)
 
 
 def test_authors_and_categories_rewritten_on_update_in_order(store):
-    store.upsert_papers([paper(1)])
+    store.papers.upsert([paper(1)])
     renamed = make_record(
         id="2401.00001v2",
         title="t",
@@ -70,7 +70,7 @@ def test_authors_and_categories_rewritten_on_update_in_order(store):
         categories=["cs.CL"],
         updated="2024-05-01 00:00:00 UTC",
     )
-    store.upsert_papers([renamed])
+    store.papers.upsert([renamed])
     with store.engine.connect() as connection:
         authors = (
             connection.execute(select(PaperAuthor.name).order_by(PaperAuthor.position))
@@ -83,8 +83,8 @@ def test_authors_and_categories_rewritten_on_update_in_order(store):
 
 
 def test_authors_are_searchable_by_name_ignoring_case_and_accents(store):
-    store.upsert_papers([paper(1), paper(1, paper_id="2401.00002")])
-    store.upsert_papers(
+    store.papers.upsert([paper(1), paper(1, paper_id="2401.00002")])
+    store.papers.upsert(
         [
             make_record(
                 id="2401.00003",
@@ -95,14 +95,14 @@ def test_authors_are_searchable_by_name_ignoring_case_and_accents(store):
             )
         ]
     )
-    found = store.papers_by_author("scholkopf")
+    found = store.papers.by_author("scholkopf")
     assert sorted(p.id for p in found) == ["2401.00001", "2401.00002"]
-    assert store.papers_by_author("%") == []
-    assert store.papers_by_author("   ") == []
+    assert store.papers.by_author("%") == []
+    assert store.papers.by_author("   ") == []
 
 
 def test_stats_counts_papers(store):
-    store.upsert_papers([paper(1), paper(1, paper_id="2401.00002")])
+    store.papers.upsert([paper(1), paper(1, paper_id="2401.00002")])
     stats = store.stats()
     assert stats["papers"] == 2
     assert stats["distinct_authors"] == 2

@@ -27,21 +27,24 @@ UPVOTED = "2601.17067"
 
 
 @pytest.fixture(scope="session")
-def web_settings(tmp_path_factory, minilm) -> Settings:
+def web_settings(tmp_path_factory, minilm, new_database) -> Settings:
     data = tmp_path_factory.mktemp("web") / "data"
     models = Path(os.environ.get("PAPERSCOPE_MODELS_DIR", REPO / ".data" / "models"))
     # TestClient's requests name the host "testserver"; real ones name the loopback.
     settings = Settings(
-        data_dir=data, models_dir=models, allowed_hosts=["testserver", *LOOPBACK_HOSTS]
+        data_dir=data,
+        database_url=new_database(),
+        models_dir=models,
+        allowed_hosts=["testserver", *LOOPBACK_HOSTS],
     )
     store = open_store(settings)
     demo = demo_records(1515)
     records = [*demo[:300], demo[1514]]
-    store.upsert_papers(records)
+    store.papers.upsert(records)
     ids = {r.id for r in records}
     assert TAG_PAPER in ids and UPVOTED in ids
-    store.add_vote(UPVOTED, "reader-1", datetime(2026, 1, 1))
-    store.add_vote(UPVOTED, "reader-2", datetime(2026, 1, 1))
+    store.votes.add(UPVOTED, "reader-1", datetime(2026, 1, 1))
+    store.votes.add(UPVOTED, "reader-2", datetime(2026, 1, 1))
     SearchEngine(settings, store, encoder=minilm).update_indexes()
     store.engine.dispose()
     return settings

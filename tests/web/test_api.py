@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from paperscope.settings import Settings
 from tests.web.conftest import TAG_PAPER, UPVOTED
 
 
@@ -104,3 +105,56 @@ def test_openapi_documents_the_api(client):
         spec["paths"]
     )
     assert client.get("/docs").status_code == 200
+
+
+PUSHED = {
+    "title": "A Pushed Paper About Wombats",
+    "abstract": "Wombats, pushed by a pipeline.",
+    "authors": ["Ada Lovelace"],
+    "categories": ["cs.LG"],
+    "published": "2026-11-30T08:00:00Z",
+}
+
+
+def test_a_pipeline_pushes_papers_with_its_token_and_nobody_else_can(settings):
+    from fastapi.testclient import TestClient
+
+    from paperscope.store import open_store
+    from paperscope.web.app import create_app
+
+    open_store(settings).engine.dispose()
+    off = settings.model_copy(update={"allowed_hosts": ["testserver"]})
+    with TestClient(create_app(off)) as client:
+        refused = client.put("/api/papers/2611.00001", json=PUSHED)
+        assert refused.status_code == 403 and "PAPERSCOPE_INGEST_TOKEN" in refused.json()["error"]
+
+    on = Settings(**(off.model_dump() | {"ingest_token": "s3cret-token-for-tests"}))
+    token = {"Authorization": "Bearer s3cret-token-for-tests"}
+    with TestClient(create_app(on)) as client:
+        assert client.put("/api/papers/2611.00001", json=PUSHED).status_code == 401
+        wrong = {"Authorization": "Bearer not-the-token-at-all"}
+        assert client.put("/api/papers/2611.00001", json=PUSHED, headers=wrong).status_code == 401
+        first = client.put("/api/papers/2611.00001v1", json=PUSHED, headers=token)
+        assert first.status_code == 201 and first.json() == {
+            "id": "2611.00001",
+            "stored": "inserted",
+        }
+        again = client.put("/api/papers/2611.00001v1", json=PUSHED, headers=token)
+        assert again.status_code == 200 and again.json()["stored"] == "unchanged"
+        newer = client.put(
+            "/api/papers/2611.00001v2", json=PUSHED | {"title": "Wombats, Revised"}, headers=token
+        )
+        assert newer.json()["stored"] == "updated"
+        assert client.get("/api/papers/2611.00001").json()["title"] == "Wombats, Revised"
+
+        for bad_id, body in [
+            ("not-an-id", PUSHED),
+            ("2611.00002", PUSHED | {"title": ""}),
+            ("2611.00002", PUSHED | {"published": "yesterday"}),
+            ("2611.00002", PUSHED | {"surprise": 1}),
+        ]:
+            answer = client.put(f"/api/papers/{bad_id}", json=body, headers=token)
+            assert answer.status_code == 422, (bad_id, body, answer.text)
+            assert answer.json()["error"]
+        schema = client.get("/openapi.json").json()["paths"]["/api/papers/{paper_id}"]["put"]
+        assert {"200", "401", "403", "422"} <= set(schema["responses"])

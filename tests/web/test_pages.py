@@ -127,22 +127,26 @@ def test_search_filters_and_syntax_errors(client):
     assert wrong_date.status_code == 422
 
 
-def test_trending_shows_its_formula_and_upvoted_papers_rise(web_settings, tmp_path):
+def test_trending_shows_its_formula_and_upvoted_papers_rise(web_settings, settings, tmp_path):
     # A store of its own whose last week holds UPVOTED and the papers of the four hours after
     # it (in the shared one UPVOTED is older than the trending week).
     settings = web_settings.model_copy(
-        update={"data_dir": tmp_path / "data", "models_dir": tmp_path / "models"}  # no vectors
+        update={
+            "data_dir": tmp_path / "data",
+            "database_url": settings.database_url,  # this test's own
+            "models_dir": tmp_path / "models",  # no vectors
+        }
     )
     store = open_store(settings)
     records = demo_records(1515)
     published = next(r.published for r in records if r.id == UPVOTED)
-    store.upsert_papers(
+    store.papers.upsert(
         r
         for r in records
         if published - timedelta(days=3) <= r.published <= published + timedelta(hours=4)
     )
-    store.add_vote(UPVOTED, "reader-1", datetime(2026, 1, 23))
-    store.add_vote(UPVOTED, "reader-2", datetime(2026, 1, 23))
+    store.votes.add(UPVOTED, "reader-1", datetime(2026, 1, 23))
+    store.votes.add(UPVOTED, "reader-2", datetime(2026, 1, 23))
     with TestClient(create_app(settings)) as client:
         page = client.get("/trending").text
     assert "hours since published" in page

@@ -89,6 +89,7 @@ def test_serve_runs_workers_on_their_own_sockets_and_refuses_a_taken_port(web_se
     port = _free_port()
     env = os.environ | {
         "PAPERSCOPE_DATA_DIR": str(web_settings.data_dir),
+        "PAPERSCOPE_DATABASE_URL": web_settings.effective_database_url,
         "PAPERSCOPE_MODELS_DIR": str(web_settings.models_dir),
     }
     command = [sys.executable, "-m", "paperscope", "serve", "--host", "127.0.0.1"]

@@ -143,7 +143,7 @@ def harvest(
     harvest with the same window is followed first.
     """
     source = f"oai:{set_spec}"
-    state = store.harvest_state(source)
+    state = store.harvests.state(source)
     harvested_until = state.harvested_until if state else None
     token: str | None = None
     if (
@@ -185,7 +185,7 @@ def harvest(
                 if isinstance(item, Skipped):
                     report.skip(item)
             report.read += len(records)
-            report.stored += store.save_harvest_state(
+            report.stored += store.harvests.save(
                 source,
                 harvested_until=harvested_until,
                 resumption_token=page.token,
@@ -201,9 +201,7 @@ def harvest(
                 break
             token = page.token
 
-    store.save_harvest_state(
-        source, harvested_until=_advance(harvested_until, started_from, until_date)
-    )
+    store.harvests.save(source, harvested_until=_advance(harvested_until, started_from, until_date))
     return report
 
 

@@ -92,7 +92,7 @@ def ingest(
 
     def flush() -> None:
         if batch:
-            report.stored += store.upsert_papers(batch)
+            report.stored += store.papers.upsert(batch)
             batch.clear()
         if on_progress:
             done, total = source.position()

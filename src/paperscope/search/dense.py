@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from paperscope.search.embeddings import load_vectors
+from paperscope.search.retrieval import Allowed, Neighbours, filtered_nearest
 from paperscope.search.similar import neighbour_radius, rerank
 from paperscope.search.vectors import ExactIndex, VectorIndex
 from paperscope.search.vectors_hnsw import HnswIndex
@@ -75,11 +75,12 @@ class DenseIndex:
         """Load the cached index if it matches the stored vectors, else rebuild and cache it
         (or, with build=False, answer None: a server leaves building to `paperscope index`)."""
         cache = Path(directory) / _slug(model)
-        digest = _digest(store.embedding_hashes(model))
+        digest = _digest(store.embeddings.hashes(model))
         state_path = cache / "state.json"
         if state_path.exists() and json.loads(state_path.read_text()).get("digest") == digest:
             ids = json.loads((cache / "ids.json").read_text())
-            matrix = np.load(cache / "vectors.npy")
+            # Mapped, not read: every worker on the node shares one copy in the page cache.
+            matrix = np.load(cache / "vectors.npy", mmap_mode="r")
             radius = np.load(cache / "radius.npy")
             index = cls._load_index(cache, matrix, kind)
             # Files of different builds (another `paperscope index` rewriting them under this
@@ -126,68 +127,54 @@ class DenseIndex:
         )
         cache.mkdir(parents=True, exist_ok=True)
         (cache / "state.json").unlink(missing_ok=True)  # invalid until everything is written
-        (cache / "ids.json").write_text(json.dumps(ids))
-        np.save(cache / "vectors.npy", matrix)
-        np.save(cache / "radius.npy", radius)
+        # Each file replaced whole, never rewritten in place: a server may have it mapped.
+        _replace(cache / "ids.json", lambda f: f.write(json.dumps(ids).encode()))
+        _replace(cache / "vectors.npy", lambda f: np.save(f, matrix))
+        _replace(cache / "radius.npy", lambda f: np.save(f, radius))
         index.save(cache)
         partial = cache / "state.json.tmp"
         partial.write_text(json.dumps({"model": model, "digest": digest, "count": len(ids)}))
         os.replace(partial, cache / "state.json")
         return cls(model, ids, matrix, index, radius)
 
-    # -- queries ------------------------------------------------------------------------
-    def rows_of(self, paper_ids: Sequence[str | None]) -> np.ndarray:
-        """Each id's row, -1 where it has no vector (to map another index's keys to rows)."""
-        return np.fromiter((self.rows.get(i, -1) for i in paper_ids), np.int64, len(paper_ids))
+    # -- queries (the VectorSearch interface, search/retrieval.py) --------------------
+    def nearest(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> Neighbours:
+        """The k papers nearest to a query vector, among `allowed` if given."""
+        if allowed is None:
+            return self._nearest(vector, k)
+        return filtered_nearest(
+            k,
+            len(self.ids),
+            allowed,
+            lambda m: self._nearest(vector, m),
+            lambda ids, m: self._nearest_among(vector, ids, m),
+        )
 
-    def search(
-        self, query: np.ndarray, k: int, allowed_rows: np.ndarray | None = None
-    ) -> list[tuple[str, float]]:
-        """The k papers nearest to a query vector, optionally only among `allowed_rows`
-        (-1 entries ignored), which are then scanned exactly."""
+    def _nearest(self, vector: np.ndarray, k: int) -> Neighbours:
         if not len(self.ids) or k <= 0:
             return []
-        if allowed_rows is not None:
-            rows = np.unique(allowed_rows[allowed_rows >= 0])
-            found, cosines = self.exact.search_rows(query, rows, k)
-        else:
-            found, cosines = self.index.search(query[None, :], k)
-            found, cosines = found[0], cosines[0]
+        found, cosines = self.index.search(vector[None, :], k)
+        return [
+            (self.ids[r], float(c))
+            for r, c in zip(found[0].tolist(), cosines[0].tolist(), strict=True)
+            if r >= 0
+        ]
+
+    def _nearest_among(self, vector: np.ndarray, paper_ids: Sequence[str], k: int) -> Neighbours:
+        """Exactly, over just these papers (those without a vector are skipped)."""
+        rows = np.unique(self.rows_of(paper_ids))
+        rows = rows[rows >= 0]
+        if not len(rows) or k <= 0:
+            return []
+        found, cosines = self.exact.search_rows(vector, rows, k)
         return [(self.ids[r], float(c)) for r, c in zip(found, cosines, strict=True) if r >= 0]
 
-    def search_where(
-        self,
-        query: np.ndarray,
-        k: int,
-        accept: Callable[[list[str]], set[str]],
-        share: float,
-        max_fetch: int = 4_000,
-    ) -> list[tuple[str, float]] | None:
-        """The k nearest papers that `accept` lets through, when about `share` of all do.
-
-        Asks the neighbour index for k/share candidates with a margin, keeps the accepted,
-        and widens until k are found. None when that would need more than max_fetch
-        candidates: search the allowed subset exactly instead.
-        """
-        if not len(self.ids) or k <= 0:
-            return []
-        fetch = min(len(self.ids), math.ceil(k / max(share, 1e-9) * 1.3) + 20)
-        while fetch <= max_fetch:
-            found, cosines = self.index.search(query[None, :], fetch)
-            candidates = [
-                (self.ids[r], float(c))
-                for r, c in zip(found[0].tolist(), cosines[0].tolist(), strict=True)
-                if r >= 0
-            ]
-            passed = accept([paper_id for paper_id, _ in candidates])
-            kept = [(pid, cosine) for pid, cosine in candidates if pid in passed]
-            if len(kept) >= k or fetch >= len(self.ids):
-                return kept[:k]
-            fetch = min(len(self.ids), fetch * 4)
-        return None
+    def rows_of(self, paper_ids: Sequence[str | None]) -> np.ndarray:
+        """Each id's row, -1 where it has no vector."""
+        return np.fromiter((self.rows.get(i, -1) for i in paper_ids), np.int64, len(paper_ids))
 
     def similar(
-        self, paper_id: str, k: int = 10, candidates: int = 100, method: str = "csls"
+        self, paper_id: str, k: int = 10, *, candidates: int = 100, method: str = "csls"
     ) -> list[tuple[str, float, float]]:
         """(id, hubness-corrected score, cosine) of the papers most similar to one paper."""
         row = self.rows.get(paper_id)
@@ -205,6 +192,13 @@ class DenseIndex:
         ]
 
 
+def _replace(path: Path, write: Callable) -> None:
+    partial = path.with_name(path.name + ".tmp")
+    with open(partial, "wb") as stream:
+        write(stream)
+    os.replace(partial, path)
+
+
 def cache_stamp(directory: Path, model: str) -> int | None:
     """When the model's cached index was last written (None if never): cheap to poll."""
     try:
@@ -215,3 +209,34 @@ def cache_stamp(directory: Path, model: str) -> int | None:
 
 def _wants_hnsw(kind: IndexKind, count: int) -> bool:
     return kind == "hnsw" or (kind == "auto" and count >= HNSW_FROM)
+
+
+class LocalVectorFiles:
+    """Where one model's vectors are searched with SQLite: `DenseIndex` files on this node,
+    built from the embeddings table by `paperscope index`."""
+
+    def __init__(
+        self, store: Store, model: str, dim: int, directory: Path, kind: IndexKind = "auto"
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.dim = dim
+        self.directory = Path(directory)
+        self.kind = kind
+
+    def stamp(self) -> int | None:
+        """When the files were last written (one stat)."""
+        return cache_stamp(self.directory, self.model)
+
+    def open(
+        self, *, build: bool = True, on_progress: Callable[[str], None] | None = None
+    ) -> DenseIndex | None:
+        return DenseIndex.open(
+            self.store,
+            self.model,
+            self.dim,
+            self.directory,
+            kind=self.kind,
+            build=build,
+            on_progress=on_progress,
+        )

@@ -23,8 +23,8 @@ def paper_text(title: str, abstract: str) -> str:
 
 
 def stale_paper_ids(store: Store, model: str) -> list[str]:
-    stored = store.embedding_hashes(model)
-    return sorted(pid for pid, digest in store.paper_hashes().items() if stored.get(pid) != digest)
+    stored = store.embeddings.hashes(model)
+    return sorted(pid for pid, digest in store.papers.hashes().items() if stored.get(pid) != digest)
 
 
 def embed_papers(
@@ -35,15 +35,15 @@ def embed_papers(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Embed every paper without a current vector under this encoder; returns how many."""
-    store.drop_embeddings_except(encoder.name)
+    store.embeddings.keep_only(encoder.name)
     todo = stale_paper_ids(store, encoder.name)
     done = 0
     if on_progress:
         on_progress(0, len(todo))
     for start in range(0, len(todo), chunk):
-        papers: list[StoredPaper] = store.get_papers(todo[start : start + chunk])
+        papers: list[StoredPaper] = store.papers.get_many(todo[start : start + chunk])
         vectors = encoder.encode([paper_text(p.title, p.abstract) for p in papers])
-        store.save_embeddings(
+        store.embeddings.save(
             encoder.name,
             [
                 (p.id, p.content_hash, np.asarray(v, dtype="<f4").tobytes())
@@ -60,7 +60,7 @@ def load_vectors(store: Store, model: str, dim: int) -> tuple[list[str], np.ndar
     """All stored vectors of a model as (ids in id order, float32 matrix)."""
     ids: list[str] = []
     blobs: list[bytes] = []
-    for paper_id, blob in store.iter_embeddings(model):
+    for paper_id, blob, _ in store.embeddings.iter(model):
         ids.append(paper_id)
         blobs.append(blob)
     matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), dim)

@@ -3,9 +3,15 @@
 Every result explains itself: its lexical and dense ranks and scores, the fused score, and
 a snippet with the matching words marked.
 
-A search reads one `Snapshot` of the indexes from start to end. A refresh builds the next
-snapshot from what moved on disk and swaps the reference; in a server that happens on a
-thread of its own (`start_refreshing`), so no request ever waits for a reload.
+Lexical search, nearest vectors and similar papers go through one retrieval interface
+(search/retrieval.py): tantivy for words on every backend; the vectors in files on the node
+(numpy/usearch) with SQLite, in PostgreSQL (pgvector) with PostgreSQL.
+
+A search reads one `Snapshot` of the indexes from start to end. The index generation, a
+counter in the database that every write of papers or vectors moves, says when to build the
+next one; a refresh then brings this node's lexical index level with the database (any host
+may have written), builds a snapshot of what moved and swaps the reference. In a server that
+happens on a thread of its own (`start_refreshing`), so no request ever waits for a reload.
 """
 
 from __future__ import annotations
@@ -16,17 +22,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from cachetools import LRUCache
 
-from paperscope.search.dense import DenseIndex, cache_stamp
+from paperscope.search.dense import IndexKind, LocalVectorFiles
 from paperscope.search.embeddings import embed_papers
 from paperscope.search.encoder import Encoder, ModelNotFound, load_encoder
 from paperscope.search.fusion import fuse
 from paperscope.search.lexical import LexicalIndex, LexicalView
+from paperscope.search.pgvector import PgVectorTable
 from paperscope.search.query import ParsedQuery, SearchFilters, parse_query
+from paperscope.search.retrieval import SUBSET_SEARCH_BELOW, VectorSearch
 from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
@@ -34,10 +43,12 @@ from paperscope.store import Store, StoredPaper
 Mode = Literal["hybrid", "lexical", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "dense")
 MAX_RESULTS = 1000
-# Under this share of papers passing a query's filters, semantic search scans just them.
-SUBSET_SEARCH_BELOW = 0.2
-# How often a long-running engine (the web server) looks for index updates.
+__all__ = ["MAX_RESULTS", "SUBSET_SEARCH_BELOW", "SearchEngine", "SearchUnavailable"]
+# How often a search looks for index changes itself (the CLI, a library: no refresher).
 REFRESH_EVERY_S = 5.0
+# How often a server's refresher looks at the index generation: one indexed row, so often;
+# a change is then searchable on this node within about this long plus the time to index it.
+POLL_EVERY_S = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +110,16 @@ class SimilarPaper:
     cosine: float
 
 
+def vector_source(
+    store: Store, model: str, dim: int, directory: Path, kind: IndexKind = "auto"
+) -> LocalVectorFiles | PgVectorTable:
+    """Where a model's vectors are searched: in PostgreSQL when the store is there, else in
+    files on this node (`directory`). The one place the backend is looked at."""
+    if store.backend == "postgresql":
+        return PgVectorTable(store, model, dim)
+    return LocalVectorFiles(store, model, dim, directory, kind)
+
+
 def configured_encoder(settings: Settings) -> Encoder:
     """The encoder the settings name, or SearchUnavailable saying how to install it."""
     try:
@@ -151,34 +172,35 @@ class Snapshot:
     consistent state (lexical keys, dense rows, papers) from start to end.
     """
 
+    # The index generation (the database's counter) this snapshot caught up with.
+    generation: int
     lexical: LexicalView
-    dense: DenseIndex | None
-    # The dense index's `cache_stamp` as this snapshot read it.
+    dense: VectorSearch | None
+    # The vector source's `stamp` as this snapshot read it.
     dense_stamp: int | None
     # Whether the dense side was looked at: not before something asks for semantic search,
     # so keyword-only use never loads the model.
     dense_opened: bool
-    # Dense-index row of each lexical key (-1 where a paper has no vector); None without dense.
-    rows_by_key: np.ndarray | None
     papers: PaperCache
 
     @property
     def version(self) -> tuple:
-        """A value that changes whenever what the indexes hold changes."""
-        return (self.lexical.stamp, self.dense_stamp, self.dense is not None)
+        """A value that changes whenever what the indexes hold changes (pages are cached
+        under it)."""
+        return (self.generation, self.lexical.stamp, self.dense_stamp, self.dense is not None)
 
     @property
-    def dense_state(self) -> tuple[DenseIndex | None, int | None, bool]:
+    def dense_state(self) -> tuple[VectorSearch | None, int | None, bool]:
         return self.dense, self.dense_stamp, self.dense_opened
 
 
 class SearchEngine:
     """Search over one store's indexes.
 
-    A server makes it with ``build_indexes=False``: it then only loads indexes that
-    `paperscope index` (or an ingest) wrote, never builds one itself, and with
-    `start_refreshing` picks up what those processes changed on a background thread. Without
-    that thread (the CLI, a library) a search looks for changes at most every few seconds.
+    A server makes it with ``build_indexes=False``: it then never embeds papers or builds a
+    vector index (`paperscope index` does, on any host), only keeps its node's lexical index
+    level with the database, and with `start_refreshing` picks up changes on a background
+    thread. Without that thread (the CLI, a library) a search looks every few seconds.
     """
 
     def __init__(
@@ -213,13 +235,24 @@ class SearchEngine:
             self._encoder = configured_encoder(self.settings)
         return self._encoder
 
+    @cached_property
+    def vector_source(self) -> LocalVectorFiles | PgVectorTable:
+        """Where the vectors are searched (see `vector_source`)."""
+        return vector_source(
+            self.store,
+            self.encoder.name,
+            self.encoder.dim,
+            self.settings.index_dir / "dense",
+            self.settings.vector_index,
+        )
+
     @property
     def snapshot(self) -> Snapshot:
         """What the indexes hold now: take it once and read only it for one request."""
         return self._current()
 
     @property
-    def dense(self) -> DenseIndex | None:
+    def dense(self) -> VectorSearch | None:
         """The dense index, or None while no paper has a vector under the current model."""
         return self._current(dense=True).dense
 
@@ -259,64 +292,59 @@ class SearchEngine:
         finally:
             self._refresh_lock.release()
 
-    def _next_snapshot(self, old: Snapshot | None, built: DenseIndex | None = None) -> Snapshot:
+    def _next_snapshot(self, old: Snapshot | None, built: VectorSearch | None = None) -> Snapshot:
         """The indexes as they are now, reusing whatever has not moved since `old` (`old`
-        itself when nothing has). `built` is a dense index this process just wrote."""
+        itself when nothing has). `built` is a vector search this process just built."""
+        # Read first: whatever is written after it moves it again, and the next refresh sees.
+        generation = self.store.generations.current()
+        if old is None or generation != old.generation:
+            self._catch_up_lexical()
         self.lexical.refresh()  # one stat when nothing moved
         lexical = self.lexical.view
         dense, stamp, opened = (None, None, False) if old is None else old.dense_state
         if built is not None:
-            dense, stamp, opened = built, self._dense_cache_stamp(), True
+            dense, stamp, opened = built, self.vector_source.stamp(), True
         elif self._wants_dense:
             dense, stamp = self._load_dense(dense, stamp, first=not opened)
             opened = True
-        if old is not None and lexical is old.lexical and (dense, stamp, opened) == old.dense_state:
+        if (
+            old is not None
+            and generation == old.generation
+            and lexical is old.lexical
+            and (dense, stamp, opened) == old.dense_state
+        ):
             return old
         same_papers = old is not None and lexical is old.lexical
-        if dense is None:
-            rows = None
-        elif old is not None and same_papers and dense is old.dense:
-            rows = old.rows_by_key
-        else:
-            rows = dense.rows_of(lexical.ids_by_key)
         papers = old.papers if old is not None and same_papers else PaperCache()
-        return Snapshot(lexical, dense, stamp, opened, rows, papers)
+        return Snapshot(generation, lexical, dense, stamp, opened, papers)
+
+    def _catch_up_lexical(self) -> None:
+        """Index on this node what the database gained (another host's ingest, say). Where
+        another process on the node is at it already, its commit shows up instead."""
+        if not self.build_indexes:
+            self.lexical.sync(self.store, wait=False)
 
     def _load_dense(
-        self, current: DenseIndex | None, stamp: int | None, *, first: bool
-    ) -> tuple[DenseIndex | None, int | None]:
-        """The dense index and the stamp it was read at; reads it only if the stamp moved."""
+        self, current: VectorSearch | None, stamp: int | None, *, first: bool
+    ) -> tuple[VectorSearch | None, int | None]:
+        """The vector search and the stamp it was read at; opens it only if the stamp moved."""
         try:
-            model = self.encoder.name
-            now = self._dense_cache_stamp()  # before reading: a rewrite meanwhile moves it again
+            source = self.vector_source
+            now = source.stamp()  # before reading: a rewrite meanwhile moves it again
         except SearchUnavailable:
             return current, stamp  # no model (yet): keyword search only
         if first:
-            if not self.store.embedding_hashes(model):
+            if not self.store.embeddings.count(source.model):
                 return None, now
-            opened = self._open_dense(build=self.build_indexes)
+            opened = source.open(build=self.build_indexes)
             # One this process may have built itself: it holds what it just wrote.
-            return opened, self._dense_cache_stamp() if self.build_indexes else now
+            return opened, source.stamp() if self.build_indexes else now
         if now == stamp:
             return current, stamp
-        reopened = self._open_dense(build=False)
+        reopened = source.open(build=False)
         return (current if reopened is None else reopened), now
 
-    def _open_dense(self, build: bool = True) -> DenseIndex | None:
-        return DenseIndex.open(
-            self.store,
-            self.encoder.name,
-            self.encoder.dim,
-            self.settings.index_dir / "dense",
-            kind=self.settings.vector_index,
-            build=build,
-        )
-
-    def _dense_cache_stamp(self) -> int | None:
-        """When the current model's dense index was last written (see `cache_stamp`)."""
-        return cache_stamp(self.settings.index_dir / "dense", self.encoder.name)
-
-    def start_refreshing(self, every_s: float = REFRESH_EVERY_S) -> None:
+    def start_refreshing(self, every_s: float = POLL_EVERY_S) -> None:
         """Refresh on a background thread from now on (a server): requests then only read
         the current snapshot and never wait for a reload or do its I/O."""
         if self._refresher is not None:
@@ -361,7 +389,7 @@ class SearchEngine:
         say = on_progress or (lambda _stage, _done, _total: None)
         indexed, removed = self.lexical.sync(
             self.store, on_progress=lambda done, total: say("lexical index", done, total)
-        )
+        )  # waits for another process of this node that is at it
         report |= {"lexical_indexed": indexed, "lexical_removed": removed}
         built = None
         if dense:
@@ -371,7 +399,7 @@ class SearchEngine:
                 on_progress=lambda done, total: say("embedding papers", done, total),
             )
             say("dense index", 0, 1)
-            built = self._open_dense()
+            built = self.vector_source.open(build=True)
             say("dense index", 1, 1)
             report |= {"embedded": embedded, "dense_vectors": len(built) if built else 0}
         with self._refresh_lock:
@@ -438,7 +466,7 @@ class SearchEngine:
         dense_rank = {pid: r for r, pid in enumerate(dense, start=1)}
         analyzer = snap.lexical.index
         marker = Highlighter(analyzer.analyze(" ".join(parsed.highlight_terms)), analyzer.stem_word)
-        papers = snap.papers.get([pid for pid, _ in page], self.store.get_papers)
+        papers = snap.papers.get([pid for pid, _ in page], self.store.papers.get_many)
         results = [
             SearchHit(
                 paper=papers[pid],
@@ -467,23 +495,10 @@ class SearchEngine:
     def _dense_search(self, snap: Snapshot, parsed: ParsedQuery, k: int) -> list[tuple[str, float]]:
         """Nearest papers to the query's meaning that also obey its filters and its
         required and excluded terms."""
-        assert snap.dense is not None and snap.rows_by_key is not None
+        assert snap.dense is not None
         vector = self._query_vector(parsed.free_text)
-        constraint = snap.lexical.constraint(parsed)
-        if constraint is None:
-            return snap.dense.search(vector, k)
-        share = snap.lexical.count(constraint) / max(1, len(snap.dense))
-        if share >= SUBSET_SEARCH_BELOW:
-            # Most papers pass (say, all but those saying "survey"): ask the neighbour index
-            # for a few more than needed and drop those that fail.
-            found = snap.dense.search_where(
-                vector, k, lambda ids: snap.lexical.accepted(constraint, ids), share
-            )
-            if found is not None:
-                return found
-        # Few pass (a narrow date range, a rare required word): search just those, exactly.
-        rows = snap.rows_by_key[snap.lexical.keys(constraint)]
-        return snap.dense.search(vector, k, allowed_rows=rows)
+        found = snap.dense.nearest(vector, k, snap.lexical.allowed(parsed))
+        return _in_snapshot(snap, found)
 
     def _query_vector(self, text: str) -> np.ndarray:
         """The query's embedding; the same words (the next page, the API after the page)
@@ -503,16 +518,24 @@ class SearchEngine:
             )
         found = snap.dense.similar(
             paper_id,
-            k=max(1, min(limit, 100)),
+            max(1, min(limit, 100)),
             candidates=self.settings.similar_candidates,
             method=self.settings.similar_method,
         )
-        papers = snap.papers.get([pid for pid, _, _ in found], self.store.get_papers)
+        found = _in_snapshot(snap, found)
+        papers = snap.papers.get([pid for pid, *_ in found], self.store.papers.get_many)
         return [
             SimilarPaper(papers[pid], score, cosine)
             for pid, score, cosine in found
             if pid in papers
         ]
+
+
+def _in_snapshot(snap: Snapshot, found: list) -> list:
+    """What a vector search found, less papers the snapshot does not hold yet: vectors in
+    PostgreSQL are read live, and a paper stored since shows once a refresh takes it in."""
+    known = snap.lexical.known
+    return [item for item in found if item[0] in known]
 
 
 def open_search(settings: Settings, store: Store) -> SearchEngine:

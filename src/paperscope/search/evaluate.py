@@ -12,21 +12,27 @@ import hashlib
 import json
 import math
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from paperscope.records import PaperRecord
 from paperscope.search.embeddings import paper_text
 from paperscope.search.encoder import Encoder
+from paperscope.search.engine import vector_source
 from paperscope.search.fusion import fuse
 from paperscope.search.lexical import LexicalIndex
 from paperscope.search.query import Clause, ParsedQuery
 from paperscope.search.vectors import ExactIndex
-from paperscope.store import StoredPaper
+from paperscope.store import Store, StoredPaper, create_database_engine, migrate
 
 DEPTH = 100
+SCRATCH_SCHEMA = "paperscope_benchmark"
 ALPHAS = [round(a * 0.05, 2) for a in range(21)]
 RRF_KS = [5, 10, 20, 40, 60, 100]
 
@@ -111,6 +117,43 @@ def metrics(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dic
     }
 
 
+@contextmanager
+def scratch_store(database_url: str) -> Iterator[tuple[Store, Path]]:
+    """An empty store on the database's backend that holds only the benchmark, and a folder
+    for its files: a temporary SQLite file, or a schema of its own in PostgreSQL, dropped
+    after. The papers the URL's own store holds are never touched."""
+    with tempfile.TemporaryDirectory() as directory:
+        if make_url(database_url).get_backend_name() == "postgresql":
+            admin = create_database_engine(database_url)
+            with admin.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE"))
+                connection.execute(text(f"CREATE SCHEMA {SCRATCH_SCHEMA}"))
+            engine = create_database_engine(database_url, schema=SCRATCH_SCHEMA)
+        else:
+            admin = None
+            engine = create_database_engine(f"sqlite:///{directory}/benchmark.db")
+        try:
+            migrate(engine)
+            yield Store(engine), Path(directory)
+        finally:
+            engine.dispose()
+            if admin is not None:
+                with admin.begin() as connection:
+                    connection.execute(text(f"DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE"))
+                admin.dispose()
+
+
+def _record(document: StoredPaper) -> PaperRecord:
+    return PaperRecord(
+        id=document.id,
+        title=document.title,
+        abstract=document.abstract,
+        authors=(),
+        categories=(),
+        primary_category=None,
+    )
+
+
 class Evaluation:
     """Both retrievers' top-100 for every query, computed once; fusions are then cheap."""
 
@@ -120,9 +163,14 @@ class Evaluation:
         encoder: Encoder,
         cache_dir: Path,
         on_progress: Callable[[str, int, int], None] | None = None,
+        database_url: str | None = None,
     ) -> None:
+        """`database_url`: search the vectors where a store on that database would (pgvector
+        for PostgreSQL, the node's index files for SQLite), in a scratch store of their own;
+        None: exactly, in memory."""
         say = on_progress or (lambda _stage, _done, _total: None)
         self.benchmark = benchmark
+        self.database_url = database_url
         wanted = {q for split in benchmark.qrels.values() for q in split}
         self.query_ids = [q for q in benchmark.queries if q in wanted]
         self.lexical = self._lexical_runs(say)
@@ -157,11 +205,38 @@ class Evaluation:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.save(cache, matrix)
         queries = encoder.encode([self.benchmark.queries[q] for q in self.query_ids])
-        rows, cosines = ExactIndex(matrix).search(queries, DEPTH)
-        return {
-            query_id: {documents[r].id: float(c) for r, c in zip(rows[i], cosines[i], strict=True)}
-            for i, query_id in enumerate(self.query_ids)
-        }
+        if self.database_url is None:
+            rows, cosines = ExactIndex(matrix).search(queries, DEPTH)
+            return {
+                query_id: {
+                    documents[r].id: float(c)
+                    for r, c in zip(rows[i], cosines[i], strict=True)
+                    if r >= 0  # padding, where the corpus holds fewer than DEPTH
+                }
+                for i, query_id in enumerate(self.query_ids)
+            }
+        with scratch_store(self.database_url) as (store, directory):
+            say("storing vectors", 0, len(documents))
+            records = [_record(d) for d in documents]
+            store.papers.upsert(records)
+            for start in range(0, len(records), 1000):
+                chunk = range(start, min(start + 1000, len(records)))
+                store.embeddings.save(
+                    encoder.name,
+                    [
+                        (records[i].id, records[i].content_hash, matrix[i].astype("<f4").tobytes())
+                        for i in chunk
+                    ],
+                )
+                say("storing vectors", chunk.stop, len(documents))
+            vectors = vector_source(store, encoder.name, encoder.dim, directory).open(build=True)
+            assert vectors is not None
+            runs = {}
+            for i, query_id in enumerate(self.query_ids):
+                runs[query_id] = dict(vectors.nearest(queries[i], DEPTH))
+                if (i + 1) % 100 == 0 or i + 1 == len(self.query_ids):
+                    say("semantic queries", i + 1, len(self.query_ids))
+            return runs
 
     def runs(self, method: str, alpha: float = 0.5, rrf_k: float = 60) -> dict[str, list[str]]:
         if method == "lexical":

@@ -14,15 +14,17 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 import tantivy
+from filelock import FileLock, Timeout
 from tantivy import Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
 
 from paperscope.search.query import Clause, ParsedQuery, SearchFilters
 from paperscope.search.query import Occur as QueryOccur
+from paperscope.search.retrieval import Allowed
 from paperscope.store import Store, StoredPaper
 
 SCHEMA_VERSION = 2
@@ -77,6 +79,8 @@ class LexicalIndex:
         self.directory = Path(directory) / f"tantivy-v{SCHEMA_VERSION}"
         self.directory.mkdir(parents=True, exist_ok=True)
         self._manifest_path = self.directory / "manifest.json"
+        # Processes of one node (CLI, server workers) share the index; one writes at a time.
+        self._writer = FileLock(self.directory / "writer.lock")
         self.schema = _schema()
         self.index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
         self._text = _text_analyzer()
@@ -100,10 +104,26 @@ class LexicalIndex:
         os.replace(partial, self._manifest_path)
 
     def sync(
-        self, store: Store, on_progress: Callable[[int, int], None] | None = None
+        self,
+        store: Store,
+        on_progress: Callable[[int, int], None] | None = None,
+        *,
+        wait: bool = True,
     ) -> tuple[int, int]:
-        """Index new and changed papers, drop deleted ones; returns (indexed, removed)."""
-        wanted = store.paper_hashes()
+        """Index new and changed papers, drop deleted ones; returns (indexed, removed).
+
+        One process of a node writes the index at a time. Without `wait`, (0, 0) at once if
+        another is at it (a server: that process's commits show up by themselves)."""
+        try:
+            with self._writer.acquire(timeout=-1 if wait else 0):
+                return self._sync(store, on_progress)
+        except Timeout:
+            return 0, 0
+
+    def _sync(
+        self, store: Store, on_progress: Callable[[int, int], None] | None
+    ) -> tuple[int, int]:
+        wanted = store.papers.hashes()
         manifest = self._manifest()
         stale = [pid for pid, digest in wanted.items() if manifest.get(pid, [None])[0] != digest]
         gone = [pid for pid in manifest if pid not in wanted]
@@ -114,7 +134,7 @@ class LexicalIndex:
             if on_progress:
                 on_progress(done, len(stale))
 
-        done = self.add_papers(store.iter_papers_by_id(stale), remove=gone, on_commit=progress)
+        done = self.add_papers(store.papers.iter_by_id(stale), remove=gone, on_commit=progress)
         return done, len(gone)
 
     def add_papers(
@@ -129,6 +149,15 @@ class LexicalIndex:
         Commits every few thousand papers and saves the manifest right after each commit,
         never before, so an interrupted run is picked up where its last commit ended.
         """
+        with self._writer:
+            return self._add_papers(papers, remove, on_commit)
+
+    def _add_papers(
+        self,
+        papers: Iterable[StoredPaper],
+        remove: Iterable[str],
+        on_commit: Callable[[int], None] | None,
+    ) -> int:
         manifest = self._manifest()
         writer = self.index.writer(heap_size=128_000_000, num_threads=1)
         for pid in remove:
@@ -330,6 +359,11 @@ class LexicalView:
     def __len__(self) -> int:
         return self.searcher.num_docs
 
+    @cached_property
+    def known(self) -> frozenset[str]:
+        """Every paper this view holds: what a search on its snapshot may show."""
+        return frozenset(pid for pid in self.ids_by_key if pid is not None)
+
     def search(self, query: ParsedQuery, limit: int = 10) -> list[LexicalHit]:
         built = self.index.build_query(query)
         if built is None:
@@ -344,6 +378,18 @@ class LexicalView:
 
     def constraint(self, parsed: ParsedQuery) -> Query | None:
         return self.index.constraint(parsed)
+
+    def allowed(self, parsed: ParsedQuery) -> Allowed | None:
+        """What semantic search must keep to for this query (its filters and required and
+        excluded words), as ids; None when the query sets none of them."""
+        constraint = self.constraint(parsed)
+        if constraint is None:
+            return None
+        return Allowed(
+            share=self.count(constraint) / max(1, len(self)),
+            ids=lambda: [pid for key in self.keys(constraint).tolist() if (pid := self._id(key))],
+            accepts=lambda paper_ids: self.accepted(constraint, list(paper_ids)),
+        )
 
     def count(self, query: Query) -> int:
         return self.searcher.search(query, limit=1, count=True).count

@@ -40,7 +40,8 @@ class HnswIndex:
         path = directory / FILE_NAME
         if not path.exists():
             return None
-        index = Index.restore(str(path), view=False)
+        # A view maps the file: the workers of one node share one copy of the graph.
+        index = Index.restore(str(path), view=True)
         if index is None or len(index) != len(matrix):
             return None
         return cls(index)

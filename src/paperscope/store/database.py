@@ -1,22 +1,28 @@
-"""Engine creation and automatic migrations for SQLite and PostgreSQL."""
+"""Engine creation and migrations (once, under a lock) for SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import math
 import sqlite3
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from filelock import FileLock
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_database_engine(url: str) -> Engine:
+def create_database_engine(url: str, *, schema: str | None = None) -> Engine:
+    """An engine for the URL (SQLite gets its pragmas). `schema`: PostgreSQL only, tables
+    are made and read in that schema (for scratch stores beside a real one)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -24,7 +30,16 @@ def create_database_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if parsed.drivername == "postgresql":  # the bare name means psycopg2; paperscope has 3
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    connect_args = {"options": f"-c search_path={schema},public"} if schema else {}
+    engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    if schema:
+        _SCHEMAS[engine] = schema  # where its migrations keep their version, too
+    return engine
+
+
+_SCHEMAS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -46,14 +61,68 @@ def _alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
+    config.attributes["version_table_schema"] = _SCHEMAS.get(engine)
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; cheap when it already is."""
-    config = _alembic_config(engine)
-    head = ScriptDirectory.from_config(config).get_current_head()
+class SchemaOutOfDate(RuntimeError):
+    """The database's schema is not the one this paperscope needs; the message says why."""
+
+
+# Any constant will do, the same in every process: pg_advisory_lock takes a 64-bit key.
+_MIGRATION_LOCK = 0x70617065727363  # "paperscope" in spirit
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str]:
+    """(the database's revision, None if it has no schema; the newest this code knows)."""
+    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    if current != head:
-        command.upgrade(config, "head")
+        current = MigrationContext.configure(
+            connection, opts={"version_table_schema": _SCHEMAS.get(engine)}
+        ).get_current_revision()
+    return current, head
+
+
+def migrate(engine: Engine, *, check_only: bool = False) -> bool:
+    """Bring the schema to the newest revision (True if anything was applied); cheap when
+    it already is. Under a lock (PostgreSQL's advisory lock; a lock file beside a SQLite
+    file), so commands starting at once apply each migration once. `check_only`: raise
+    SchemaOutOfDate instead."""
+    current, head = schema_revisions(engine)
+    if current == head:
+        return False
+    if check_only:
+        if current is None:
+            raise SchemaOutOfDate(
+                "the database has no paperscope schema yet: run `paperscope migrate`"
+            )
+        raise SchemaOutOfDate(
+            f"the database schema is at revision {current}, this paperscope needs {head}: "
+            "run `paperscope migrate`"
+        )
+    with _migration_lock(engine):
+        if schema_revisions(engine)[0] == head:
+            return False  # another process did it while this one waited for the lock
+        command.upgrade(_alembic_config(engine), "head")
+    return True
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name != "postgresql":
+        database = engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        # SQLite: a lock file beside the database (the processes share its file system).
+        with FileLock(f"{database}.migrate-lock"):
+            yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.commit()

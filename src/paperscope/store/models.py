@@ -1,18 +1,57 @@
 """The schema: one row per paper (arXiv id without version), its authors and categories.
 
-Portable SQLAlchemy types only, so the same models run on SQLite and PostgreSQL.
+Portable SQLAlchemy types, so the same models run on SQLite and PostgreSQL; the one
+exception is a vector, which PostgreSQL keeps in pgvector's type so SQL can search it.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+import numpy as np
+from pgvector.sqlalchemy import VECTOR
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class VectorBytes(TypeDecorator):
+    """A float32 vector. The application always sees little-endian float32 bytes; SQLite
+    stores those bytes, PostgreSQL a pgvector `vector` (exact: float4 either way)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(VECTOR())
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value, dialect):
+        if value is None or dialect.name != "postgresql":
+            return value
+        return np.frombuffer(value, dtype="<f4")
+
+    def process_result_value(self, value, dialect):
+        if value is None or dialect.name != "postgresql":
+            return value
+        return np.asarray(value, dtype="<f4").tobytes()
 
 
 class Paper(Base):
@@ -87,7 +126,9 @@ class Embedding(Base):
     # different models are never mixed.
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(32))
-    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+    vector: Mapped[bytes] = mapped_column(VectorBytes)
+    # Mean cosine to the paper's nearest neighbours (CSLS), None until measured.
+    radius: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (Index("ix_embeddings_model", "model"),)
 
@@ -105,3 +146,12 @@ class Vote(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_votes_created_at", "created_at"),)
+
+
+class Generation(Base):
+    """Counters that writes move in their own transaction (see store/generation.py)."""
+
+    __tablename__ = "generations"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from paperscope.listings import Listed
+from paperscope.records import BadRecord, make_record
 from paperscope.search.engine import SearchHit, SearchUnavailable
 from paperscope.search.query import SearchFilters
 from paperscope.store import StoredPaper
@@ -206,7 +208,7 @@ def search_papers(
         published_until=published_until,
     )
     hits = run_search(svc, q, mode=mode, limit=limit, offset=offset, filters=filters).hits
-    upvotes = svc.store.upvote_counts([hit.paper.id for hit in hits])
+    upvotes = svc.store.votes.counts([hit.paper.id for hit in hits])
     return [_search_result(hit, upvotes.get(hit.paper.id, 0)) for hit in hits]
 
 
@@ -239,7 +241,7 @@ def similar_papers(
         found = svc.search.similar(paper.id, limit=limit)
     except SearchUnavailable as error:
         raise HTTPException(503, str(error)) from None
-    upvotes = svc.store.upvote_counts([s.paper.id for s in found])
+    upvotes = svc.store.votes.counts([s.paper.id for s in found])
     return [
         {
             "paper": paper_json(s.paper, upvotes.get(s.paper.id, 0)),
@@ -254,4 +256,79 @@ def similar_papers(
 def paper_info(svc: Svc, paper_id: str) -> Paper:
     """One paper, by arXiv id (any version; `arXiv:` prefixes and abs URLs work too)."""
     paper = find_paper(svc, paper_id)
-    return paper_json(paper, svc.store.upvote_counts([paper.id]).get(paper.id, 0))
+    return paper_json(paper, svc.store.votes.counts([paper.id]).get(paper.id, 0))
+
+
+class PaperIn(BaseModel):
+    """A paper a pipeline pushes: arXiv's metadata, as `paperscope ingest` reads it (and
+    checked by the same rules: records.make_record)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    primary_category: str | None = None
+    version: int | None = None
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+
+
+class StoredOut(_Out):
+    id: str
+    stored: Literal["inserted", "updated", "unchanged"]
+
+
+WRITE_ERRORS = {
+    401: {"model": Problem, "description": "No or a wrong ingest token"},
+    403: {"model": Problem, "description": "Pushing papers is turned off on this server"},
+    413: ERRORS[413],
+    422: {"model": Problem, "description": "The paper could not be read"},
+}
+
+
+@router.put(
+    "/papers/{paper_id:path}", response_model=StoredOut, responses=WRITE_ERRORS, status_code=200
+)
+def put_paper(
+    svc: Svc,
+    paper_id: str,
+    paper: PaperIn,
+    response: Response,
+    authorization: Annotated[str | None, Header()] = None,
+) -> StoredOut:
+    """Store one paper (new, or a newer version of a stored one), as an ingest would; any
+    number of servers may take the same paper at once, it is stored once. Needs
+    `Authorization: Bearer <PAPERSCOPE_INGEST_TOKEN>`. 201 when the paper is new."""
+    _check_ingest_token(svc.settings, authorization)
+    try:
+        record = make_record(id=paper_id, **paper.model_dump())
+    except BadRecord as error:
+        raise HTTPException(status_code=422, detail=str(error)) from None
+    result = svc.store.papers.upsert([record])
+    if result.inserted:
+        response.status_code = 201
+    stored = "inserted" if result.inserted else "updated" if result.updated else "unchanged"
+    return StoredOut(id=record.id, stored=stored)
+
+
+def _check_ingest_token(settings, authorization: str | None) -> None:
+    expected = settings.ingest_token
+    if expected is None:
+        raise HTTPException(
+            status_code=403,
+            detail="pushing papers is turned off on this server (PAPERSCOPE_INGEST_TOKEN)",
+        )
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.get_secret_value().encode()
+    ):
+        raise HTTPException(
+            status_code=401,
+            detail="send Authorization: Bearer <the server's ingest token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -38,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings)
+        # Each worker checks the schema is current; `paperscope migrate` changes it, once.
+        store = open_store(settings, migrate_schema=False)
         search = SearchEngine(settings, store, build_indexes=False)
         search.warm_up()
         search.start_refreshing()  # index reloads off the request path

@@ -139,7 +139,7 @@ def paper_page(request: Request, svc: Svc, paper_id: str):
         similar = svc.search.similar(paper.id, limit=8)
     except SearchUnavailable:
         similar = None
-    upvotes = svc.store.upvote_counts([paper.id]).get(paper.id, 0)
+    upvotes = svc.store.votes.counts([paper.id]).get(paper.id, 0)
     return page(
         request, "paper.html", paper=paper, similar=similar, upvotes=upvotes, bib=bibtex(paper)
     )

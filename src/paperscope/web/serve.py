@@ -32,7 +32,8 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     when host:port already answers."""
     if port and answers(host, port):
         raise CannotListen(f"something already listens on {host}:{port}")
-    open_store(settings)  # migrate once here, not in every worker
+    # Fail before listening if the schema is not current (`paperscope migrate` makes it so).
+    open_store(settings, migrate_schema=False).engine.dispose()
     # A fresh server starts with an empty page cache (its workers share it on disk).
     shutil.rmtree(settings.data_dir / "cache" / "pages", ignore_errors=True)
     if settings.encoder_threads is None and workers > 1:

@@ -43,7 +43,7 @@ def find_paper(svc: Services, paper_id: str) -> StoredPaper:
         base = parse_arxiv_id(paper_id).base
     except InvalidArxivId as error:
         raise HTTPException(422, str(error)) from None
-    paper = svc.store.get_paper(base)
+    paper = svc.store.papers.get(base)
     if paper is None:
         raise HTTPException(404, f"paper {base} is not in this paperscope")
     return paper

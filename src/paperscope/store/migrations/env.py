@@ -10,6 +10,7 @@ with engine.begin() as connection:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        version_table_schema=context.config.attributes.get("version_table_schema"),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,91 @@
+"""The one retrieval interface the engine searches through, whatever answers it.
+
+    lexical  words -> papers     LexicalView (tantivy, an index on each app server)
+    nearest  vector -> papers    DenseIndex (numpy/usearch, files on the node) or
+                                 PgVectors (pgvector, in PostgreSQL)
+    similar  paper -> papers     the same two
+
+Nothing here names an engine's types: papers are arXiv ids, filters are `Allowed`, so the
+engine never branches on which implementation it holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from paperscope.search.query import ParsedQuery
+
+# Under this share of papers passing a query's filters, semantic search scans just them.
+SUBSET_SEARCH_BELOW = 0.2
+# Beyond this many candidates, over-fetching to filter costs more than scanning the subset.
+MAX_FETCH = 4_000
+
+Neighbours = list[tuple[str, float]]  # (paper id, cosine), best first
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The papers a query's filters and required or excluded words let through, as the
+    lexical side answers it: how many, all of them, or which of some candidates."""
+
+    share: float  # of all indexed papers, 0 to 1
+    ids: Callable[[], Sequence[str]]
+    accepts: Callable[[Sequence[str]], set[str]]
+
+
+class LexicalSearch(Protocol):
+    def search(self, query: ParsedQuery, limit: int = 10) -> list: ...
+
+    def allowed(self, query: ParsedQuery) -> Allowed | None:
+        """What semantic search must keep to for this query; None: every paper."""
+        ...
+
+
+class VectorSearch(Protocol):
+    model: str
+
+    def __len__(self) -> int: ...
+
+    def nearest(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> Neighbours:
+        """The k papers nearest to a unit vector by cosine, among `allowed` if given."""
+        ...
+
+    def similar(
+        self, paper_id: str, k: int, *, candidates: int, method: str
+    ) -> list[tuple[str, float, float]]:
+        """(paper id, hubness-corrected score, cosine) of the papers most like one paper."""
+        ...
+
+
+def filtered_nearest(
+    k: int,
+    size: int,
+    allowed: Allowed,
+    nearest: Callable[[int], Neighbours],
+    nearest_among: Callable[[Sequence[str], int], Neighbours],
+) -> Neighbours:
+    """The k nearest allowed papers, by whichever is cheaper for how many pass.
+
+    Most pass (say, all but those saying "survey"): ask the neighbour index for k/share
+    candidates with a margin, keep the allowed, widen until k are found. Few pass (a narrow
+    date range, a rare required word), or widening would fetch too many: search just those,
+    exactly. `nearest(m)` is the m nearest of all `size` papers; `nearest_among(ids, m)`
+    the m nearest of those ids.
+    """
+    if k <= 0 or size == 0:
+        return []
+    if allowed.share >= SUBSET_SEARCH_BELOW:
+        fetch = min(size, math.ceil(k / max(allowed.share, 1e-9) * 1.3) + 20)
+        while fetch <= MAX_FETCH:
+            candidates = nearest(fetch)
+            passed = allowed.accepts([paper_id for paper_id, _ in candidates])
+            kept = [(pid, cosine) for pid, cosine in candidates if pid in passed]
+            if len(kept) >= k or fetch >= size:
+                return kept[:k]
+            fetch = min(size, fetch * 4)
+    return nearest_among(allowed.ids(), k)

@@ -1,0 +1,40 @@
+"""Upvotes: one per reader and paper."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+
+from paperscope.store.models import Vote
+from paperscope.store.sql import chunks, insert_or
+
+
+class Votes:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def counts(self, paper_ids: Sequence[str]) -> dict[str, int]:
+        """Upvotes of each paper that has any."""
+        counts: dict[str, int] = {}
+        with self.engine.connect() as connection:
+            for chunk in chunks(list(paper_ids)):
+                counts.update(
+                    connection.execute(
+                        select(Vote.paper_id, func.count())
+                        .where(Vote.paper_id.in_(chunk))
+                        .group_by(Vote.paper_id)
+                    ).all()
+                )
+        return counts
+
+    def add(self, paper_id: str, voter: str, at: datetime) -> bool:
+        """Record an upvote; False when this voter had already upvoted this paper (however
+        many requests race to cast it)."""
+        with self.engine.begin() as connection:
+            statement = insert_or(connection, Vote.__table__).values(
+                paper_id=paper_id, voter=voter, created_at=at
+            )
+            added = statement.on_conflict_do_nothing().returning(Vote.paper_id)
+            return connection.execute(added).first() is not None
