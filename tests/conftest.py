@@ -150,16 +150,19 @@ def postgres_databases(
         yield None
         return
     given = request.config.getoption("--postgres-url")
-    pgdata = Path(tempfile.mkdtemp(prefix="paperscope-test-pg-")) / "pgdata"
-    url = given or postgres_server.start(pgdata)
-    databases = PostgresDatabases(url)
-    try:
+    if given:
+        databases = PostgresDatabases(given)
         yield databases
-    finally:
         databases.close()
-        if not given:
-            postgres_server.stop(pgdata, remove=True)
-            shutil.rmtree(pgdata.parent, ignore_errors=True)
+        return
+    pgdata = Path(tempfile.mkdtemp(prefix="paperscope-test-pg-")) / "pgdata"
+    try:
+        databases = PostgresDatabases(postgres_server.start(pgdata))
+        yield databases
+        databases.close()
+    finally:
+        postgres_server.stop(pgdata, remove=True)
+        shutil.rmtree(pgdata.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
