@@ -123,7 +123,7 @@ def make_queries(
         if topics and rng.random() < 0.2:
             text = topics.pop()
         else:
-            words = rng.choice(titles).replace(":", " ").split()
+            words = rng.choice(titles).replace(":", " ").replace('"', " ").split()
             text = " ".join(words[: rng.randint(3, 8)])
         if text in seen:
             continue

@@ -57,8 +57,15 @@ class PgVectorTable:
         if not count:
             return None
         if build:
-            self._ensure_index(on_progress or (lambda _message: None))
-            self._measure_radius(on_progress or (lambda _message: None))
+            say = on_progress or (lambda _message: None)
+            missing = self.store.embeddings.without_radius(self.model)
+            if len(missing) >= MEASURE_EACH_BELOW:
+                # Before the graph exists: a row updated later gets a new version, which
+                # every index of the table takes in again, the HNSW graph too.
+                self._measure_all(say)
+            self._ensure_index(say)
+            if 0 < len(missing) < MEASURE_EACH_BELOW:
+                self._measure_each(missing, say)
         return PgVectors(self.store, self.model, self.dim, count)
 
     def _ensure_index(self, say: Callable[[str], None]) -> None:
@@ -91,29 +98,28 @@ class PgVectorTable:
                 )
             )
 
-    def _measure_radius(self, say: Callable[[str], None]) -> None:
-        missing = self.store.embeddings.without_radius(self.model)
-        if not missing:
-            return
-        if len(missing) < MEASURE_EACH_BELOW:
-            say(f"measuring neighbourhoods of {len(missing):,} new papers")
-            search = PgVectors(self.store, self.model, self.dim, 0)
-            radius = []
-            for paper_id in missing:
-                vector = search.vector_of(paper_id)
-                if vector is None:
-                    continue
-                found = [c for pid, c in search._nearest(vector, 11) if pid != paper_id][:10]
-                radius.append((paper_id, float(np.mean(found)) if found else 0.0))
-            self.store.embeddings.save_radius(self.model, radius)
-            return
+    def _measure_each(self, missing: list[str], say: Callable[[str], None]) -> None:
+        """A few new papers: each one's neighbours through the graph."""
+        say(f"measuring neighbourhoods of {len(missing):,} new papers")
+        search = PgVectors(self.store, self.model, self.dim, 0)
+        radius = []
+        for paper_id in missing:
+            vector = search.vector_of(paper_id)
+            if vector is None:
+                continue
+            found = [c for pid, c in search._nearest(vector, 11) if pid != paper_id][:10]
+            radius.append((paper_id, float(np.mean(found)) if found else 0.0))
+        self.store.embeddings.save_radius(self.model, radius)
+
+    def _measure_all(self, say: Callable[[str], None]) -> None:
+        """Many (a first load): every paper's, on this host, as the local index does."""
         say("measuring neighbourhoods for similar papers")
         from paperscope.search.vectors_hnsw import HnswIndex
 
         ids, matrix = load_vectors(self.store, self.model, self.dim)
         graph = HnswIndex.build(matrix)
-        radius_all = neighbour_radius(matrix, search=graph.search) if len(matrix) > 1 else [0.0]
-        self.store.embeddings.save_radius(self.model, zip(ids, np.asarray(radius_all), strict=True))
+        radius = neighbour_radius(matrix, search=graph.search) if len(matrix) > 1 else [0.0]
+        self.store.embeddings.save_radius(self.model, zip(ids, np.asarray(radius), strict=True))
 
 
 class PgVectors:
