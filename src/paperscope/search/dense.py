@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from paperscope.search.embeddings import load_vectors
-from paperscope.search.retrieval import Allowed, Neighbours, filtered_nearest
+from paperscope.search.retrieval import NearestByParts, Neighbours
 from paperscope.search.similar import neighbour_radius, rerank
 from paperscope.search.vectors import ExactIndex, VectorIndex
 from paperscope.search.vectors_hnsw import HnswIndex
@@ -40,7 +40,7 @@ def _digest(hashes: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-class DenseIndex:
+class DenseIndex(NearestByParts):
     def __init__(
         self,
         model: str,
@@ -112,19 +112,11 @@ class DenseIndex:
         say = on_progress or (lambda _message: None)
         say("loading vectors")
         ids, matrix = load_vectors(store, model, dim)
-        index: VectorIndex
         if _wants_hnsw(kind, len(matrix)):
             say(f"building the HNSW graph over {len(ids):,} vectors")
-            index = HnswIndex.build(matrix)
-        else:
-            index = ExactIndex(matrix)
+        index = neighbour_index(matrix, kind)
         say("measuring neighbourhoods for similar papers")
-        # The exact index has its own blocked path in neighbour_radius; only HNSW is passed in.
-        radius = (
-            neighbour_radius(matrix, search=None if isinstance(index, ExactIndex) else index.search)
-            if len(matrix) > 1
-            else np.zeros(len(matrix), dtype=np.float32)
-        )
+        radius = radius_of(matrix, index)
         cache.mkdir(parents=True, exist_ok=True)
         (cache / "state.json").unlink(missing_ok=True)  # invalid until everything is written
         # Each file replaced whole, never rewritten in place: a server may have it mapped.
@@ -138,18 +130,6 @@ class DenseIndex:
         return cls(model, ids, matrix, index, radius)
 
     # -- queries (the VectorSearch interface, search/retrieval.py) --------------------
-    def nearest(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> Neighbours:
-        """The k papers nearest to a query vector, among `allowed` if given."""
-        if allowed is None:
-            return self._nearest(vector, k)
-        return filtered_nearest(
-            k,
-            len(self.ids),
-            allowed,
-            lambda m: self._nearest(vector, m),
-            lambda ids, m: self._nearest_among(vector, ids, m),
-        )
-
     def _nearest(self, vector: np.ndarray, k: int) -> Neighbours:
         if not len(self.ids) or k <= 0:
             return []
@@ -190,6 +170,19 @@ class DenseIndex:
             for r, s in zip(top[0].tolist(), scores[0].tolist(), strict=True)
             if r >= 0
         ]
+
+
+def neighbour_index(matrix: np.ndarray, kind: IndexKind = "auto") -> VectorIndex:
+    """An HNSW graph over the vectors, or (below HNSW_FROM with "auto") the exact index."""
+    return HnswIndex.build(matrix) if _wants_hnsw(kind, len(matrix)) else ExactIndex(matrix)
+
+
+def radius_of(matrix: np.ndarray, index: VectorIndex) -> np.ndarray:
+    """Each vector's neighbourhood radius (CSLS), searched with `index`."""
+    if len(matrix) <= 1:
+        return np.zeros(len(matrix), dtype=np.float32)
+    # The exact index has its own blocked path in neighbour_radius; only HNSW is passed in.
+    return neighbour_radius(matrix, search=None if isinstance(index, ExactIndex) else index.search)
 
 
 def _replace(path: Path, write: Callable) -> None:

@@ -35,7 +35,7 @@ from paperscope.search.fusion import fuse
 from paperscope.search.lexical import LexicalIndex, LexicalView
 from paperscope.search.pgvector import PgVectorTable
 from paperscope.search.query import ParsedQuery, SearchFilters, parse_query
-from paperscope.search.retrieval import SUBSET_SEARCH_BELOW, VectorSearch
+from paperscope.search.retrieval import VectorSearch
 from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
@@ -43,7 +43,6 @@ from paperscope.store import Store, StoredPaper
 Mode = Literal["hybrid", "lexical", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "dense")
 MAX_RESULTS = 1000
-__all__ = ["MAX_RESULTS", "SUBSET_SEARCH_BELOW", "SearchEngine", "SearchUnavailable"]
 # How often a search looks for index changes itself (the CLI, a library: no refresher).
 REFRESH_EVERY_S = 5.0
 # How often a server's refresher looks at the index generation: one indexed row, so often;

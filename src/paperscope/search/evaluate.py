@@ -143,7 +143,7 @@ def scratch_store(database_url: str) -> Iterator[tuple[Store, Path]]:
                 admin.dispose()
 
 
-def _record(document: StoredPaper) -> PaperRecord:
+def benchmark_record(document: StoredPaper) -> PaperRecord:
     return PaperRecord(
         id=document.id,
         title=document.title,
@@ -217,7 +217,7 @@ class Evaluation:
             }
         with scratch_store(self.database_url) as (store, directory):
             say("storing vectors", 0, len(documents))
-            records = [_record(d) for d in documents]
+            records = [benchmark_record(d) for d in documents]
             store.papers.upsert(records)
             for start in range(0, len(records), 1000):
                 chunk = range(start, min(start + 1000, len(records)))

@@ -16,15 +16,17 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from pgvector import Vector
-from sqlalchemy import Connection, bindparam, literal, text
+from sqlalchemy import Connection, bindparam, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import String
 
+from paperscope.search.dense import neighbour_index, radius_of
 from paperscope.search.embeddings import load_vectors
-from paperscope.search.retrieval import Allowed, Neighbours, filtered_nearest
-from paperscope.search.similar import neighbour_radius, rerank
+from paperscope.search.retrieval import NearestByParts, Neighbours
+from paperscope.search.similar import rerank
 from paperscope.store import Store
 from paperscope.store.generation import VECTORS
+from paperscope.store.models import Embedding
 
 # Query-time breadth of the graph search; 128 matches the local HNSW index (same recall).
 EF_SEARCH = 128
@@ -72,18 +74,15 @@ class PgVectorTable:
         name = index_name(self.model)
         model = _sql_literal(self.model)
         with self.store.engine.begin() as connection:
-            present = connection.execute(
-                text("SELECT indexname FROM pg_indexes WHERE tablename = 'embeddings'")
-            ).scalars()
+            present = set(
+                connection.execute(
+                    text("SELECT indexname FROM pg_indexes WHERE tablename = 'embeddings'")
+                ).scalars()
+            )
             stale = [n for n in present if n.startswith("ix_embeddings_hnsw_") and n != name]
             for other in stale:  # an earlier model's
                 connection.execute(text(f"DROP INDEX IF EXISTS {other}"))
-            if (
-                name in present
-                or connection.execute(
-                    text("SELECT 1 FROM pg_indexes WHERE indexname = :n"), {"n": name}
-                ).first()
-            ):
+            if name in present:
                 return
         say("building the HNSW index in PostgreSQL")
         with self.store.engine.begin() as connection:
@@ -114,15 +113,12 @@ class PgVectorTable:
     def _measure_all(self, say: Callable[[str], None]) -> None:
         """Many (a first load): every paper's, on this host, as the local index does."""
         say("measuring neighbourhoods for similar papers")
-        from paperscope.search.vectors_hnsw import HnswIndex
-
         ids, matrix = load_vectors(self.store, self.model, self.dim)
-        graph = HnswIndex.build(matrix)
-        radius = neighbour_radius(matrix, search=graph.search) if len(matrix) > 1 else [0.0]
-        self.store.embeddings.save_radius(self.model, zip(ids, np.asarray(radius), strict=True))
+        radius = radius_of(matrix, neighbour_index(matrix))
+        self.store.embeddings.save_radius(self.model, zip(ids, radius.tolist(), strict=True))
 
 
-class PgVectors:
+class PgVectors(NearestByParts):
     """VectorSearch (search/retrieval.py) answered by PostgreSQL."""
 
     def __init__(self, store: Store, model: str, dim: int, count: int) -> None:
@@ -146,17 +142,6 @@ class PgVectors:
     def __len__(self) -> int:
         return self.count
 
-    def nearest(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> Neighbours:
-        if allowed is None:
-            return self._nearest(vector, k)
-        return filtered_nearest(
-            k,
-            self.count,
-            allowed,
-            lambda m: self._nearest(vector, m),
-            lambda ids, m: self._nearest_among(vector, ids, m),
-        )
-
     def _nearest(self, vector: np.ndarray, k: int) -> Neighbours:
         if k <= 0:
             return []
@@ -176,11 +161,12 @@ class PgVectors:
 
     def vector_of(self, paper_id: str) -> np.ndarray | None:
         with self.store.engine.connect() as connection:
-            row = connection.execute(
-                text("SELECT vector::text FROM embeddings WHERE model = :m AND paper_id = :id"),
-                {"m": self.model, "id": paper_id},
-            ).first()
-        return None if row is None else Vector.from_text(row[0]).to_numpy()
+            blob = connection.execute(
+                select(Embedding.vector).where(
+                    Embedding.model == self.model, Embedding.paper_id == paper_id
+                )
+            ).scalar()
+        return None if blob is None else np.frombuffer(blob, dtype="<f4")
 
     def similar(
         self, paper_id: str, k: int = 10, *, candidates: int = 100, method: str = "csls"

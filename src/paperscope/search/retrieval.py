@@ -62,6 +62,24 @@ class VectorSearch(Protocol):
         ...
 
 
+class NearestByParts:
+    """`VectorSearch.nearest` for an implementation that answers its two parts:
+    `_nearest(vector, m)`, the m nearest of all its papers, and `_nearest_among(vector, ids,
+    m)`, the m nearest of those ids."""
+
+    def nearest(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> Neighbours:
+        """The k papers nearest to a unit vector by cosine, among `allowed` if given."""
+        if allowed is None:
+            return self._nearest(vector, k)
+        return filtered_nearest(
+            k,
+            len(self),
+            allowed,
+            lambda m: self._nearest(vector, m),
+            lambda ids, m: self._nearest_among(vector, ids, m),
+        )
+
+
 def filtered_nearest(
     k: int,
     size: int,

@@ -36,9 +36,3 @@ class Generations:
                 select(Generation.value).where(Generation.name == name)
             ).scalar()
         return int(value or 0)
-
-    def bump(self, name: str = INDEX) -> int:
-        """Move it on its own (an index rebuilt, nothing in the tables changed)."""
-        with self.engine.begin() as connection:
-            bump(connection, name)
-        return self.current(name)
