@@ -138,6 +138,13 @@ class PgVectors(NearestByParts):
             f"SELECT paper_id, {distance} AS d FROM embeddings "
             f"WHERE {where} AND paper_id = ANY(:ids) ORDER BY ({distance}) + 0 LIMIT :k"
         ).bindparams(bindparam("ids", type_=ARRAY(String)))
+        # A stored paper's neighbours with their radii, in one statement: the query vector
+        # is the paper's own row (pgvector's "nearest to a row"), read once as an InitPlan.
+        own = f"(SELECT vector::{cast} FROM embeddings WHERE {where} AND paper_id = :id)"
+        self._knn_of = text(
+            f"SELECT paper_id, vector::{cast} <=> {own} AS d, radius FROM embeddings "
+            f"WHERE {where} AND paper_id <> :id ORDER BY vector::{cast} <=> {own} LIMIT :k"
+        )
 
     def __len__(self) -> int:
         return self.count
@@ -171,18 +178,17 @@ class PgVectors(NearestByParts):
     def similar(
         self, paper_id: str, k: int = 10, *, candidates: int = 100, method: str = "csls"
     ) -> list[tuple[str, float, float]]:
-        vector = self.vector_of(paper_id)
-        if vector is None:
+        with self.store.engine.begin() as connection:
+            _search_breadth(connection, candidates)
+            rows = connection.execute(self._knn_of, {"id": paper_id, "k": candidates}).all()
+        if not rows:  # no such paper, or no vector for it yet
             return []
-        found = [(pid, c) for pid, c in self._nearest(vector, candidates + 1) if pid != paper_id]
-        found = found[:candidates]
-        if not found:
-            return []
-        radius = self.store.embeddings.radius(self.model, [pid for pid, _ in found])
+        found = _by_cosine([(pid, d) for pid, d, _ in rows])
+        radius = {pid: r for pid, _, r in rows}
         known = [r for r in radius.values() if r is not None]
         # A paper not measured yet (stored since the last `paperscope index`) gets the mean.
         fallback = float(np.mean(known)) if known else 0.0
-        penalty = np.array([radius.get(pid) or fallback for pid, _ in found], dtype=np.float32)
+        penalty = np.array([radius[pid] or fallback for pid, _ in found], dtype=np.float32)
         cosines = np.array([c for _, c in found], dtype=np.float32)
         top, scores = rerank(np.arange(len(found)), cosines, penalty, k=k, method=method)
         return [
@@ -195,8 +201,14 @@ class PgVectors(NearestByParts):
 def _search_breadth(connection: Connection, k: int) -> None:
     # Iterative scans: a graph search that runs out of candidates goes on instead of
     # returning fewer than k; relaxed order (re-sorted below) is the fast variant.
-    connection.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-    connection.execute(text(f"SET LOCAL hnsw.ef_search = {min(1000, max(EF_SEARCH, k))}"))
+    # (set_config(..., true) is SET LOCAL; both in one round trip.)
+    connection.execute(
+        text(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', :ef, true)"
+        ),
+        {"ef": str(min(1000, max(EF_SEARCH, k)))},
+    )
 
 
 def _by_cosine(rows) -> Neighbours:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, bindparam, delete, func, select, update
 
 from paperscope.store import generation
 from paperscope.store.models import Embedding
-from paperscope.store.sql import chunks, insert_or
+from paperscope.store.sql import insert_or
 
 
 class Embeddings:
@@ -43,19 +43,6 @@ class Embeddings:
                     .order_by(Embedding.paper_id)
                 ).scalars()
             )
-
-    def radius(self, model: str, paper_ids: Sequence[str]) -> dict[str, float | None]:
-        found: dict[str, float | None] = {}
-        with self.engine.connect() as connection:
-            for chunk in chunks(list(paper_ids)):
-                found.update(
-                    connection.execute(
-                        select(Embedding.paper_id, Embedding.radius).where(
-                            Embedding.model == model, Embedding.paper_id.in_(chunk)
-                        )
-                    ).all()
-                )
-        return found
 
     def save(self, model: str, rows: Sequence[tuple[str, str, bytes]]) -> None:
         """Store (paper id, content hash, vector bytes) rows atomically, replacing old ones
