@@ -11,7 +11,13 @@ from typing import NamedTuple
 
 _NEW = re.compile(r"(?P<base>\d{4}\.\d{4,5})(?:v(?P<version>\d+))?")
 _OLD = re.compile(r"(?P<base>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?")
-_PREFIXES = ("https://arxiv.org/abs/", "http://arxiv.org/abs/", "arxiv.org/abs/", "arxiv:")
+# An arXiv page's address, any of them: abs, pdf (with or without ".pdf") or html, on any of
+# arXiv's hosts; the id is what follows.
+_URL = re.compile(
+    r"(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<id>.+?)"
+    r"(?:\.pdf)?/?(?:[?#].*)?",
+    re.IGNORECASE,
+)
 
 
 class InvalidArxivId(ValueError):
@@ -24,17 +30,17 @@ class ArxivId(NamedTuple):
 
 
 def parse_arxiv_id(text: str) -> ArxivId:
-    """Parse ``2401.04122``, ``2401.04122v3``, ``arXiv:2401.04122``, an abs URL or an old id."""
+    """Parse ``2401.04122``, ``2401.04122v3``, ``arXiv:2401.04122``, an arXiv abs, pdf or
+    html URL, or an old-style id."""
     if not isinstance(text, str):
         raise InvalidArxivId(f"arXiv id must be text, not {type(text).__name__}")
     candidate = text.strip()
     if len(candidate) > 64:
         raise InvalidArxivId(f"not an arXiv id (too long): {candidate[:40]!r}...")
-    lowered = candidate.lower()
-    for prefix in _PREFIXES:
-        if lowered.startswith(prefix):
-            candidate = candidate[len(prefix) :]
-            break
+    if url := _URL.fullmatch(candidate):
+        candidate = url["id"]
+    elif candidate.lower().startswith("arxiv:"):
+        candidate = candidate[len("arxiv:") :]
     match = _NEW.fullmatch(candidate) or _OLD.fullmatch(candidate)
     if match is None:
         raise InvalidArxivId(

@@ -55,6 +55,7 @@ def _friendly_errors(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         from sqlalchemy.exc import SQLAlchemyError
 
+        from paperscope.accounts import BadEmail
         from paperscope.ingest.arxiv_http import ArxivError
         from paperscope.search.engine import SearchUnavailable
         from paperscope.search.query import QuerySyntaxError
@@ -65,6 +66,7 @@ def _friendly_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except (
             UserError,
+            BadEmail,
             SchemaOutOfDate,
             CopyMismatch,
             InvalidArxivId,
@@ -546,6 +548,55 @@ def models_install_command(
         err.print(f"installed all-MiniLM-L6-v2 in {path}")
     if potion:
         err.print(f"installed potion-base-8M in {install_potion(settings.models_dir)}")
+
+
+users_app = typer.Typer(help="Members and their roles.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+tokens_app = typer.Typer(help="Members' API tokens.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+
+@users_app.command("add")
+@_friendly_errors
+def users_add_command(
+    email: Annotated[str, typer.Argument(help="The member's email address.")],
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="member (new members' default) or curator; given, an existing member gets it too.",
+        ),
+    ] = None,
+) -> None:
+    """Add a member (or change an existing one's role): how the first curator is made."""
+    from paperscope.accounts import check_email, utcnow
+    from paperscope.store.accounts import ROLES
+
+    if role is not None and role not in ROLES:
+        raise typer.BadParameter(f"one of {', '.join(ROLES)}", param_hint="--role")
+    member, made = _store().accounts.ensure(check_email(email), utcnow(), fullname=name, role=role)
+    verb = "added" if made else "updated"
+    out.print(f"{verb} {member.email} as @{member.name} ({member.role})")
+
+
+@tokens_app.command("create")
+@_friendly_errors
+def tokens_create_command(
+    email: Annotated[str, typer.Argument(help="The member's email address.")],
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "cli",
+) -> None:
+    """Make an API token for a member; it is printed once, on the last line."""
+    from paperscope.accounts import utcnow
+
+    store = _store()
+    member = store.accounts.by_email(email)
+    if member is None:
+        err.print(f"no member {email}: add them with `paperscope users add {email}`")
+        raise typer.Exit(1)
+    token = store.accounts.add_token(member.id, name, utcnow())
+    err.print(f"API token for {member.email} (shown once; send it as Authorization: Bearer):")
+    sys.stdout.write(token + "\n")
 
 
 @app.command("paper")

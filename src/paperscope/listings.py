@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
+from paperscope.store.submissions import Submitted
 
 PeriodKind = Literal["day", "week", "month"]
 Sort = Literal["publishedAt", "trending"]
+# "curated": the papers members submitted, by upvotes; "all": every new arXiv paper.
+View = Literal["curated", "all"]
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -138,6 +141,8 @@ class Listed:
     paper: StoredPaper
     upvotes: int
     score: float | None = None  # the trending score, on trending lists
+    comments: int = 0
+    submission: Submitted | None = None  # who put it on which day's page, if anyone
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,7 @@ class Listing:
     total: int
     page: int
     limit: int
+    view: View = "all"
 
     @property
     def has_more(self) -> bool:
@@ -162,10 +168,34 @@ class Listings:
         newest = self.store.papers.newest_published()
         return newest.date() if newest else None
 
+    def default_view(self) -> View:
+        """Curated once members have submitted anything; every new paper until then."""
+        return "curated" if self.store.submissions.any() else "all"
+
     def daily(
-        self, period: Period | None, *, sort: Sort = "publishedAt", page: int = 0, limit: int = 50
+        self,
+        period: Period | None,
+        *,
+        sort: Sort = "publishedAt",
+        page: int = 0,
+        limit: int = 50,
+        view: View = "all",
+        submitter: str | None = None,
     ) -> Listing:
-        """One page of a day's (week's, month's) papers; the latest day when period is None."""
+        """One page of a day's (week's, month's) papers; the latest day when period is None.
+        Curated: the papers submitted in the period, featured first, then by upvotes (and
+        `submitter`'s only, if given); all: every paper first published in it."""
+        if view == "curated" or submitter is not None:
+            if period is None:
+                latest = self.store.submissions.latest_day() or self.latest_day()
+                if latest is None:
+                    return Listing(None, [], 0, page, limit, "curated")
+                period = Period.day(latest)
+            entries, total = self.store.submissions.curated(
+                period.start, period.end, submitter=submitter, limit=limit, offset=page * limit
+            )
+            items = [Listed(e.paper, e.upvotes, submission=e.submission) for e in entries]
+            return self._annotated(Listing(period, items, total, page, limit, "curated"))
         if period is None:
             latest = self.latest_day()
             if latest is None:
@@ -179,7 +209,24 @@ class Listings:
             limit=limit,
             offset=page * limit,
         )
-        return Listing(period, [Listed(p, n) for p, n in rows], total, page, limit)
+        return self._annotated(Listing(period, [Listed(p, n) for p, n in rows], total, page, limit))
+
+    def _annotated(self, listing: Listing) -> Listing:
+        """The listing with each paper's comment count and submission."""
+        ids = [item.paper.id for item in listing.items]
+        if not ids:
+            return listing
+        comments = self.store.comments.counts(ids)
+        submitted = self.store.submissions.of(ids)
+        items = [
+            replace(
+                item,
+                comments=comments.get(item.paper.id, 0),
+                submission=item.submission or submitted.get(item.paper.id),
+            )
+            for item in listing.items
+        ]
+        return replace(listing, items=items)
 
     def nearest_days(self, day: date) -> tuple[date | None, date | None]:
         """The closest earlier and later days that have papers (to skip empty days)."""
@@ -212,7 +259,7 @@ class Listings:
             for paper, upvotes in rows
         ]
         window = Period("day", start.date(), reference.date() + timedelta(days=1))
-        return Listing(window, items, total, page, limit)
+        return self._annotated(Listing(window, items, total, page, limit))
 
     def score(self, upvotes: int, published: datetime | None, now: datetime) -> float:
         """The trending score: (upvotes + 1) / (hours since published + 2) ** gravity.

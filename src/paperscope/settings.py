@@ -126,6 +126,38 @@ class Settings(BaseSettings):
     # The "papers in your inbox" box shows once email digests can take subscriptions.
     subscriptions_enabled: bool = False
 
+    # Email (sign-in links, later digests): one SMTP server. No host: no mail; a server bound
+    # to loopback then prints sign-in links on its console instead (one person, at once).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
+    mail_from: str = "paperscope <paperscope@localhost>"
+
+    # Accounts: sign in with a one-time link (no passwords).
+    sign_in_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    session_days: int = Field(default=30, ge=1, le=365)
+    # Anyone with an address may join (the first link signs them up); False: only
+    # addresses `paperscope users add` made (others get the same answer, and no mail).
+    open_signup: bool = True
+    # Signs CSRF tokens. Unset: a key made once and kept in the database (every server
+    # shares it); set it to rotate.
+    secret_key: SecretStr | None = Field(default=None, min_length=16)
+
+    # Community, with Hugging Face's defaults.
+    submission_max_age_days: int = Field(default=7, ge=1, le=3650)
+    submissions_per_day: int = Field(default=5, ge=1, le=1000)
+    comment_max_chars: int = Field(default=10_000, ge=100, le=100_000)
+    # Rate limits, per member (per address and per client for sign-in links), held in
+    # the database so that they hold across app servers.
+    sign_in_requests_per_hour: int = Field(default=5, ge=1)
+    sign_in_requests_per_hour_per_client: int = Field(default=30, ge=1)
+    votes_per_minute: int = Field(default=60, ge=1)
+    comments_per_hour: int = Field(default=30, ge=1)
+    submissions_per_hour: int = Field(default=20, ge=1)
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
@@ -171,6 +203,21 @@ class Settings(BaseSettings):
         if self.models_dir is None:
             self.models_dir = self.data_dir / "models"
         return self
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def link_base(self) -> str | None:
+        """What links in mail start with: the public URL; on loopback without one, the
+        server's own address; else None (mail with links cannot be sent)."""
+        if self.public_url:
+            return self.public_url
+        if self.host in LOOPBACK_HOSTS:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            return f"http://{host}:{self.port}"
+        return None
 
     @property
     def index_dir(self) -> Path:

@@ -5,11 +5,13 @@ socket (huggingface_hub, schemathesis, Chromium)."""
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,10 @@ from paperscope.search.engine import SearchEngine
 from paperscope.settings import LOOPBACK_HOSTS, Settings
 from paperscope.store import open_store
 from paperscope.web.app import create_app
+from tests.ingest.fake_arxiv import FakeArxiv
+from tests.mail_server import SmtpServer
 from tests.search.conftest import REPO, demo_records
+from tests.web.members import Person
 
 TAG_PAPER = "2602.01771"  # "<SOG_k>: One LLM Token for ...": must render as text
 UPVOTED = "2601.17067"
@@ -80,3 +85,74 @@ def live_server(web_settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+
+
+# -- a paperscope with members: mail to a real SMTP server, fresh papers to submit ---------
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def fake_arxiv_server() -> Iterator[FakeArxiv]:
+    server = FakeArxiv().start()
+    yield server
+    server.stop()
+
+
+RECENT = 40  # papers published in the last days, the rest long ago
+
+
+@pytest.fixture(scope="module")
+def community_settings(tmp_path_factory, new_database, smtp, fake_arxiv_server) -> Settings:
+    """A store of its own (members change it): 60 demo papers, the first RECENT of them
+    re-dated to the last few days so that they can be submitted."""
+    models = Path(os.environ.get("PAPERSCOPE_MODELS_DIR", REPO / ".data" / "models"))
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("community") / "data",
+        database_url=new_database(),
+        models_dir=models,
+        allowed_hosts=["testserver", *LOOPBACK_HOSTS],
+        public_url="http://testserver",
+        mail_from="paperscope <papers@example.org>",
+        submissions_per_day=3,
+        sign_in_requests_per_hour_per_client=100_000,  # every test client is "testclient"
+        arxiv_api_url=fake_arxiv_server.api_url,
+        arxiv_request_delay_s=0,
+        arxiv_max_retries=0,
+        http_timeout_s=5,
+        **smtp.settings(),
+    )
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    records = demo_records(60)
+    records = [
+        replace(r, published=now - timedelta(hours=3 + 5 * i), updated=None) if i < RECENT else r
+        for i, r in enumerate(records)
+    ]
+    store = open_store(settings)
+    store.papers.upsert(records)
+    SearchEngine(settings, store).lexical.sync(store)
+    store.engine.dispose()
+    return settings
+
+
+@pytest.fixture(scope="module")
+def community_app(community_settings) -> Iterator:
+    app = create_app(community_settings)
+    with TestClient(app):  # runs start-up once; members then get clients of their own
+        yield app
+
+
+@pytest.fixture
+def people(community_app, smtp):
+    """people("ann@example.org") -> a signed-in Person (a client with its own cookies)."""
+
+    def make(email: str | None = None, *, signed_in: bool = True) -> Person:
+        person = Person(TestClient(community_app), smtp.inbox)
+        if signed_in:
+            person.sign_in(email or f"{secrets.token_hex(4)}@example.org")
+        return person
+
+    return make

@@ -182,7 +182,7 @@ def test_search_results_as_bibtex(client):
 def test_upvotes_show_on_lists(client):
     paper = client.get(f"/api/papers/{UPVOTED}").json()
     page = client.get("/", params={"date": paper["publishedAt"][:10], "sort": "trending"})
-    assert "▲ 2" in page.text
+    assert '▲ <span class="n">2</span>' in page.text
 
 
 def test_search_results_show_latex_readably_and_still_mark_matches(client):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Column, Engine, Table, func, select, tuple_
+from sqlalchemy import Column, Connection, Engine, Table, func, select, text, tuple_
 from sqlalchemy.types import String
 
 from paperscope.store import generation
@@ -57,6 +57,7 @@ def copy_store(
     for table in tables():
         report.copied[table.name] = _copy_table(source, destination, table, say)
     with destination.begin() as connection:
+        _advance_sequences(connection)
         generation.bump(connection, generation.INDEX, generation.VECTORS)
     for table in tables():
         counts = (_count(source, table), _count(destination, table))
@@ -69,6 +70,23 @@ def copy_store(
             raise CopyMismatch(f"{table.name}: the copied rows differ from the source's")
         report.rows[table.name], report.checksums[table.name] = counts[0], digests[0]
     return report
+
+
+def _advance_sequences(connection: Connection) -> None:
+    """PostgreSQL numbers new rows from a sequence, which copied ids did not move: set each
+    past the largest id copied, so the next account (comment, list) gets a fresh id."""
+    if connection.dialect.name != "postgresql":
+        return  # SQLite numbers from the largest id there is
+    for table in tables():
+        key = list(table.primary_key.columns)
+        if len(key) == 1 and key[0].autoincrement is True:
+            name, column = table.name, key[0].name
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', '{column}'), "
+                    f"coalesce(max({column}), 0) + 1, false) FROM {name}"
+                )
+            )
 
 
 def _copy_table(source: Engine, destination: Engine, table: Table, say: Progress) -> int:

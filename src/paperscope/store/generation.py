@@ -11,6 +11,7 @@ from paperscope.store.sql import insert_or
 
 INDEX = "index"  # papers or vectors: what every search snapshot is built from
 VECTORS = "vectors"  # vectors and their radius only: what a vector search reads
+COMMUNITY = "community"  # votes, submissions, comments: what lists and pages show beside papers
 
 
 def bump(connection: Connection, *names: str) -> None:
@@ -28,6 +29,11 @@ def bump(connection: Connection, *names: str) -> None:
 class Generations:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def current_all(self) -> dict[str, int]:
+        """Every counter (one query)."""
+        with self.engine.connect() as connection:
+            return dict(connection.execute(select(Generation.name, Generation.value)).all())
 
     def current(self, name: str = INDEX) -> int:
         """The counter now (0 before the first write)."""

@@ -1,16 +1,22 @@
 """Store: the one way data goes into and comes out of the database, one part per aggregate
-(papers, rankings, votes, embeddings, harvests, the index generation)."""
+(papers, rankings, votes, embeddings, harvests, the index generation; members and their
+sessions, rate limits and shared secrets; submissions, comments, collections)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from paperscope.store.accounts import Accounts
+from paperscope.store.collections import Collections
+from paperscope.store.comments import Comments
 from paperscope.store.embeddings import Embeddings
 from paperscope.store.generation import Generations
 from paperscope.store.harvest import Harvests
+from paperscope.store.limits import Limits
 from paperscope.store.models import Paper, PaperAuthor
 from paperscope.store.papers import Papers
 from paperscope.store.rankings import Rankings
+from paperscope.store.submissions import Submissions
 from paperscope.store.votes import Votes
 
 
@@ -23,6 +29,11 @@ class Store:
         self.embeddings = Embeddings(engine)
         self.harvests = Harvests(engine, self.papers)
         self.generations = Generations(engine)
+        self.accounts = Accounts(engine)
+        self.limits = Limits(engine)
+        self.submissions = Submissions(engine)
+        self.comments = Comments(engine)
+        self.collections = Collections(engine)
 
     @property
     def backend(self) -> str:

@@ -1,12 +1,13 @@
-"""Upvotes: one per reader and paper."""
+"""Upvotes: one per member and paper (the voter is the member's id)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 
+from paperscope.store import generation
 from paperscope.store.models import Vote
 from paperscope.store.sql import chunks, insert_or
 
@@ -37,4 +38,29 @@ class Votes:
                 paper_id=paper_id, voter=voter, created_at=at
             )
             added = statement.on_conflict_do_nothing().returning(Vote.paper_id)
-            return connection.execute(added).first() is not None
+            done = connection.execute(added).first() is not None
+            if done:
+                generation.bump(connection, generation.COMMUNITY)
+            return done
+
+    def remove(self, paper_id: str, voter: str) -> bool:
+        """Take an upvote back; False when there was none."""
+        with self.engine.begin() as connection:
+            gone = connection.execute(
+                delete(Vote).where(Vote.paper_id == paper_id, Vote.voter == voter)
+            ).rowcount
+            if gone:
+                generation.bump(connection, generation.COMMUNITY)
+            return gone > 0
+
+    def voted(self, voter: str, paper_ids: Sequence[str]) -> set[str]:
+        """Which of these papers this voter has upvoted."""
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for chunk in chunks(list(paper_ids)):
+                found.update(
+                    connection.execute(
+                        select(Vote.paper_id).where(Vote.voter == voter, Vote.paper_id.in_(chunk))
+                    ).scalars()
+                )
+        return found

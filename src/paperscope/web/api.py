@@ -16,6 +16,7 @@ from paperscope.records import BadRecord, make_record
 from paperscope.search.engine import SearchHit, SearchUnavailable
 from paperscope.search.query import SearchFilters
 from paperscope.store import StoredPaper
+from paperscope.store.submissions import Submitted
 from paperscope.web.services import Svc, find_paper, period_or_422, run_search
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -24,16 +25,37 @@ WEEK = r"^[1-9]\d{3}-W(0[1-9]|[1-4]\d|5[0-3])$"
 MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
 
 
-class _Out(BaseModel):
+class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
-class Author(_Out):
+class Author(ApiModel):
     name: str
     hidden: bool = False
 
 
-class Paper(_Out):
+class Submitter(ApiModel):
+    """Who put a paper on a day's page, as Hugging Face names a user (`user` is the
+    handle its client reads)."""
+
+    name: str
+    user: str
+    fullname: str
+    type: str = "user"
+    avatar_url: str = ""
+
+
+def submitter_json(submission: Submitted | None) -> Submitter | None:
+    if submission is None or submission.user_name is None:
+        return None
+    return Submitter(
+        name=submission.user_name,
+        user=submission.user_name,
+        fullname=submission.user_fullname or submission.user_name,
+    )
+
+
+class Paper(ApiModel):
     """A paper as Hugging Face's API describes one, with paperscope's extra fields."""
 
     id: str
@@ -53,9 +75,12 @@ class Paper(_Out):
     pdf_url: str
     code_links: list[str]
     github_repo: str | None = None
+    num_comments: int = 0
+    submitted_on_daily_by: Submitter | None = None
+    submitted_on_daily_at: datetime | None = None
 
 
-class DailyPaper(_Out):
+class DailyPaper(ApiModel):
     """One entry of a daily list or of search results: the paper, and the entry's own
     title, summary and date (Hugging Face's ``PaperInfo`` reads both levels)."""
 
@@ -65,9 +90,11 @@ class DailyPaper(_Out):
     published_at: datetime | None
     num_comments: int = 0
     upvotes: int
+    submitted_on_daily_by: Submitter | None = None
+    submitted_on_daily_at: datetime | None = None
 
 
-class Explanation(_Out):
+class Explanation(ApiModel):
     lexical_rank: int | None
     lexical_score: float | None
     dense_rank: int | None
@@ -84,7 +111,7 @@ class SearchResult(DailyPaper):
     )
 
 
-class SimilarPaper(_Out):
+class SimilarPaper(ApiModel):
     paper: Paper
     score: float = Field(description="hubness-corrected (CSLS) similarity")
     cosine: float
@@ -103,15 +130,20 @@ ERRORS = {
 }
 
 
-def paper_json(paper: StoredPaper, upvotes: int) -> Paper:
+def paper_json(
+    paper: StoredPaper, upvotes: int, comments: int = 0, submission: Submitted | None = None
+) -> Paper:
     github = next((link for link in paper.code_links if "github.com" in link), None)
     return Paper(
+        num_comments=comments,
+        submitted_on_daily_by=submitter_json(submission),
+        submitted_on_daily_at=as_utc(submission.submitted_at) if submission else None,
         id=paper.id,
         title=" ".join(paper.title.split()),
         summary=" ".join(paper.abstract.split()),
         authors=[Author(name=name) for name in paper.authors],
-        published_at=_utc(paper.published),
-        updated_at=_utc(paper.updated),
+        published_at=as_utc(paper.published),
+        updated_at=as_utc(paper.updated),
         upvotes=upvotes,
         categories=paper.categories,
         primary_category=paper.primary_category,
@@ -126,18 +158,23 @@ def paper_json(paper: StoredPaper, upvotes: int) -> Paper:
     )
 
 
-def entry_json(paper: StoredPaper, upvotes: int) -> dict:
-    inner = paper_json(paper, upvotes)
+def entry_json(
+    paper: StoredPaper, upvotes: int, comments: int = 0, submission: Submitted | None = None
+) -> dict:
+    inner = paper_json(paper, upvotes, comments, submission)
     return {
         "paper": inner,
         "title": inner.title,
         "summary": inner.summary,
         "published_at": inner.published_at,
         "upvotes": upvotes,
+        "num_comments": comments,
+        "submitted_on_daily_by": inner.submitted_on_daily_by,
+        "submitted_on_daily_at": inner.submitted_on_daily_at,
     }
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value else None
 
 
@@ -152,15 +189,29 @@ def daily_papers(
     p: Annotated[int, Query(ge=0, le=10_000, description="page, from 0")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     sort: Literal["publishedAt", "trending"] = "publishedAt",
-    submitter: Annotated[str | None, Query(max_length=200)] = None,
+    submitter: Annotated[
+        str | None, Query(max_length=200, description="only papers this member submitted")
+    ] = None,
+    view: Annotated[
+        Literal["curated", "all"] | None,
+        Query(
+            description="curated: submitted papers by upvotes (the default once there are"
+            " any); all: every paper first published in the period"
+        ),
+    ] = None,
 ) -> list[dict]:
-    """Papers first published on a day (or in a week or month), newest or most upvoted
-    first. Given several of date, week and month, the narrowest wins. Submissions by users
-    come later; with `submitter` the list is empty until then."""
+    """The day's papers (or a week's or month's; given several of date, week and month,
+    the narrowest wins): those members submitted, featured first, then by upvotes, once
+    the instance has submissions; else every new paper, newest or most upvoted first."""
     period = period_or_422(date_.isoformat() if date_ else None, week, month)
-    if submitter:
-        return []
-    listing = svc.listings.daily(period, sort=sort, page=p, limit=limit)
+    listing = svc.listings.daily(
+        period,
+        sort=sort,
+        page=p,
+        limit=limit,
+        view=view or svc.listings.default_view(),
+        submitter=submitter or None,
+    )
     return [_entry(item) for item in listing.items]
 
 
@@ -176,7 +227,7 @@ def trending(
 
 
 def _entry(item: Listed) -> dict:
-    return entry_json(item.paper, item.upvotes)
+    return entry_json(item.paper, item.upvotes, item.comments, item.submission)
 
 
 @router.get("/papers/search", response_model=list[SearchResult], responses=ERRORS)
@@ -208,8 +259,13 @@ def search_papers(
         published_until=published_until,
     )
     hits = run_search(svc, q, mode=mode, limit=limit, offset=offset, filters=filters).hits
-    upvotes = svc.store.votes.counts([hit.paper.id for hit in hits])
-    return [_search_result(hit, upvotes.get(hit.paper.id, 0)) for hit in hits]
+    ids = [hit.paper.id for hit in hits]
+    upvotes, comments = svc.store.votes.counts(ids), svc.store.comments.counts(ids)
+    submitted = svc.store.submissions.of(ids)
+    return [
+        _search_result(hit, upvotes.get(i, 0), comments.get(i, 0), submitted.get(i))
+        for hit, i in zip(hits, ids, strict=True)
+    ]
 
 
 _NO_RANK = {
@@ -221,9 +277,11 @@ _NO_RANK = {
 }
 
 
-def _search_result(hit: SearchHit, upvotes: int) -> dict:
+def _search_result(
+    hit: SearchHit, upvotes: int, comments: int = 0, submission: Submitted | None = None
+) -> dict:
     data = hit.as_json()
-    return entry_json(hit.paper, upvotes) | {
+    return entry_json(hit.paper, upvotes, comments, submission) | {
         "score": data["score"],
         "explanation": data["explanation"],
         "snippet": data["snippet"],
@@ -256,7 +314,12 @@ def similar_papers(
 def paper_info(svc: Svc, paper_id: str) -> Paper:
     """One paper, by arXiv id (any version; `arXiv:` prefixes and abs URLs work too)."""
     paper = find_paper(svc, paper_id)
-    return paper_json(paper, svc.store.votes.counts([paper.id]).get(paper.id, 0))
+    return paper_json(
+        paper,
+        svc.store.votes.counts([paper.id]).get(paper.id, 0),
+        svc.store.comments.counts([paper.id]).get(paper.id, 0),
+        svc.store.submissions.of([paper.id]).get(paper.id),
+    )
 
 
 class PaperIn(BaseModel):
@@ -278,7 +341,7 @@ class PaperIn(BaseModel):
     updated: datetime | None = None
 
 
-class StoredOut(_Out):
+class StoredOut(ApiModel):
     id: str
     stored: Literal["inserted", "updated", "unchanged"]
 

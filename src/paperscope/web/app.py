@@ -19,11 +19,13 @@ from swagger_ui_bundle import swagger_ui_path
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from paperscope import __version__
+from paperscope.accounts import AccountService
+from paperscope.community import Community
 from paperscope.listings import Listings
 from paperscope.search.engine import SearchEngine
 from paperscope.settings import Settings
 from paperscope.store import open_store
-from paperscope.web import api, docs, pages, render
+from paperscope.web import api, community_api, community_pages, docs, pages, render
 from paperscope.web.access_log import AccessLog
 from paperscope.web.admission import Admission
 from paperscope.web.cache import PageCache
@@ -46,7 +48,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         templates = Jinja2Templates(directory=HERE / "templates")
         templates.env.auto_reload = False  # templates ship with the package: no stat per render
         render.install(templates.env, settings)
-        app.state.services = Services(settings, store, search, Listings(settings, store), templates)
+        accounts = AccountService(settings, store)
+        secret = (
+            settings.secret_key.get_secret_value()
+            if settings.secret_key
+            else store.limits.secret("csrf")
+        )
+        app.state.services = Services(
+            settings,
+            store,
+            search,
+            Listings(settings, store),
+            templates,
+            accounts,
+            Community(settings, store),
+            secret,
+        )
         # What start-up made (indexes, model, modules: ~300k objects on the 83k corpus) lives
         # as long as the process. Frozen, a full collection no longer walks it: its pauses,
         # which stall every request in this worker, went from 120 ms to under 40 ms.
@@ -54,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         search.stop_refreshing()
+        accounts.close()
         store.engine.dispose()
 
     app = FastAPI(
@@ -79,8 +97,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         PageCache,
         ttl=settings.page_cache_s,
-        version=lambda: app.state.services.search.version(),
+        version=lambda: (
+            app.state.services.search.version(),
+            app.state.services.community_version(),
+        ),
         shared_dir=settings.data_dir / "cache" / "pages",
+        on_write=lambda: app.state.services.forget_community_version(),
     )
     app.add_middleware(Admission, limit=settings.max_concurrent_requests)
     app.add_middleware(
@@ -96,8 +118,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AccessLog)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
+    # Routes with a paper id and more after it come before the routes that take any path
+    # as a paper id.
+    app.include_router(community_api.router)
     app.include_router(api.router)
     app.include_router(docs.router)
+    app.include_router(community_pages.router)
     app.include_router(pages.router)
 
     @app.exception_handler(RequestValidationError)

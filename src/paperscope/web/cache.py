@@ -5,6 +5,9 @@ changes, so each is rendered once and served from memory for up to `ttl` seconds
 are keyed by the indexes' version too: when an ingest or `paperscope index` changes them,
 the next request misses and renders afresh. Responses say `X-Cache: hit` or `miss`.
 
+Never for someone signed in: a request with a session cookie or an API token is passed
+through, and its answer is not kept (`personal`); nor is any answer that sets a cookie.
+
 Two levels: a dictionary in each server process, and a shared one on disk (diskcache, in
 the data directory) so that what one worker rendered the others serve too.
 """
@@ -24,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CACHED_PREFIXES = ("/papers/", "/search", "/feeds/", "/api/daily_papers", "/api/papers/")
 CACHED_PATHS = frozenset({"/", "/trending", "/api/trending"})
 MAX_BODY = 2_000_000
+PERSONAL_COOKIE = b"ps_session="  # web/auth.py's session cookie
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,15 @@ class Cached:
 
 def cacheable(path: str) -> bool:
     return path in CACHED_PATHS or path.startswith(CACHED_PREFIXES)
+
+
+def personal(scope: Scope) -> bool:
+    """A request from someone signed in (a session cookie) or with an API token: its answer
+    may show their own state, so it is neither served from the cache nor stored in it."""
+    for name, value in scope["headers"]:
+        if name == b"authorization" or (name == b"cookie" and PERSONAL_COOKIE in value):
+            return True
+    return False
 
 
 def answer_key(scope: Scope, version: Hashable) -> tuple:
@@ -62,8 +75,10 @@ class PageCache:
         version: Callable[[], Hashable],
         shared_dir: Path | None = None,
         max_entries: int = 4_096,
+        on_write: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
+        self.on_write = on_write
         self.ttl = ttl
         self.version = version
         self._entries: TTLCache = TTLCache(maxsize=max_entries, ttl=max(ttl, 0.001))
@@ -77,11 +92,24 @@ class PageCache:
         return self._shared
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD") and self.on_write:
+            # A write (a vote, a comment) through this server: the pages it serves next must
+            # show it, from before the answer leaves.
+            on_write = self.on_write
+
+            async def noting(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    on_write()
+                await send(message)
+
+            await self.app(scope, receive, noting)
+            return
         if (
             self.ttl <= 0
             or scope["type"] != "http"
             or scope["method"] != "GET"
             or not cacheable(scope["path"])
+            or personal(scope)
         ):
             await self.app(scope, receive, send)
             return
@@ -112,7 +140,8 @@ class PageCache:
 
         await self.app(scope, receive, capture)
         body = b"".join(captured["body"])
-        if captured.get("status") == 200 and len(body) <= MAX_BODY:
+        sets_cookie = any(name.lower() == b"set-cookie" for name, _ in captured.get("headers", []))
+        if captured.get("status") == 200 and len(body) <= MAX_BODY and not sets_cookie:
             entry = Cached(200, captured["headers"], body)
             with self._lock:
                 self._entries[key] = entry
@@ -123,6 +152,7 @@ class PageCache:
         return [
             (b"x-cache", state),
             (b"cache-control", b"public, max-age=%d" % int(self.ttl)),
+            (b"vary", b"Cookie, Authorization"),  # a signed-in reader's copy differs
         ]
 
     async def _replay(self, hit: Cached, send: Send) -> None:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator
 
 from paperscope.listings import Listing, Period
 from paperscope.search.engine import SearchUnavailable
 from paperscope.search.query import QuerySyntaxError, SearchFilters
+from paperscope.web.auth import Viewer, csrf_token, remember_csrf_cookie, resolve_viewer
 from paperscope.web.feeds import bibtex, bibtex_list, feed
 from paperscope.web.render import paper_url
 from paperscope.web.security import absolute_base
 from paperscope.web.services import Services, Svc, find_paper, period_or_422, run_search
 
-router = APIRouter(include_in_schema=False)
+# Every page knows who is reading (None for a reader not signed in; no query without a
+# session cookie).
+router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])
 # A date filter left empty (`from=`, as the search form's empty date field and its pager
 # links send it) is no filter. The JSON API stays strict, as its schema says.
 OptionalDate = Annotated[date | None, BeforeValidator(lambda value: value or None)]
@@ -28,8 +32,19 @@ FEED_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 
 
 def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    """A rendered page. Signed in, it carries the member's own state (and says so to
+    caches); forms take their CSRF token from `csrf_token()`."""
     svc: Services = request.app.state.services
-    return svc.templates.TemplateResponse(request, template, context, status_code=status_code)
+    viewer = getattr(request.state, "viewer", None)
+    context.setdefault("viewer", viewer)
+    context.setdefault("voted", set())
+    context["csrf_token"] = lambda: csrf_token(request)
+    context["here"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = svc.templates.TemplateResponse(request, template, context, status_code=status_code)
+    if viewer is not None or getattr(request.state, "new_csrf", None):
+        response.headers["Cache-Control"] = "private, no-store"
+    remember_csrf_cookie(request, response, svc.https)
+    return response
 
 
 def error_page(request: Request, status: int, message: str, problems: list[str]) -> HTMLResponse:
@@ -45,10 +60,18 @@ def daily(
     month: Annotated[str | None, Query(max_length=40)] = None,
     sort: Literal["publishedAt", "trending"] = "publishedAt",
     p: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    view: Literal["curated", "all"] | None = None,
+    viewer: Viewer = None,
 ):
+    default_view = svc.listings.default_view()
     listing = svc.listings.daily(
-        period_or_422(date_, week, month), sort=sort, page=p, limit=PAGE_SIZE
+        period_or_422(date_, week, month),
+        sort=sort,
+        page=p,
+        limit=PAGE_SIZE,
+        view=view or default_view,
     )
+    listing = _for(svc, viewer, listing)
     earlier = later = None
     if listing.period is not None:
         if listing.period.kind == "day":
@@ -65,7 +88,20 @@ def daily(
         later=later,
         sort=sort,
         feed_query=_period_query(listing.period),
+        default_view=default_view,
+        voted=svc.community.voted(viewer, [item.paper.id for item in listing.items]),
     )
+
+
+def _for(svc: Services, viewer, listing: Listing) -> Listing:
+    """The listing as a signed-in member sees it: less the papers they are not interested
+    in."""
+    if viewer is None:
+        return listing
+    dismissed = svc.community.dismissed(viewer)
+    if not dismissed:
+        return listing
+    return replace(listing, items=[i for i in listing.items if i.paper.id not in dismissed])
 
 
 def _period_query(period: Period | None) -> str:
@@ -75,12 +111,15 @@ def _period_query(period: Period | None) -> str:
 
 
 @router.get("/trending", response_class=HTMLResponse)
-def trending(request: Request, svc: Svc, p: Annotated[int, Query(ge=0, le=10_000)] = 0):
-    listing = svc.listings.trending(page=p, limit=PAGE_SIZE)
+def trending(
+    request: Request, svc: Svc, p: Annotated[int, Query(ge=0, le=10_000)] = 0, viewer: Viewer = None
+):
+    listing = _for(svc, viewer, svc.listings.trending(page=p, limit=PAGE_SIZE))
     return page(
         request,
         "trending.html",
         listing=listing,
+        voted=svc.community.voted(viewer, [item.paper.id for item in listing.items]),
         gravity=svc.settings.trending_gravity,
         window=svc.settings.trending_window_days,
     )
@@ -128,7 +167,7 @@ def _filters(category: str, start: date | None, end: date | None) -> SearchFilte
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
-def paper_page(request: Request, svc: Svc, paper_id: str):
+def paper_page(request: Request, svc: Svc, paper_id: str, viewer: Viewer = None):
     if paper_id.endswith(".bib"):
         paper = find_paper(svc, paper_id.removesuffix(".bib"))
         return Response(bibtex(paper), media_type="application/x-bibtex; charset=utf-8")
@@ -140,8 +179,24 @@ def paper_page(request: Request, svc: Svc, paper_id: str):
     except SearchUnavailable:
         similar = None
     upvotes = svc.store.votes.counts([paper.id]).get(paper.id, 0)
+    mine = {}
+    if viewer is not None:
+        mine = {
+            "collections": svc.store.collections.of_member(viewer.id),
+            "holding": svc.store.collections.holding(viewer.id, paper.id),
+            "dismissed": paper.id in svc.community.dismissed(viewer),
+        }
     return page(
-        request, "paper.html", paper=paper, similar=similar, upvotes=upvotes, bib=bibtex(paper)
+        request,
+        "paper.html",
+        paper=paper,
+        similar=similar,
+        upvotes=upvotes,
+        bib=bibtex(paper),
+        voted=svc.community.voted(viewer, [paper.id]),
+        submission=svc.store.submissions.of([paper.id]).get(paper.id),
+        comments=svc.community.thread(paper.id, viewer),
+        mine=mine,
     )
 
 

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 import jinja2
 from markupsafe import Markup, escape
 
+from paperscope.community.markdown import render_markdown
 from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.settings import Settings
 from paperscope.web.text import display_abstract, display_title, readable_latex
@@ -55,6 +56,7 @@ def install(env: jinja2.Environment, settings: Settings) -> None:
         day=day,
         title_text=display_title,
         abstract=display_abstract,
+        markdown=render_markdown,
     )
     env.globals.update(
         paper_url=paper_url,

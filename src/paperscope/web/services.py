@@ -4,18 +4,22 @@ the HTTP error that says what was wrong."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
+from paperscope.accounts import AccountService
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperscope.community import Community
 from paperscope.listings import Listings, Period, PeriodError, parse_period
 from paperscope.search.engine import SearchEngine, SearchUnavailable
 from paperscope.search.query import QuerySyntaxError
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
+from paperscope.store.generation import COMMUNITY
 
 
 @dataclass
@@ -27,6 +31,31 @@ class Services:
     search: SearchEngine
     listings: Listings
     templates: Jinja2Templates
+    accounts: AccountService
+    community: Community
+    secret_key: str  # signs CSRF tokens; the same on every server (store/limits.py)
+
+    @property
+    def https(self) -> bool:
+        """Whether cookies must be Secure: the site is served over https."""
+        return (self.settings.public_url or "").startswith("https://")
+
+    def community_version(self) -> int:
+        """The community counter (votes, comments, submissions), read at most once a second
+        per process, and after every write through it: pages cached under it show this
+        server's changes at once, other servers' within a second."""
+        now = time.monotonic()
+        if now - self._community_read_at > 1.0:
+            self._community_read_at = now
+            self._community = self.store.generations.current(COMMUNITY)
+        return self._community
+
+    def forget_community_version(self) -> None:
+        """Read the counter afresh next time (this server has just written)."""
+        self._community_read_at = -1e9
+
+    _community: int = field(default=-1, init=False)
+    _community_read_at: float = field(default=-1e9, init=False)
 
 
 async def services(request: Request) -> Services:

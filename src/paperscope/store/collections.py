@@ -1,0 +1,165 @@
+"""Collections: a member's named lists of papers; and the papers they are not interested in."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from paperscope.store.models import Collection, CollectionItem, Dismissal, Paper
+from paperscope.store.papers import StoredPaper
+from paperscope.store.sql import insert_or
+
+
+class DuplicateName(ValueError):
+    """The member has a collection of that name already."""
+
+
+@dataclass(frozen=True)
+class StoredCollection:
+    id: int
+    user_id: int
+    name: str
+    share_token: str | None
+    created_at: datetime
+    size: int = 0
+
+
+def _collection(row, size: int = 0) -> StoredCollection:
+    return StoredCollection(row.id, row.user_id, row.name, row.share_token, row.created_at, size)
+
+
+class Collections:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, user_id: int, name: str, at: datetime) -> StoredCollection:
+        try:
+            with self.engine.begin() as connection:
+                statement = insert_or(connection, Collection.__table__).values(
+                    user_id=user_id, name=name, share_token=None, created_at=at
+                )
+                new_id = connection.execute(statement.returning(Collection.id)).scalar_one()
+        except IntegrityError:
+            raise DuplicateName(f"you have a collection named {name!r} already") from None
+        found = self.get(new_id)
+        assert found is not None
+        return found
+
+    def get(self, collection_id: int) -> StoredCollection | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(Collection).where(Collection.id == collection_id)
+            ).first()
+        return _collection(row) if row else None
+
+    def by_share_token(self, token: str) -> StoredCollection | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(Collection).where(Collection.share_token == token)
+            ).first()
+        return _collection(row) if row else None
+
+    def of_member(self, user_id: int) -> list[StoredCollection]:
+        sizes = (
+            select(CollectionItem.collection_id, func.count().label("size"))
+            .group_by(CollectionItem.collection_id)
+            .subquery()
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(Collection.__table__, func.coalesce(sizes.c.size, 0).label("size"))
+                .outerjoin(sizes, sizes.c.collection_id == Collection.id)
+                .where(Collection.user_id == user_id)
+                .order_by(Collection.name, Collection.id)
+            ).all()
+        return [_collection(row, int(row.size)) for row in rows]
+
+    def rename(self, collection_id: int, name: str) -> None:
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(Collection).where(Collection.id == collection_id).values(name=name)
+                )
+        except IntegrityError:
+            raise DuplicateName(f"you have a collection named {name!r} already") from None
+
+    def share(self, collection_id: int, shared: bool) -> str | None:
+        """Share by an unguessable link (a new one each time), or stop sharing."""
+        token = secrets.token_urlsafe(24) if shared else None
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(Collection).where(Collection.id == collection_id).values(share_token=token)
+            )
+        return token
+
+    def delete(self, collection_id: int) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(Collection).where(Collection.id == collection_id))
+
+    def add(self, collection_id: int, paper_id: str, at: datetime) -> bool:
+        with self.engine.begin() as connection:
+            statement = insert_or(connection, CollectionItem.__table__).values(
+                collection_id=collection_id, paper_id=paper_id, added_at=at
+            )
+            added = statement.on_conflict_do_nothing().returning(CollectionItem.paper_id)
+            return connection.execute(added).first() is not None
+
+    def remove(self, collection_id: int, paper_id: str) -> bool:
+        with self.engine.begin() as connection:
+            gone = connection.execute(
+                delete(CollectionItem).where(
+                    CollectionItem.collection_id == collection_id,
+                    CollectionItem.paper_id == paper_id,
+                )
+            )
+        return gone.rowcount > 0
+
+    def papers(self, collection_id: int) -> list[StoredPaper]:
+        """The collection's papers, most recently added first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(Paper.__table__)
+                .join(CollectionItem, CollectionItem.paper_id == Paper.id)
+                .where(CollectionItem.collection_id == collection_id)
+                .order_by(CollectionItem.added_at.desc(), Paper.id)
+            ).all()
+        return [StoredPaper(**row._mapping) for row in rows]
+
+    def holding(self, user_id: int, paper_id: str) -> set[int]:
+        """Which of the member's collections hold the paper."""
+        with self.engine.connect() as connection:
+            return set(
+                connection.execute(
+                    select(CollectionItem.collection_id)
+                    .join(Collection, Collection.id == CollectionItem.collection_id)
+                    .where(Collection.user_id == user_id, CollectionItem.paper_id == paper_id)
+                ).scalars()
+            )
+
+    # -- not interested ---------------------------------------------------------------------
+    def dismiss(self, user_id: int, paper_id: str, at: datetime) -> None:
+        with self.engine.begin() as connection:
+            statement = insert_or(connection, Dismissal.__table__).values(
+                user_id=user_id, paper_id=paper_id, created_at=at
+            )
+            connection.execute(statement.on_conflict_do_nothing())
+
+    def undismiss(self, user_id: int, paper_id: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(Dismissal).where(
+                    Dismissal.user_id == user_id, Dismissal.paper_id == paper_id
+                )
+            )
+
+    def dismissed(self, user_id: int) -> set[str]:
+        with self.engine.connect() as connection:
+            return set(
+                connection.execute(
+                    select(Dismissal.paper_id).where(Dismissal.user_id == user_id)
+                ).scalars()
+            )

@@ -1,0 +1,320 @@
+"""The API for members (``Authorization: Bearer <API token>``, made on the account page or
+with `paperscope tokens create`): submit, upvote, comment, collections. Hugging Face's
+shape where it has one (`POST /api/papers/submit`, `upvotes`, `numComments`,
+`submittedOnDailyBy`); errors are ``{"error": message}`` with the status saying which."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, HTTPException, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from paperscope.community import Refused, render_markdown
+from paperscope.store.collections import StoredCollection
+from paperscope.store.comments import StoredComment
+from paperscope.web.api import (
+    ERRORS,
+    ApiModel,
+    DailyPaper,
+    Paper,
+    Problem,
+    as_utc,
+    entry_json,
+    paper_json,
+)
+from paperscope.web.auth import ApiMember
+from paperscope.web.render import paper_url
+from paperscope.web.services import Services, Svc
+
+router = APIRouter(prefix="/api", tags=["members"])
+AUTH_ERRORS = {
+    401: {"model": Problem, "description": "No or a wrong API token"},
+    403: {"model": Problem, "description": "Only curators may"},
+    404: ERRORS[404],
+    409: {"model": Problem, "description": "Submitted already, or a name in use"},
+    422: ERRORS[422],
+    429: {"model": Problem, "description": "Too many requests of this kind; try later"},
+}
+
+
+def _refusal(error: Refused) -> HTTPException:
+    return HTTPException(error.status, error.message)
+
+
+class SubmitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    paper_id: str = Field(max_length=500, description="arXiv id or URL, any version")
+    comment: str = Field(default="", max_length=100_000)
+
+
+@router.post("/papers/submit", response_model=DailyPaper, status_code=201, responses=AUTH_ERRORS)
+def submit_paper(svc: Svc, member: ApiMember, body: SubmitIn):
+    """Put a paper on today's page (fetched from arXiv if this paperscope lacks it). 409
+    when it was submitted before: the answer names the first submission."""
+    try:
+        submitted = svc.community.submit(member, body.paper_id, body.comment)
+    except Refused as error:
+        if error.earlier is not None:
+            return JSONResponse(
+                {
+                    "error": error.message,
+                    "paperId": error.earlier.paper_id,
+                    "submittedOnDailyAt": as_utc(error.earlier.submitted_at).isoformat(),
+                    "url": paper_url(error.earlier.paper_id),
+                },
+                409,
+            )
+        raise _refusal(error) from None
+    paper = svc.store.papers.get(submitted.paper_id)
+    assert paper is not None
+    comments = svc.store.comments.counts([paper.id]).get(paper.id, 0)
+    return entry_json(paper, 0, comments, submitted)
+
+
+class VoteOut(ApiModel):
+    upvotes: int
+    upvoted: bool
+
+
+def _vote(svc: Services, member, paper_id: str, up: bool) -> VoteOut:
+    try:
+        vote = svc.community.vote(member, paper_id, up)
+    except Refused as error:
+        raise _refusal(error) from None
+    return VoteOut(upvotes=vote.upvotes, upvoted=vote.upvoted)
+
+
+@router.post("/papers/{paper_id:path}/upvote", response_model=VoteOut, responses=AUTH_ERRORS)
+def upvote(svc: Svc, member: ApiMember, paper_id: str):
+    """Upvote a paper (again: no change)."""
+    return _vote(svc, member, paper_id, True)
+
+
+@router.delete("/papers/{paper_id:path}/upvote", response_model=VoteOut, responses=AUTH_ERRORS)
+def remove_upvote(svc: Svc, member: ApiMember, paper_id: str):
+    """Take an upvote back (none: no change)."""
+    return _vote(svc, member, paper_id, False)
+
+
+class CommentAuthor(ApiModel):
+    user: str
+    fullname: str
+
+
+class CommentOut(ApiModel):
+    id: int
+    paper_id: str
+    author: CommentAuthor
+    body: str = Field(description="as written (Markdown)")
+    html: str = Field(description="rendered and sanitised")
+    created_at: datetime
+    edited_at: datetime | None
+    hidden: bool
+
+
+def comment_json(comment: StoredComment) -> CommentOut:
+    return CommentOut(
+        id=comment.id,
+        paper_id=comment.paper_id,
+        author=CommentAuthor(user=comment.author_name, fullname=comment.author_fullname),
+        body=comment.body,
+        html=str(render_markdown(comment.body)),
+        created_at=as_utc(comment.created_at),
+        edited_at=as_utc(comment.edited_at),
+        hidden=comment.hidden,
+    )
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: str = Field(max_length=100_000)
+
+
+@router.get("/papers/{paper_id:path}/comments", response_model=list[CommentOut], responses=ERRORS)
+def comments(svc: Svc, paper_id: str):
+    """A paper's discussion, oldest first (comments a curator hid are left out)."""
+    try:
+        paper = svc.community.paper(paper_id)
+    except Refused as error:
+        raise _refusal(error) from None
+    return [comment_json(c) for c in svc.community.thread(paper.id)]
+
+
+@router.post(
+    "/papers/{paper_id:path}/comments",
+    response_model=CommentOut,
+    status_code=201,
+    responses=AUTH_ERRORS,
+)
+def add_comment(svc: Svc, member: ApiMember, paper_id: str, body: CommentIn):
+    try:
+        return comment_json(svc.community.comment(member, paper_id, body.body))
+    except Refused as error:
+        raise _refusal(error) from None
+
+
+@router.patch("/comments/{comment_id}", response_model=CommentOut, responses=AUTH_ERRORS)
+def edit_comment(svc: Svc, member: ApiMember, comment_id: int, body: CommentIn):
+    try:
+        return comment_json(svc.community.edit_comment(member, comment_id, body.body))
+    except Refused as error:
+        raise _refusal(error) from None
+
+
+@router.delete("/comments/{comment_id}", status_code=204, responses=AUTH_ERRORS)
+def delete_comment(svc: Svc, member: ApiMember, comment_id: int):
+    try:
+        svc.community.delete_comment(member, comment_id)
+    except Refused as error:
+        raise _refusal(error) from None
+    return Response(status_code=204)
+
+
+# -- collections -----------------------------------------------------------------------------
+class CollectionOut(ApiModel):
+    id: int
+    name: str
+    shared: bool
+    share_url: str | None
+    size: int
+    created_at: datetime
+
+
+class CollectionDetail(CollectionOut):
+    papers: list[Paper]
+
+
+class CollectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=500)
+    shared: bool = False
+
+
+class CollectionChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=500)
+    shared: bool | None = None
+
+
+class PaperRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    paper_id: str = Field(max_length=500)
+
+
+def _collection_json(svc: Services, found: StoredCollection, size: int | None = None) -> dict:
+    base = svc.settings.public_url or ""
+    return {
+        "id": found.id,
+        "name": found.name,
+        "shared": found.share_token is not None,
+        "share_url": f"{base}/c/{found.share_token}" if found.share_token else None,
+        "size": found.size if size is None else size,
+        "created_at": as_utc(found.created_at),
+    }
+
+
+def _own(svc: Services, member, collection_id: int) -> StoredCollection:
+    try:
+        return svc.community.collection(member, collection_id)
+    except Refused as error:
+        raise _refusal(error) from None
+
+
+def _detail(svc: Services, found: StoredCollection) -> dict:
+    papers = svc.store.collections.papers(found.id)
+    ids = [p.id for p in papers]
+    upvotes = svc.store.votes.counts(ids)
+    return _collection_json(svc, found, len(papers)) | {
+        "papers": [paper_json(p, upvotes.get(p.id, 0)) for p in papers]
+    }
+
+
+@router.get("/collections", response_model=list[CollectionOut], responses=AUTH_ERRORS)
+def list_collections(svc: Svc, member: ApiMember):
+    """Your collections."""
+    return [_collection_json(svc, c) for c in svc.store.collections.of_member(member.id)]
+
+
+@router.post(
+    "/collections", response_model=CollectionDetail, status_code=201, responses=AUTH_ERRORS
+)
+def create_collection(svc: Svc, member: ApiMember, body: CollectionIn):
+    try:
+        made = svc.community.create_collection(member, body.name)
+        if body.shared:
+            svc.community.share_collection(member, made.id, True)
+    except Refused as error:
+        raise _refusal(error) from None
+    return _detail(svc, _own(svc, member, made.id))
+
+
+@router.get("/collections/{collection_id}", response_model=CollectionDetail, responses=AUTH_ERRORS)
+def get_collection(svc: Svc, member: ApiMember, collection_id: int):
+    """One of your collections with its papers (another member's: 404)."""
+    return _detail(svc, _own(svc, member, collection_id))
+
+
+@router.patch(
+    "/collections/{collection_id}", response_model=CollectionDetail, responses=AUTH_ERRORS
+)
+def change_collection(
+    svc: Svc, member: ApiMember, collection_id: int, body: Annotated[CollectionChange, Body()]
+):
+    """Rename it, or share (a new unguessable link) or stop sharing it."""
+    try:
+        if body.name is not None:
+            svc.community.rename_collection(member, collection_id, body.name)
+        if body.shared is not None:
+            svc.community.share_collection(member, collection_id, body.shared)
+    except Refused as error:
+        raise _refusal(error) from None
+    return _detail(svc, _own(svc, member, collection_id))
+
+
+@router.delete("/collections/{collection_id}", status_code=204, responses=AUTH_ERRORS)
+def delete_collection(svc: Svc, member: ApiMember, collection_id: int):
+    try:
+        svc.community.delete_collection(member, collection_id)
+    except Refused as error:
+        raise _refusal(error) from None
+    return Response(status_code=204)
+
+
+@router.post(
+    "/collections/{collection_id}/papers", response_model=CollectionDetail, responses=AUTH_ERRORS
+)
+def add_to_collection(svc: Svc, member: ApiMember, collection_id: int, body: PaperRef):
+    try:
+        svc.community.collect(member, collection_id, body.paper_id, keep=True)
+    except Refused as error:
+        raise _refusal(error) from None
+    return _detail(svc, _own(svc, member, collection_id))
+
+
+@router.delete(
+    "/collections/{collection_id}/papers/{paper_id:path}",
+    response_model=CollectionDetail,
+    responses=AUTH_ERRORS,
+)
+def remove_from_collection(svc: Svc, member: ApiMember, collection_id: int, paper_id: str):
+    try:
+        svc.community.collect(member, collection_id, paper_id, keep=False)
+    except Refused as error:
+        raise _refusal(error) from None
+    return _detail(svc, _own(svc, member, collection_id))
+
+
+class Whoami(ApiModel):
+    name: str
+    fullname: str
+    type: str = "user"
+    role: str
+
+
+@router.get("/whoami", response_model=Whoami, responses=AUTH_ERRORS)
+def whoami(member: ApiMember):
+    """The member the token belongs to (Hugging Face has /api/whoami-v2)."""
+    return Whoami(name=member.name, fullname=member.fullname, role=member.role)

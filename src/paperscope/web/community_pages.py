@@ -1,0 +1,412 @@
+"""The pages people act on: sign in and out, their account, submitting, upvoting,
+discussing, collections, curating. Every form POSTs with a CSRF token (web/auth.py), every
+change is a POST, and each answers with a redirect (303) to a page that shows the result.
+The rules themselves are in `paperscope.community` and `paperscope.accounts`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from paperscope.accounts import BadEmail, LinkRefused, RateLimited, utcnow
+from paperscope.community import Refused
+from paperscope.store.accounts import Member
+from paperscope.web.auth import (
+    Csrf,
+    SignedIn,
+    Viewer,
+    clear_session_cookie,
+    resolve_viewer,
+    safe_next,
+    set_session_cookie,
+)
+from paperscope.web.feeds import bibtex_list
+from paperscope.web.pages import error_page, page
+from paperscope.web.render import paper_url
+from paperscope.web.services import Services, Svc
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])
+Next = Annotated[str, Form(max_length=2_000)]
+Text = Annotated[str, Form(max_length=200_000)]
+Line = Annotated[str, Form(max_length=500)]
+
+
+def _back(target: str | None, default: str = "/") -> RedirectResponse:
+    return RedirectResponse(safe_next(target, default), status_code=303)
+
+
+def _refused(request: Request, error: Refused) -> HTMLResponse:
+    problems = []
+    if error.earlier is not None:
+        problems.append(f"It is on the page of {error.earlier.day:%A, %B %-d, %Y}.")
+    return error_page(request, error.status, error.message, problems)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _sign_in_first(path: str) -> RedirectResponse:
+    return RedirectResponse("/signin?" + urlencode({"next": path}), status_code=303)
+
+
+# -- sign in and out -------------------------------------------------------------------------
+@router.get("/signin", response_class=HTMLResponse)
+def sign_in_form(request: Request, svc: Svc, next: Annotated[str, Query(max_length=2_000)] = "/"):
+    return page(
+        request, "signin.html", next=safe_next(next), delivery=svc.accounts.delivery, sent=False
+    )
+
+
+@router.post("/signin", response_class=HTMLResponse, dependencies=[Csrf])
+def sign_in_request(request: Request, svc: Svc, email: Line, next: Next = "/"):
+    if svc.accounts.delivery is None:
+        return page(request, "signin.html", 503, next="/", delivery=None, sent=False)
+    try:
+        svc.accounts.request_link(email, _client(request))
+    except BadEmail as error:
+        return error_page(request, 422, str(error), [])
+    except RateLimited as error:
+        return error_page(request, 429, str(error), [])
+    # The same page whether or not the address has an account.
+    return page(
+        request, "signin.html", next=safe_next(next), delivery=svc.accounts.delivery, sent=True
+    )
+
+
+@router.get("/signin/confirm", response_class=HTMLResponse)
+def sign_in_confirm_form(
+    request: Request, svc: Svc, token: Annotated[str, Query(max_length=200)] = ""
+):
+    """What a sign-in link opens: a button. Nothing is used until it is pressed (mail
+    scanners open links too)."""
+    state = svc.accounts.link_state(token) if token else "unknown"
+    if state != "valid":
+        return error_page(request, 400, str(LinkRefused(state)), ["Ask for a new link."])
+    return page(request, "signin_confirm.html", token=token)
+
+
+@router.post("/signin/confirm", dependencies=[Csrf])
+def sign_in_confirm(request: Request, svc: Svc, token: Line, next: Next = "/"):
+    try:
+        _member, session = svc.accounts.redeem(token)
+    except LinkRefused as error:
+        return error_page(request, 400, str(error), ["Ask for a new link."])
+    response = _back(next)
+    set_session_cookie(response, session, svc.settings.session_days, svc.https)
+    return response
+
+
+@router.post("/signout", dependencies=[Csrf])
+def sign_out(request: Request, svc: Svc):
+    token = request.cookies.get("ps_session")
+    if token:
+        svc.store.accounts.end_session(token)
+    response = _back("/")
+    clear_session_cookie(response, svc.https)
+    return response
+
+
+@router.post("/signout/everywhere", dependencies=[Csrf])
+def sign_out_everywhere(svc: Svc, member: SignedIn):
+    svc.store.accounts.end_all_sessions(member.id)
+    response = _back("/")
+    clear_session_cookie(response, svc.https)
+    return response
+
+
+# -- account -------------------------------------------------------------------------------
+def _account_page(request: Request, svc: Services, member: Member, **extra) -> HTMLResponse:
+    return page(
+        request,
+        "account.html",
+        member=member,
+        tokens=svc.store.accounts.tokens(member.id),
+        sessions=svc.store.accounts.session_count(member.id, utcnow()),
+        **extra,
+    )
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, svc: Svc, viewer: Viewer):
+    if viewer is None:
+        return _sign_in_first("/account")
+    return _account_page(request, svc, viewer)
+
+
+@router.post("/account/name", dependencies=[Csrf])
+def account_name(request: Request, svc: Svc, member: SignedIn, fullname: Line):
+    fullname = " ".join(fullname.split())
+    if not 1 <= len(fullname) <= 100:
+        return error_page(request, 422, "a display name has 1 to 100 characters", [])
+    svc.store.accounts.rename(member.id, fullname)
+    return _back("/account")
+
+
+@router.post("/account/tokens", response_class=HTMLResponse, dependencies=[Csrf])
+def account_new_token(request: Request, svc: Svc, member: SignedIn, name: Line = "API token"):
+    token = svc.store.accounts.add_token(member.id, " ".join(name.split()) or "API token", utcnow())
+    return _account_page(request, svc, member, new_token=token)
+
+
+@router.post("/account/tokens/{token_id:int}/revoke", dependencies=[Csrf])
+def account_revoke_token(svc: Svc, member: SignedIn, token_id: int):
+    svc.store.accounts.revoke_token(member.id, token_id)
+    return _back("/account")
+
+
+@router.post("/account/delete", dependencies=[Csrf])
+def account_delete(request: Request, svc: Svc, member: SignedIn, confirm: Line = ""):
+    if confirm.strip().lower() != member.email:
+        return error_page(request, 422, "type your email address to delete your account", [])
+    svc.store.accounts.delete(member.id)
+    response = _back("/")
+    clear_session_cookie(response, svc.https)
+    return response
+
+
+# -- submitting, voting, curating ------------------------------------------------------------
+@router.get("/submit", response_class=HTMLResponse)
+def submit_form(request: Request, svc: Svc, viewer: Viewer):
+    if viewer is None:
+        return _sign_in_first("/submit")
+    return page(
+        request,
+        "submit.html",
+        max_age=svc.settings.submission_max_age_days,
+        per_day=svc.settings.submissions_per_day,
+    )
+
+
+@router.post("/submit", dependencies=[Csrf])
+def submit(request: Request, svc: Svc, member: SignedIn, paper_id: Line, comment: Text = ""):
+    try:
+        submitted = svc.community.submit(member, paper_id, comment)
+    except Refused as error:
+        return _refused(request, error)
+    return RedirectResponse(paper_url(submitted.paper_id), status_code=303)
+
+
+@router.post("/papers/{paper_id:path}/upvote", dependencies=[Csrf])
+def upvote(request: Request, svc: Svc, member: SignedIn, paper_id: str, next: Next = ""):
+    try:
+        svc.community.vote(member, paper_id)
+    except Refused as error:
+        return _refused(request, error)
+    return _back(next, paper_url(paper_id))
+
+
+@router.post("/papers/{paper_id:path}/dismiss", dependencies=[Csrf])
+def dismiss(
+    request: Request, svc: Svc, member: SignedIn, paper_id: str, undo: Line = "", next: Next = ""
+):
+    try:
+        svc.community.dismiss(member, paper_id, dismissed=not undo)
+    except Refused as error:
+        return _refused(request, error)
+    return _back(next, paper_url(paper_id))
+
+
+@router.post("/papers/{paper_id:path}/curate", dependencies=[Csrf])
+def curate(request: Request, svc: Svc, member: SignedIn, paper_id: str, state: Line):
+    try:
+        svc.community.curate(member, paper_id, state)
+    except (Refused, ValueError) as error:
+        if isinstance(error, Refused):
+            return _refused(request, error)
+        return error_page(request, 422, str(error), [])
+    return _back(paper_url(paper_id))
+
+
+# -- discussion ------------------------------------------------------------------------------
+@router.post("/papers/{paper_id:path}/comments", dependencies=[Csrf])
+def add_comment(request: Request, svc: Svc, member: SignedIn, paper_id: str, body: Text):
+    try:
+        comment = svc.community.comment(member, paper_id, body)
+    except Refused as error:
+        return _refused(request, error)
+    return RedirectResponse(f"{paper_url(comment.paper_id)}#comment-{comment.id}", 303)
+
+
+def _own_comment(svc: Services, member: Member, comment_id: int):
+    found = svc.store.comments.get(comment_id)
+    if found is None or found.user_id != member.id:
+        raise Refused(404, "no such comment of yours")
+    return found
+
+
+@router.get("/comments/{comment_id:int}/edit", response_class=HTMLResponse)
+def edit_comment_form(request: Request, svc: Svc, member: SignedIn, comment_id: int):
+    try:
+        comment = _own_comment(svc, member, comment_id)
+    except Refused as error:
+        return _refused(request, error)
+    return page(request, "comment_edit.html", comment=comment)
+
+
+@router.post("/comments/{comment_id:int}/edit", dependencies=[Csrf])
+def edit_comment(request: Request, svc: Svc, member: SignedIn, comment_id: int, body: Text):
+    try:
+        comment = svc.community.edit_comment(member, comment_id, body)
+    except Refused as error:
+        return _refused(request, error)
+    return RedirectResponse(f"{paper_url(comment.paper_id)}#comment-{comment.id}", 303)
+
+
+@router.post("/comments/{comment_id:int}/delete", dependencies=[Csrf])
+def delete_comment(request: Request, svc: Svc, member: SignedIn, comment_id: int):
+    try:
+        comment = _own_comment(svc, member, comment_id)
+        svc.community.delete_comment(member, comment_id)
+    except Refused as error:
+        return _refused(request, error)
+    return RedirectResponse(f"{paper_url(comment.paper_id)}#discussion", 303)
+
+
+@router.post("/comments/{comment_id:int}/hide", dependencies=[Csrf])
+def hide_comment(request: Request, svc: Svc, member: SignedIn, comment_id: int, hidden: Line = "1"):
+    try:
+        svc.community.hide_comment(member, comment_id, hidden == "1")
+        comment = svc.store.comments.get(comment_id)
+    except Refused as error:
+        return _refused(request, error)
+    return _back(f"{paper_url(comment.paper_id)}#comment-{comment_id}" if comment else "/")
+
+
+# -- collections -----------------------------------------------------------------------------
+@router.get("/collections", response_class=HTMLResponse)
+def collections(request: Request, svc: Svc, viewer: Viewer):
+    if viewer is None:
+        return _sign_in_first("/collections")
+    return page(request, "collections.html", collections=svc.store.collections.of_member(viewer.id))
+
+
+@router.post("/collections", dependencies=[Csrf])
+def create_collection(
+    request: Request, svc: Svc, member: SignedIn, name: Line, paper_id: Line = ""
+):
+    try:
+        made = svc.community.create_collection(member, name)
+        if paper_id:
+            svc.community.collect(member, made.id, paper_id, keep=True)
+    except Refused as error:
+        return _refused(request, error)
+    return _back(paper_url(paper_id) if paper_id else f"/collections/{made.id}")
+
+
+@router.get("/collections/{collection_id:int}.bib")
+def collection_bibtex(request: Request, svc: Svc, viewer: Viewer, collection_id: int):
+    try:
+        found = svc.community.collection(viewer, collection_id)
+    except Refused as error:
+        return _refused(request, error)
+    return _bib(svc, found.id)
+
+
+@router.get("/collections/{collection_id:int}", response_class=HTMLResponse)
+def collection(request: Request, svc: Svc, viewer: Viewer, collection_id: int):
+    try:
+        found = svc.community.collection(viewer, collection_id)
+    except Refused as error:
+        return _refused(request, error)
+    return _collection_page(request, svc, found, own=True)
+
+
+def _collection_page(request: Request, svc: Services, found, *, own: bool) -> HTMLResponse:
+    papers = svc.store.collections.papers(found.id)
+    share_url = None
+    if own and found.share_token:
+        share_url = f"{svc.settings.public_url or str(request.base_url).rstrip('/')}"
+        share_url += f"/c/{found.share_token}"
+    return page(
+        request, "collection.html", collection=found, papers=papers, own=own, share_url=share_url
+    )
+
+
+def _bib(svc: Services, collection_id: int) -> Response:
+    papers = svc.store.collections.papers(collection_id)
+    return Response(
+        bibtex_list(papers),
+        media_type="application/x-bibtex; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="paperscope-collection.bib"'},
+    )
+
+
+@router.get("/c/{token}.bib")
+def shared_collection_bibtex(request: Request, svc: Svc, token: str):
+    try:
+        return _bib(svc, svc.community.shared_collection(token).id)
+    except Refused as error:
+        return _refused(request, error)
+
+
+@router.get("/c/{token}", response_class=HTMLResponse)
+def shared_collection(request: Request, svc: Svc, token: str):
+    try:
+        found = svc.community.shared_collection(token)
+    except Refused as error:
+        return _refused(request, error)
+    response = _collection_page(request, svc, found, own=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key
+    return response
+
+
+@router.post("/collections/{collection_id:int}/rename", dependencies=[Csrf])
+def rename_collection(request: Request, svc: Svc, member: SignedIn, collection_id: int, name: Line):
+    try:
+        svc.community.rename_collection(member, collection_id, name)
+    except Refused as error:
+        return _refused(request, error)
+    return _back(f"/collections/{collection_id}")
+
+
+@router.post("/collections/{collection_id:int}/share", dependencies=[Csrf])
+def share_collection(
+    request: Request, svc: Svc, member: SignedIn, collection_id: int, shared: Line = "1"
+):
+    try:
+        svc.community.share_collection(member, collection_id, shared == "1")
+    except Refused as error:
+        return _refused(request, error)
+    return _back(f"/collections/{collection_id}")
+
+
+@router.post("/collections/{collection_id:int}/delete", dependencies=[Csrf])
+def delete_collection(request: Request, svc: Svc, member: SignedIn, collection_id: int):
+    try:
+        svc.community.delete_collection(member, collection_id)
+    except Refused as error:
+        return _refused(request, error)
+    return _back("/collections")
+
+
+@router.post("/collections/{collection_id:int}/papers", dependencies=[Csrf])
+def collect(
+    request: Request,
+    svc: Svc,
+    member: SignedIn,
+    collection_id: int,
+    paper_id: Line,
+    remove: Line = "",
+    next: Next = "",
+):
+    try:
+        svc.community.collect(member, collection_id, paper_id, keep=not remove)
+    except Refused as error:
+        return _refused(request, error)
+    return _back(next, f"/collections/{collection_id}")
+
+
+# -- about -----------------------------------------------------------------------------------
+@router.get("/about/trending", response_class=HTMLResponse)
+def about_trending(request: Request, svc: Svc):
+    return page(
+        request,
+        "about_trending.html",
+        gravity=svc.settings.trending_gravity,
+        window=svc.settings.trending_window_days,
+    )
