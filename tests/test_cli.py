@@ -1,4 +1,5 @@
 import json
+from datetime import datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -94,3 +95,29 @@ def test_serve_refuses_a_port_or_worker_count_out_of_range(args, message):
     assert result.exit_code == 2
     assert f"Invalid value for '{args[0]}'" in result.output and message in result.output
     assert "Traceback" not in result.output
+
+
+def test_users_add_makes_the_first_curator_and_tokens_create_prints_one_on_its_last_line():
+    made = run(
+        "users", "add", "Curator@Example.org", "--name", "Chief Curator", "--role", "curator"
+    )
+    assert made.exit_code == 0, made.output
+    assert "added curator@example.org as @chief-curator (curator)" in made.stdout
+    again = run("users", "add", "curator@example.org")  # no --role: the role stays
+    assert "updated" in again.stdout and "(curator)" in again.stdout
+    assert run("users", "add", "x@example.org", "--role", "admin").exit_code != 0
+    assert run("users", "add", "not-an-address").exit_code == 1
+
+    created = run("tokens", "create", "curator@example.org")
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("ps_") and len(token) > 40
+
+    from paperscope.settings import Settings
+    from paperscope.store import open_store
+
+    store = open_store(Settings())
+    member = store.accounts.token_member(token, datetime(2026, 1, 1))
+    assert member.email == "curator@example.org" and member.is_curator
+    missing = run("tokens", "create", "nobody@example.org")
+    assert missing.exit_code == 1 and "users add" in missing.output

@@ -1,5 +1,6 @@
 """Trending over a busy week: the database ranks every paper of the window by the score the
-page shows, ties by id, and paging through it loses or repeats nothing."""
+page shows, ties by id, and paging through it loses or repeats nothing; at equal votes the
+newer paper is higher, at equal age the one with more votes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import random
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import insert
 
 from paperscope.listings import Listings
@@ -101,3 +105,45 @@ def test_trending_ranks_the_whole_window_by_the_score_and_pages_completely(busy_
         page += 1
     assert page == IN_WINDOW // 700
     assert listed == expected  # same papers, same order, same scores: none lost or repeated
+
+
+def test_in_the_database_ranking_equal_votes_put_the_newer_first_and_equal_ages_more_votes(
+    busy_week,
+):
+    settings, store, _ = busy_week
+    listings = Listings(settings, store)
+    ranked = listings.trending(page=0, limit=IN_WINDOW, now=NOW).items
+    assert len(ranked) == IN_WINDOW
+    position = {item.paper.id: n for n, item in enumerate(ranked)}
+    by_age: dict[datetime, list] = {}
+    by_votes: dict[int, list] = {}
+    for item in ranked:
+        by_age.setdefault(item.paper.published.replace(microsecond=0), []).append(item)
+        by_votes.setdefault(item.upvotes, []).append(item)
+    pairs = 0
+    for same_age in by_age.values():  # ranked order within one age: votes never rise
+        votes = [item.upvotes for item in same_age]
+        assert votes == sorted(votes, reverse=True)
+        pairs += len(set(votes)) > 1
+    for same_votes in by_votes.values():  # ranked order within one vote count: never older first
+        ages = [item.paper.published.replace(microsecond=0) for item in same_votes]
+        assert ages == sorted(ages, reverse=True)
+    assert pairs > 50 and len(position) == IN_WINDOW  # the data has such pairs to test
+
+
+@examples(max_examples=300, deadline=None)
+@given(
+    votes=st.integers(0, 100_000),
+    more=st.integers(1, 100_000),
+    age_s=st.integers(0, 90 * 86_400),
+    gap_s=st.integers(1, 90 * 86_400),
+    gravity=st.floats(0.1, 5.0),
+)
+def test_the_score_prefers_newer_at_equal_votes_and_more_votes_at_equal_age(
+    votes, more, age_s, gap_s, gravity
+):
+    listings = Listings(Settings(trending_gravity=gravity), store=None)
+    newer = REFERENCE - timedelta(seconds=age_s)
+    older = newer - timedelta(seconds=gap_s)
+    assert listings.score(votes, newer, REFERENCE) > listings.score(votes, older, REFERENCE)
+    assert listings.score(votes + more, newer, REFERENCE) > listings.score(votes, newer, REFERENCE)

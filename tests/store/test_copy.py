@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -38,6 +38,20 @@ def sqlite_source(tmp_path):
     for n, record in enumerate(records[:40]):
         store.votes.add(record.id, f"reader-{n % 7}", datetime(2026, 1, 1, 12, 0, n))
     store.harvests.save("cs", harvested_until=date(2026, 1, 31), resumption_token="tok")
+    # And what members make: accounts, sessions, tokens, submissions, comments, lists.
+    at = datetime(2026, 1, 2, 9, 30)
+    ann, _ = store.accounts.ensure("ann@example.org", at, fullname="Ann", role="curator")
+    bob, _ = store.accounts.ensure("bob@example.org", at)
+    store.accounts.add_session(ann.id, at, timedelta(days=30))
+    store.accounts.add_token(bob.id, "cli", at)
+    store.accounts.add_link("cat@example.org", at, timedelta(minutes=15))
+    store.submissions.add(records[0].id, ann.id, at.date(), at)
+    store.comments.add(records[0].id, bob.id, "**Nice** paper", at)
+    listed = store.collections.create(bob.id, "Reading list", at)
+    store.collections.add(listed.id, records[1].id, at)
+    store.collections.dismiss(ann.id, records[2].id, at)
+    store.limits.hit("votes:member:1", 10, 60, at)
+    store.limits.secret("csrf")
     return store
 
 
@@ -75,11 +89,17 @@ def test_copy_store_moves_everything_and_back(sqlite_source, database_url, tmp_p
     harvest = copied.harvests.state("cs")
     assert (harvest.harvested_until, harvest.resumption_token) == (date(2026, 1, 31), "tok")
     assert copied.generations.current() > 0  # servers on the copy see it moved
+    assert copied.submissions.of([paper.id])[paper.id].user_name == "ann"
+    assert copied.comments.thread(paper.id)[0].body == "**Nice** paper"
 
     back = create_database_engine(f"sqlite:///{tmp_path / 'back.db'}")
     migrate(back)
     copy_store(copied.engine, back)
     assert digests(back) == digests(sqlite_source.engine)
+    # New rows get new ids on the copy (PostgreSQL's sequences were moved past the copied).
+    newcomer, made = copied.accounts.ensure("dee@example.org", datetime(2026, 2, 1))
+    assert made and newcomer.id > max(m.id for m in copied.accounts.many({1, 2}).values())
+    assert copied.comments.add(paper.id, newcomer.id, "me too", datetime(2026, 2, 1)) > 1
 
 
 def test_an_interrupted_copy_resumes_without_losing_or_doubling_a_row(

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,14 +68,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(web_settings) -> Iterator[str]:
-    """paperscope served by uvicorn on a free loopback port, for the whole session."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(web_settings), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
+@contextmanager
+def serving(app, port: int | None = None) -> Iterator[str]:
+    """The app served by uvicorn on a (free) loopback port; yields its URL."""
+    port = port or _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -82,9 +80,18 @@ def live_server(web_settings) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("paperscope did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_server(web_settings) -> Iterator[str]:
+    """paperscope served by uvicorn on a free loopback port, for the whole session."""
+    with serving(create_app(web_settings)) as url:
+        yield url
 
 
 # -- a paperscope with members: mail to a real SMTP server, fresh papers to submit ---------
@@ -143,6 +150,15 @@ def community_app(community_settings) -> Iterator:
     app = create_app(community_settings)
     with TestClient(app):  # runs start-up once; members then get clients of their own
         yield app
+
+
+@pytest.fixture(scope="module")
+def community_server(community_settings) -> Iterator[str]:
+    """The members' paperscope on a real socket (its public URL, for links, is that)."""
+    port = _free_port()
+    settings = community_settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    with serving(create_app(settings), port) as url:
+        yield url
 
 
 @pytest.fixture

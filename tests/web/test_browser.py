@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from paperscope.store import open_store
+from tests.mail_server import link_in
 from tests.search.conftest import REPO
 from tests.web.conftest import TAG_PAPER
 
@@ -120,3 +122,51 @@ def test_the_api_docs_work_offline_under_the_content_security_policy(page, live_
     assert not blocked, blocked
     assert not [url for url in outside if not url.startswith("data:")], outside
     shoot(page, "7-api-docs")
+
+
+def test_sign_in_by_mail_submit_upvote_and_discuss(
+    page, community_server, smtp, community_settings
+):
+    store = open_store(community_settings)
+    paper = max(store.papers.iter_all(), key=lambda p: p.published)
+    store.engine.dispose()
+    email = "browser@example.org"
+
+    page.goto(f"{community_server}/signin")
+    page.fill("input[name=email]", email)
+    page.click("text=Email me a sign-in link")
+    assert "a link is on its way" in page.locator("main").inner_text()
+    link = link_in(smtp.inbox.wait_for(email))
+    assert link.startswith(community_server + "/signin/confirm?token=")
+    page.goto(link)
+    shoot(page, "8-sign-in-button")
+    page.click("#confirm")
+    page.wait_for_url(community_server + "/")
+    assert page.locator("a.me").inner_text() == "browser"
+
+    page.goto(f"{community_server}/submit")
+    page.fill("input[name=paper_id]", f"https://arxiv.org/abs/{paper.id}v1")
+    page.fill("textarea[name=comment]", "A **must** read.")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"**/papers/{paper.id}")
+    assert "submitted by browser" in page.locator("p.submitted").inner_text()
+    assert page.locator(".discussion .comment strong").inner_text() == "must"
+
+    page.click(".paper-head button.votes")
+    page.wait_for_url(f"**/papers/{paper.id}")
+    vote = page.locator(".paper-head button.votes")
+    assert vote.get_attribute("aria-pressed") == "true" and vote.inner_text() == "▲ 1"
+    page.fill("#comment-body", "Replicated it: the numbers hold.")
+    page.click("text=Comment")
+    page.wait_for_url(f"**/papers/{paper.id}#comment-*")
+    assert page.locator(".discussion .comment").count() == 2
+    shoot(page, "9-paper-discussed")
+
+    page.goto(f"{community_server}/")
+    entry = page.locator(f'li.paper[data-id="{paper.id}"]')
+    assert "submitted by browser" in entry.inner_text() and "2 comments" in entry.inner_text()
+    assert entry.locator(".votes").inner_text() == "▲ 1"
+    shoot(page, "10-curated-daily")
+    page.goto(f"{community_server}/trending")
+    trending = page.locator(f'li.paper[data-id="{paper.id}"]')
+    assert trending.count() == 1 and trending.locator(".votes").inner_text() == "▲ 1"

@@ -3,10 +3,12 @@ it were huggingface.co, and builds its PaperInfo objects from the answers."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from huggingface_hub import HfApi
 
+from paperscope.community import Community
+from paperscope.store import open_store
 from tests.web.conftest import TAG_PAPER, UPVOTED
 
 
@@ -39,3 +41,22 @@ def test_list_daily_papers(live_server):
     assert all(isinstance(p.upvotes, int) for p in papers)
     by_trend = list(api.list_daily_papers(month=day[:7], sort="trending", limit=100))
     assert len(by_trend) >= len(papers)
+
+
+def test_the_client_reads_upvotes_and_submitters(community_server, community_settings):
+    store = open_store(community_settings)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    member, _ = store.accounts.ensure("hf-reader@example.org", now, fullname="HF Reader")
+    paper = max(store.papers.iter_all(), key=lambda p: p.published).id
+    Community(community_settings, store).submit(member, paper)
+    store.votes.add(paper, str(member.id), now)
+    store.engine.dispose()
+
+    api = HfApi(endpoint=community_server, token=False)
+    info = api.paper_info(paper)
+    assert info.upvotes >= 1
+    assert info.submitted_by.username == member.name and info.submitted_by.fullname == "HF Reader"
+    daily = list(api.list_daily_papers(submitter=member.name))
+    assert [p.id for p in daily] == [paper]
+    assert daily[0].submitted_by.username == member.name and daily[0].upvotes >= 1
+    assert isinstance(daily[0].comments, int)

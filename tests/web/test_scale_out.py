@@ -1,6 +1,6 @@
 """Several `paperscope serve` processes on one database, as app servers behind a balancer:
-what any host writes, every server serves within seconds, and racing writes through
-different servers store a paper once.
+what any host writes, every server serves within seconds, racing writes through different
+servers store a paper (or a member's vote) once, and limits hold across servers.
 
 On PostgreSQL each server has a data directory of its own (its own lexical index, kept level
 with the database), as on separate hosts; on SQLite they share the node's data directory.
@@ -12,12 +12,14 @@ import gzip
 import itertools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -26,7 +28,7 @@ from sqlalchemy import func, select
 
 from paperscope.settings import Settings
 from paperscope.store import open_store
-from paperscope.store.models import Paper, PaperAuthor
+from paperscope.store.models import Paper, PaperAuthor, Vote
 from tests.conftest import DEMO_CORPUS, MODELS_DIR
 
 TOKEN = "a-token-for-the-pipeline-only"
@@ -185,3 +187,52 @@ def test_100_racing_writes_of_one_paper_through_two_servers_store_it_once(cluste
         f"{urls[0]}/api/papers/{NEWCOMER['id']}", json=body, headers={"Authorization": "Bearer x"}
     )
     assert wrong.status_code == 401
+
+
+def test_200_racing_upvotes_from_20_members_through_two_servers_count_20(cluster):
+    """And a rate limit and a CSRF token hold across the servers (one cluster start)."""
+    urls, cli = cluster
+    store = open_store(
+        Settings(
+            data_dir=Path(cli["PAPERSCOPE_DATA_DIR"]), database_url=cli["PAPERSCOPE_DATABASE_URL"]
+        )
+    )
+    paper = next(store.papers.iter_all()).id
+    now = datetime.now(UTC).replace(tzinfo=None)
+    tokens = []
+    for n in range(20):
+        member, _ = store.accounts.ensure(f"voter{n}@example.org", now)
+        tokens.append(store.accounts.add_token(member.id, "race", now))
+
+    def upvote(n: int) -> tuple[int, dict]:
+        answer = httpx.post(
+            f"{urls[n % 2]}/api/papers/{paper}/upvote",
+            headers={"Authorization": f"Bearer {tokens[n % 20]}"},
+            timeout=60,
+        )
+        return answer.status_code, answer.json()
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(upvote, range(200)))
+    assert {status for status, _ in answers} == {200}
+    assert all(body["upvoted"] for _, body in answers)
+    with store.engine.connect() as connection:
+        votes = connection.execute(
+            select(func.count()).select_from(Vote).where(Vote.paper_id == paper)
+        ).scalar_one()
+    store.engine.dispose()
+    assert votes == 20
+    for url in urls:
+        assert httpx.get(f"{url}/api/papers/{paper}").json()["upvotes"] == 20
+
+    with httpx.Client() as browser:  # one cookie jar for both servers (same host)
+        form = browser.get(f"{urls[0]}/signin").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        statuses = [
+            browser.post(
+                f"{urls[n % 2]}/signin",
+                data={"email": "ratelimited@example.org", "csrf_token": csrf},
+            ).status_code
+            for n in range(6)
+        ]
+    assert statuses == [200] * 5 + [429]  # signed by one server, taken by both; one count
