@@ -5,6 +5,7 @@ and the page cache make of them. Every test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -506,3 +507,17 @@ def test_csrf_tokens_are_bound_to_their_session(people, fresh):
     stolen = csrf_in(uma.client.get("/account").text)
     answer = vic.client.post(f"/papers/{paper}/upvote", data={"csrf_token": stolen})
     assert answer.status_code == 403
+
+
+def test_feeds_carry_upvotes_and_comments_and_follow_the_curated_page(people, fresh, community_app):
+    wes = people("wes@example.org")
+    paper = fresh()
+    wes.post("/submit", paper_id=paper, comment="First!")
+    wes.post(f"/papers/{paper}/upvote")
+    rss = TestClient(community_app).get("/feeds/daily.rss")
+    item = next(i for i in ET.fromstring(rss.content).iter("item") if paper in i.findtext("link"))
+    assert item.findtext("description").endswith("▲ 1 upvote · 1 comment")
+    curated = {i.findtext("link") for i in ET.fromstring(rss.content).iter("item")}
+    everything = TestClient(community_app).get("/feeds/daily.rss?view=all")
+    assert everything.status_code == 200
+    assert {i.findtext("link") for i in ET.fromstring(everything.content).iter("item")} != curated

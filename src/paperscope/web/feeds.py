@@ -46,6 +46,7 @@ def feed(
     description: str,
     kind: Literal["rss", "atom"],
     paper_url: Callable[[str], str],
+    note: Callable[[str], str | None] | None = None,
 ) -> bytes:
     """An RSS 2.0 or Atom document (UTF-8 bytes) with one entry per paper, in order.
 
@@ -55,7 +56,8 @@ def feed(
     display_abstract); authors are Atom <author><name> and, since RSS <author> must be an
     email address, Dublin Core <dc:creator> in RSS. An entry's updated time is the
     paper's updated time, else its published time, else EPOCH; the feed's is the newest
-    of those.
+    of those. `note(paper_id)`, if given, is a last paragraph of the entry's summary
+    (upvotes and comments, say).
     """
     if kind not in ("rss", "atom"):
         raise ValueError(f"feed kind must be 'rss' or 'atom', not {kind!r}")
@@ -77,8 +79,11 @@ def feed(
         entry.guid(url, permalink=True)
         entry.title(_clean(display_title(paper.title)) or paper.id)
         entry.link(href=url, rel="alternate")
-        if abstract := display_abstract(paper.abstract):
-            entry.summary(abstract)
+        summary = display_abstract(paper.abstract)
+        if extra := (note(paper.id) if note else None):
+            summary = f"{summary}\n\n{extra}" if summary else extra
+        if summary:
+            entry.summary(summary)
         authors = [name for name in map(_clean, paper.authors) if name]
         for name in authors:
             entry.author(name=name)

@@ -232,6 +232,13 @@ def _feed(request: Request, kind: str, papers, title: str, description: str) -> 
     svc: Services = request.app.state.services
     base = absolute_base(svc.settings, request)
     query = request.url.query
+    ids = [paper.id for paper in papers]
+    upvotes, comments = svc.store.votes.counts(ids), svc.store.comments.counts(ids)
+
+    def note(paper_id: str) -> str:
+        votes, said = upvotes.get(paper_id, 0), comments.get(paper_id, 0)
+        return f"▲ {votes} upvote{'s' * (votes != 1)} · {said} comment{'s' * (said != 1)}"
+
     body = feed(
         papers,
         title=title,
@@ -240,6 +247,7 @@ def _feed(request: Request, kind: str, papers, title: str, description: str) -> 
         description=description,
         kind=kind,  # type: ignore[arg-type]
         paper_url=lambda paper_id: base + paper_url(paper_id),
+        note=note,
     )
     return Response(body, media_type=f"{FEED_TYPES[kind]}; charset=utf-8")
 
@@ -252,8 +260,13 @@ def daily_feed(
     date_: Annotated[str | None, Query(alias="date", max_length=40)] = None,
     week: Annotated[str | None, Query(max_length=40)] = None,
     month: Annotated[str | None, Query(max_length=40)] = None,
+    view: Literal["curated", "all"] | None = None,
 ):
-    listing: Listing = svc.listings.daily(period_or_422(date_, week, month), limit=FEED_SIZE)
+    listing: Listing = svc.listings.daily(
+        period_or_422(date_, week, month),
+        limit=FEED_SIZE,
+        view=view or svc.listings.default_view(),
+    )
     label = listing.period.title if listing.period else "no papers yet"
     papers = [item.paper for item in listing.items]
     return _feed(request, kind, papers, f"paperscope: papers of {label}", "Daily papers")
