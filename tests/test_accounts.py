@@ -111,7 +111,7 @@ def test_what_is_not_an_address_is_refused(store, address):
 
 
 def test_requests_for_links_are_limited_per_client_too(store):
-    accounts = _service(store, sign_in_requests_per_hour_per_client=3, host="127.0.0.1")
+    accounts = _service(store, [], sign_in_requests_per_hour_per_client=3, host="127.0.0.1")
     for n in range(3):
         accounts.request_link(f"a{n}@example.org", "10.9.9.9")
     with pytest.raises(RateLimited):

@@ -36,6 +36,10 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     open_store(settings, migrate_schema=False).engine.dispose()
     # A fresh server starts with an empty page cache (its workers share it on disk).
     shutil.rmtree(settings.data_dir / "cache" / "pages", ignore_errors=True)
+    # The app (in each worker) reads its settings from the environment: it must know where it
+    # listens (sign-in links of a loopback server without mail are built on it, and a server
+    # listening beyond loopback never prints them).
+    os.environ["PAPERSCOPE_HOST"], os.environ["PAPERSCOPE_PORT"] = host, str(port)
     if settings.encoder_threads is None and workers > 1:
         # Workers are separate processes that read settings from the environment.
         os.environ["PAPERSCOPE_ENCODER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
