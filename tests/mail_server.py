@@ -1,8 +1,10 @@
 """Real SMTP servers on 127.0.0.1 (aiosmtpd) for the tests that send mail: one that accepts
-and keeps every message, and one that refuses recipients (as a full mailbox does)."""
+and keeps every message (slowly, if asked), one that fails for a while (451), and one that
+refuses recipients (as a full mailbox does)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import threading
@@ -25,6 +27,9 @@ class Inbox:
 
     def __init__(self, refuse: bool = False) -> None:
         self.refuse = refuse
+        self.fail_next = 0  # answer this many DATA commands with 451 (try again later)
+        self.delay_s = 0.0  # wait this long before answering DATA (a slow server)
+        self.after_data = None  # called with each message kept, before the answer
         self.messages: list[EmailMessage] = []
         self._arrived = threading.Condition()
 
@@ -35,10 +40,19 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return "451 4.3.0 try again later"
+        # Kept the moment the whole message is in (as a real MTA queues it at the final
+        # "."), then, if asked, a slow answer, during which `after_data` may act.
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._arrived:
             self.messages.append(message)
             self._arrived.notify_all()
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.after_data is not None:
+            self.after_data(message)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:

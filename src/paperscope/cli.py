@@ -550,6 +550,102 @@ def models_install_command(
         err.print(f"installed potion-base-8M in {install_potion(settings.models_dir)}")
 
 
+digest_app = typer.Typer(help="Email digests.", no_args_is_help=True)
+app.add_typer(digest_app, name="digest")
+subscribers_app = typer.Typer(help="Digest subscribers.", no_args_is_help=True)
+app.add_typer(subscribers_app, name="subscribers")
+
+
+@digest_app.command("send")
+@_friendly_errors
+def digest_send_command(
+    period: Annotated[str, typer.Option("--period", help="daily or weekly")] = "daily",
+    day: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD: the day to send for [today, UTC]")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compose and count, send and record nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Send the period's digest to every subscriber who has not had it (safe to run again,
+    at any time, on any host: each subscriber gets each period's digest once)."""
+    from dataclasses import asdict
+
+    from paperscope.digest import DigestService
+    from paperscope.search.engine import SearchEngine
+
+    if period not in ("daily", "weekly"):
+        raise typer.BadParameter("daily or weekly", param_hint="--period")
+    settings = Settings()
+    store = _store()
+    service = DigestService(settings, store, search=SearchEngine(settings, store))
+    with err.status("sending digests") as status:
+
+        def progress(report) -> None:
+            status.update(f"digests: {report.sent:,} sent, {report.empty:,} empty")
+
+        report = service.send(
+            period, _parse_day(day, "--date"), dry_run=dry_run, on_progress=progress
+        )
+    service.close()
+    if as_json:
+        _print_json(asdict(report))
+        return
+    if report.period is None:
+        out.print("no daily digest today: arXiv announces nothing on Saturdays and Sundays")
+        return
+    verb = "would send" if dry_run else "sent"
+    out.print(
+        f"{report.period}: {verb} {report.sent:,}, nothing new for {report.empty:,}, "
+        f"{report.failed:,} failed, {report.retrying:,} to retry "
+        f"({report.subscribers:,} subscribers)"
+    )
+
+
+@subscribers_app.command("add")
+@_friendly_errors
+def subscribers_add_command(
+    email: Annotated[str, typer.Argument(help="The subscriber's email address.")],
+    confirmed: Annotated[
+        bool, typer.Option("--confirmed", help="Skip double opt-in (they agreed elsewhere).")
+    ] = False,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", help="A category to follow (repeat).")
+    ] = None,
+    follow: Annotated[
+        list[str] | None, typer.Option("--follow", help="A search to follow (repeat).")
+    ] = None,
+    frequency: Annotated[str, typer.Option("--frequency", help="daily or weekly")] = "daily",
+) -> None:
+    """Add a digest subscriber (an admin importing a list)."""
+    from paperscope.accounts import check_email, utcnow
+    from paperscope.search.query import parse_query
+
+    if frequency not in ("daily", "weekly"):
+        raise typer.BadParameter("daily or weekly", param_hint="--frequency")
+    for query in follow or []:
+        parse_query(query)
+    store = _store()
+    subscriber, made = store.digests.subscribe(
+        check_email(email),
+        utcnow(),
+        confirmed=confirmed,
+        frequency=frequency,
+        categories=category or [],
+        follows=follow or [],
+    )
+    if not made and (category or follow):
+        store.digests.update(
+            subscriber.id,
+            categories=category or subscriber.categories,
+            follows=follow or subscriber.follows,
+            frequency=frequency,
+        )
+    verb = "added" if made else "updated"
+    out.print(f"{verb} {subscriber.email} ({subscriber.state}, {frequency})")
+
+
 users_app = typer.Typer(help="Members and their roles.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 tokens_app = typer.Typer(help="Members' API tokens.", no_args_is_help=True)

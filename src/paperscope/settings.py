@@ -123,8 +123,8 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(default=2, ge=0, le=1000)
     # A pipeline may push papers with PUT /api/papers/{id} and this bearer token (unset: off).
     ingest_token: SecretStr | None = Field(default=None, min_length=16)
-    # The "papers in your inbox" box shows once email digests can take subscriptions.
-    subscriptions_enabled: bool = False
+    # The "papers in your inbox" box on every page (digests: paperscope digest send).
+    subscriptions_enabled: bool = True
 
     # Email (sign-in links, later digests): one SMTP server. No host: no mail; a server bound
     # to loopback then prints sign-in links on its console instead (one person, at once).
@@ -135,6 +135,17 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_timeout_s: float = Field(default=30.0, gt=0)
     mail_from: str = "paperscope <paperscope@localhost>"
+    # DKIM: a PEM private key file and its selector sign every message (domain: the From's).
+    dkim_private_key: Path | None = None
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+
+    # Digests.
+    digest_max_papers: int = Field(default=10, ge=1, le=100)
+    digest_lease_s: float = Field(default=120.0, gt=0)
+    digest_batch: int = Field(default=50, ge=1, le=10_000)
+    digest_retry_s: float = Field(default=300.0, ge=0)  # first back-off; doubles each try
+    digest_max_attempts: int = Field(default=6, ge=1)
 
     # Accounts: sign in with a one-time link (no passwords).
     sign_in_link_minutes: int = Field(default=15, ge=1, le=24 * 60)

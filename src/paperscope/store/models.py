@@ -310,3 +310,63 @@ class Dismissal(Base):
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- digests: subscribers, the outbox, what each was sent (store/digests.py) ------------------
+
+
+class Subscriber(Base):
+    """Someone who gets digests: by address (one person with the account of that address).
+    `state`: pending (until the confirmation link's button is pressed), active, paused,
+    unsubscribed or bouncing (the mail server refused the address for good)."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    frequency: Mapped[str] = mapped_column(String(8))  # "daily" or "weekly"
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    follows: Mapped[list[str]] = mapped_column(JSON)  # searches in the query language
+    for_you: Mapped[bool] = mapped_column(Boolean)
+    max_papers: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class OutboxMessage(Base):
+    """One digest for one subscriber and period: planned once, claimed with a lease by
+    whichever sender gets it, marked sent only once the SMTP server accepted it."""
+
+    __tablename__ = "digest_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(32))  # "daily:2026-12-02", "weekly:2026-W49"
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending, sent, empty, failed, skipped
+    papers: Mapped[list | None] = mapped_column(JSON)  # chosen at first composition, kept
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "period", name="uq_digest_outbox_subscriber_period"),
+        Index("ix_digest_outbox_due", "period", "state", "next_attempt_at"),
+    )
+
+
+class SentPaper(Base):
+    """A paper a subscriber was sent (any version): never sent to them again."""
+
+    __tablename__ = "digest_sent_papers"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime)

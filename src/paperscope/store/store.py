@@ -1,6 +1,7 @@
 """Store: the one way data goes into and comes out of the database, one part per aggregate
 (papers, rankings, votes, embeddings, harvests, the index generation; members and their
-sessions, rate limits and shared secrets; submissions, comments, collections)."""
+sessions, rate limits and shared secrets; submissions, comments, collections; digest
+subscribers, their outbox and what they were sent)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from paperscope.store.accounts import Accounts
 from paperscope.store.collections import Collections
 from paperscope.store.comments import Comments
+from paperscope.store.digests import Digests
 from paperscope.store.embeddings import Embeddings
 from paperscope.store.generation import Generations
 from paperscope.store.harvest import Harvests
@@ -34,6 +36,7 @@ class Store:
         self.submissions = Submissions(engine)
         self.comments = Comments(engine)
         self.collections = Collections(engine)
+        self.digests = Digests(engine)
 
     @property
     def backend(self) -> str:

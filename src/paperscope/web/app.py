@@ -21,11 +21,20 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from paperscope import __version__
 from paperscope.accounts import AccountService
 from paperscope.community import Community
+from paperscope.digest import DigestService
 from paperscope.listings import Listings
 from paperscope.search.engine import SearchEngine
 from paperscope.settings import Settings
 from paperscope.store import open_store
-from paperscope.web import api, community_api, community_pages, docs, pages, render
+from paperscope.web import (
+    api,
+    community_api,
+    community_pages,
+    digest_pages,
+    docs,
+    pages,
+    render,
+)
 from paperscope.web.access_log import AccessLog
 from paperscope.web.admission import Admission
 from paperscope.web.cache import PageCache
@@ -63,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             accounts,
             Community(settings, store),
             secret,
+            DigestService(settings, store, search=search),
         )
         # What start-up made (indexes, model, modules: ~300k objects on the 83k corpus) lives
         # as long as the process. Frozen, a full collection no longer walks it: its pauses,
@@ -72,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         search.stop_refreshing()
         accounts.close()
+        app.state.services.digests.close()
         store.engine.dispose()
 
     app = FastAPI(
@@ -124,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(docs.router)
     app.include_router(community_pages.router)
+    app.include_router(digest_pages.router)
     app.include_router(pages.router)
 
     @app.exception_handler(RequestValidationError)

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from paperscope.accounts import AccountService
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperscope.community import Community
+from paperscope.digest import DigestService
 from paperscope.listings import Listings, Period, PeriodError, parse_period
 from paperscope.search.engine import SearchEngine, SearchUnavailable
 from paperscope.search.query import QuerySyntaxError
@@ -34,6 +35,7 @@ class Services:
     accounts: AccountService
     community: Community
     secret_key: str  # signs CSRF tokens; the same on every server (store/limits.py)
+    digests: DigestService
 
     @property
     def https(self) -> bool:

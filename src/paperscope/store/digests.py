@@ -1,0 +1,403 @@
+"""Digests' state: subscribers, the outbox of planned messages, and the papers each
+subscriber was sent.
+
+The outbox is how every subscriber gets each period's digest exactly once, however many
+senders run, on however many hosts, and wherever one is killed:
+
+- `plan` inserts one row per (subscriber, period) (ON CONFLICT DO NOTHING: planning twice
+  plans once);
+- `claim` takes due rows with a lease: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
+  senders never take the same row; on SQLite one UPDATE ... RETURNING under its single
+  writer lock does the same. A sender that dies leaves its lease to expire, and the row is
+  taken again;
+- the record of a message as sent (and of its papers: never sent again) is written, for
+  the lease's owner only, while the server has all of the message but its last line, and
+  committed the moment that line goes out, before the server's answer (`marking_sent`,
+  mail.Connection.send): a sender killed anywhere else either sent nothing the record
+  misses or recorded nothing it did not hand over; a refusal after the commit is undone
+  (`unsend`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, delete, func, or_, select, update
+
+from paperscope.store.models import OutboxMessage, SentPaper, Subscriber
+from paperscope.store.sql import chunks, insert_or
+
+STATES = ("pending", "active", "paused", "unsubscribed", "bouncing")
+
+
+@dataclass(frozen=True)
+class StoredSubscriber:
+    id: int
+    email: str
+    state: str
+    frequency: str
+    categories: list[str]
+    follows: list[str]
+    for_you: bool
+    max_papers: int
+    created_at: datetime
+    confirmed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    subscriber_id: int
+    period: str
+    message_id: str
+    papers: list | None
+    attempts: int
+
+
+class LeaseLost(RuntimeError):
+    """Another sender holds the message now: this one must not send it."""
+
+
+class MarkSent:
+    def __init__(self, engine, message_id, owner, subscriber_id, paper_ids, at) -> None:
+        self.engine = engine
+        self.message_id, self.owner, self.subscriber_id = message_id, owner, subscriber_id
+        self.paper_ids, self.at = list(dict.fromkeys(paper_ids)), at
+        self._connection = None
+        self._transaction = None
+        self.committed = False
+
+    def prepare(self) -> None:
+        self._connection = self.engine.connect()
+        self._transaction = self._connection.begin()
+        if self._connection.dialect.name == "postgresql":
+            # The commit must be as short as can be (a sender killed during it repeats a
+            # message): it returns once PostgreSQL has the record, not once it is on disk.
+            # A database crash within a fraction of a second may then repeat one message.
+            self._connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
+        done = self._connection.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == self.message_id,
+                OutboxMessage.lease_owner == self.owner,
+                OutboxMessage.state == "pending",
+            )
+            .values(
+                state="sent",
+                sent_at=self.at,
+                lease_until=None,
+                attempts=OutboxMessage.attempts + 1,
+            )
+        ).rowcount
+        if not done:
+            raise LeaseLost(f"message {self.message_id} is another sender's now")
+        if self.paper_ids:
+            statement = insert_or(self._connection, SentPaper.__table__).on_conflict_do_nothing()
+            self._connection.execute(
+                statement,
+                [
+                    {"subscriber_id": self.subscriber_id, "paper_id": pid, "sent_at": self.at}
+                    for pid in self.paper_ids
+                ],
+            )
+
+    def commit(self) -> None:
+        self._transaction.commit()
+        self.committed = True
+        self._close()
+
+    def rollback(self) -> None:
+        if self._transaction is not None and not self.committed:
+            self._transaction.rollback()
+        self._close()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _subscriber(row) -> StoredSubscriber:
+    return StoredSubscriber(
+        row.id,
+        row.email,
+        row.state,
+        row.frequency,
+        list(row.categories or []),
+        list(row.follows or []),
+        bool(row.for_you),
+        row.max_papers,
+        row.created_at,
+        row.confirmed_at,
+    )
+
+
+class Digests:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- subscribers ------------------------------------------------------------------------
+    def subscribe(
+        self,
+        email: str,
+        at: datetime,
+        *,
+        confirmed: bool = False,
+        frequency: str = "daily",
+        categories: Sequence[str] = (),
+        follows: Sequence[str] = (),
+        max_papers: int = 10,
+    ) -> tuple[StoredSubscriber, bool]:
+        """The subscriber of this address, made if new; (subscriber, made). An existing one
+        keeps its preferences; `confirmed` activates it either way."""
+        with self.engine.begin() as connection:
+            statement = insert_or(connection, Subscriber.__table__).values(
+                email=email,
+                state="active" if confirmed else "pending",
+                frequency=frequency,
+                categories=list(categories),
+                follows=list(follows),
+                for_you=True,
+                max_papers=max_papers,
+                created_at=at,
+                confirmed_at=at if confirmed else None,
+            )
+            made = connection.execute(
+                statement.on_conflict_do_nothing(index_elements=["email"]).returning(Subscriber.id)
+            ).first()
+        found = self.by_email(email)
+        assert found is not None
+        if confirmed and found.state != "active":
+            self.set_state(found.id, "active", at)
+            found = self.get(found.id)
+        return found, made is not None
+
+    def get(self, subscriber_id: int) -> StoredSubscriber | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(Subscriber).where(Subscriber.id == subscriber_id)
+            ).first()
+        return _subscriber(row) if row else None
+
+    def by_email(self, email: str) -> StoredSubscriber | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(Subscriber).where(Subscriber.email == email)).first()
+        return _subscriber(row) if row else None
+
+    def set_state(self, subscriber_id: int, state: str, at: datetime) -> None:
+        if state not in STATES:
+            raise ValueError(f"state {state!r}: one of {', '.join(STATES)}")
+        values: dict = {"state": state}
+        if state == "active":
+            values["confirmed_at"] = func.coalesce(Subscriber.confirmed_at, at)
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(Subscriber).where(Subscriber.id == subscriber_id).values(**values)
+            )
+
+    def update(self, subscriber_id: int, **preferences) -> None:
+        allowed = {"frequency", "categories", "follows", "for_you", "max_papers"}
+        unknown = set(preferences) - allowed
+        if unknown:
+            raise ValueError(f"not a preference: {', '.join(sorted(unknown))}")
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(Subscriber).where(Subscriber.id == subscriber_id).values(**preferences)
+            )
+
+    def active(self, frequency: str) -> list[StoredSubscriber]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(Subscriber)
+                .where(Subscriber.state == "active", Subscriber.frequency == frequency)
+                .order_by(Subscriber.id)
+            ).all()
+        return [_subscriber(row) for row in rows]
+
+    def count(self) -> dict[str, int]:
+        with self.engine.connect() as connection:
+            return dict(
+                connection.execute(
+                    select(Subscriber.state, func.count()).group_by(Subscriber.state)
+                ).all()
+            )
+
+    # -- the outbox -------------------------------------------------------------------------
+    def plan(self, period: str, rows: Sequence[tuple[int, str]], at: datetime) -> int:
+        """One pending message per (subscriber id, Message-ID) for the period; returns how
+        many were new (planning again plans nothing twice)."""
+        new = 0
+        for chunk in chunks(list(rows), 500):
+            with self.engine.begin() as connection:
+                statement = insert_or(connection, OutboxMessage.__table__).on_conflict_do_nothing()
+                result = connection.execute(
+                    statement.returning(OutboxMessage.id),
+                    [
+                        {
+                            "subscriber_id": subscriber_id,
+                            "period": period,
+                            "message_id": message_id,
+                            "state": "pending",
+                            "papers": None,
+                            "lease_owner": None,
+                            "lease_until": None,
+                            "attempts": 0,
+                            "next_attempt_at": at,
+                            "last_error": None,
+                            "created_at": at,
+                            "sent_at": None,
+                        }
+                        for subscriber_id, message_id in chunk
+                    ],
+                )
+                new += len(result.all())
+        return new
+
+    def claim(
+        self, period: str, owner: str, at: datetime, lease: timedelta, limit: int
+    ) -> list[Claimed]:
+        """Take up to `limit` due messages of the period for `owner` until at + lease."""
+        due = and_(
+            OutboxMessage.period == period,
+            OutboxMessage.state == "pending",
+            OutboxMessage.next_attempt_at <= at,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < at),
+        )
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                ids = (
+                    connection.execute(
+                        select(OutboxMessage.id)
+                        .where(due)
+                        .order_by(OutboxMessage.id)
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    )
+                    .scalars()
+                    .all()
+                )
+                where = OutboxMessage.id.in_(ids) if ids else None
+            else:  # SQLite: one writer at a time, so the UPDATE's own subquery is the claim
+                where = OutboxMessage.id.in_(
+                    select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
+                )
+            if where is None:
+                return []
+            rows = connection.execute(
+                update(OutboxMessage)
+                .where(where)
+                .values(lease_owner=owner, lease_until=at + lease)
+                .returning(
+                    OutboxMessage.id,
+                    OutboxMessage.subscriber_id,
+                    OutboxMessage.period,
+                    OutboxMessage.message_id,
+                    OutboxMessage.papers,
+                    OutboxMessage.attempts,
+                )
+            ).all()
+        return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+    def keep_papers(self, message_id: int, owner: str, papers: list) -> bool:
+        """Remember what a message holds (its first composition), so a retry sends the same."""
+        with self.engine.begin() as connection:
+            return (
+                connection.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner)
+                    .values(papers=papers)
+                ).rowcount
+                > 0
+            )
+
+    def marking_sent(
+        self,
+        message_id: int,
+        owner: str,
+        subscriber_id: int,
+        paper_ids: Sequence[str],
+        at: datetime,
+    ) -> MarkSent:
+        """The record of a message as sent (and of its papers), in a transaction of its own:
+        `prepare()` writes it, `commit()` commits it (mail.Connection.send calls both at the
+        last moment), `rollback()` drops it if the send failed first."""
+        return MarkSent(self.engine, message_id, owner, subscriber_id, paper_ids, at)
+
+    def unsend(self, message_id: int) -> None:
+        """The server refused a message already recorded as sent: pending again (the
+        caller then records why)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(state="pending", sent_at=None)
+            )
+            row = connection.execute(
+                select(OutboxMessage.subscriber_id, OutboxMessage.papers).where(
+                    OutboxMessage.id == message_id
+                )
+            ).one()
+            ids = [entry[0] for entry in row.papers or []]
+            if ids:
+                connection.execute(
+                    delete(SentPaper).where(
+                        SentPaper.subscriber_id == row.subscriber_id, SentPaper.paper_id.in_(ids)
+                    )
+                )
+
+    def finish(self, message_id: int, owner: str, state: str, error: str | None = None) -> None:
+        """A message that will not be sent: "empty" (nothing new for them), "skipped" (not
+        active any more) or "failed" (refused for good)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner)
+                .values(state=state, lease_until=None, last_error=error)
+            )
+
+    def retry_later(self, message_id: int, owner: str, at: datetime, error: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner)
+                .values(
+                    attempts=OutboxMessage.attempts + 1,
+                    next_attempt_at=at,
+                    lease_until=None,
+                    last_error=error[:2000],
+                )
+            )
+
+    def outbox(self, period: str) -> dict[str, int]:
+        with self.engine.connect() as connection:
+            return dict(
+                connection.execute(
+                    select(OutboxMessage.state, func.count())
+                    .where(OutboxMessage.period == period)
+                    .group_by(OutboxMessage.state)
+                ).all()
+            )
+
+    def pending_left(self, period: str) -> datetime | None:
+        """When the next pending message of the period is due (None: none is pending)."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.period == period, OutboxMessage.state == "pending"
+                )
+            ).scalar()
+
+    # -- what was sent ----------------------------------------------------------------------
+    def sent_papers(self, subscriber_id: int) -> set[str]:
+        with self.engine.connect() as connection:
+            return set(
+                connection.execute(
+                    select(SentPaper.paper_id).where(SentPaper.subscriber_id == subscriber_id)
+                ).scalars()
+            )
+
+    def forget(self, subscriber_id: int) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(Subscriber).where(Subscriber.id == subscriber_id))
