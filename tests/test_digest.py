@@ -5,8 +5,10 @@ and period however often `digest send` runs, overlaps or is killed."""
 
 from __future__ import annotations
 
+import base64
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+import dkim
 import pytest
 from fastapi.testclient import TestClient
 
@@ -367,3 +370,40 @@ def test_overlapping_runs_share_the_work_and_send_each_digest_once(
         assert sender.wait(120) == 0, sender.stderr.read().decode()
     assert store.digests.outbox(PERIOD.key) == {"sent": len(emails)}
     _exactly_once(smtp, emails)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a key")
+def test_a_configured_dkim_key_signs_the_headers_that_matter(tmp_path, database_url, smtp, store):
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    settings = _settings(tmp_path, database_url, smtp, dkim_private_key=key, dkim_selector="ps")
+    _subscribers(store, 1)
+    _voted(store, 3)
+    service = DigestService(settings, store)
+    assert service.send("daily", DAY).sent == 1
+    message = smtp.inbox.wait_for("reader0@example.org")
+    signature = message["DKIM-Signature"]
+    assert "d=papers.example.org" in signature and "s=ps" in signature
+    signed_headers = signature.split("h=", 1)[1].split(";", 1)[0].lower()
+    for name in (
+        "from",
+        "to",
+        "subject",
+        "message-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+    ):
+        assert name in signed_headers
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    def dns(name, timeout=5):
+        assert name == b"ps._domainkey.papers.example.org."
+        return record
+
+    assert dkim.verify(message.as_bytes(), dnsfunc=dns)
+    service.close()

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -693,6 +693,56 @@ def tokens_create_command(
     token = store.accounts.add_token(member.id, name, utcnow())
     err.print(f"API token for {member.email} (shown once; send it as Authorization: Bearer):")
     sys.stdout.write(token + "\n")
+
+
+@app.command("recommend")
+@_friendly_errors
+def recommend_command(
+    like: Annotated[list[str], typer.Option("--like", help="A paper you like (repeat).")],
+    dislike: Annotated[
+        list[str] | None, typer.Option("--dislike", help="A paper you do not (repeat).")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="YYYY-MM-DD: papers published from then")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="YYYY-MM-DD: papers published until then")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Papers like the ones you like (a model learned from them on the stored embeddings),
+    published in the range; the liked ones left out."""
+    from paperscope.recommend import NotEmbedded, Recommender
+    from paperscope.search.engine import SearchEngine
+
+    settings = Settings()
+    store = _store()
+    likes = [parse_arxiv_id(i).base for i in like]
+    dislikes = [parse_arxiv_id(i).base for i in dislike or []]
+    first, last = _parse_day(start, "--from"), _parse_day(until, "--until")
+    recommender = Recommender(store, SearchEngine(settings, store).encoder.name)
+    try:
+        found = recommender.recommend(
+            likes,
+            dislikes,
+            start=datetime.combine(first, datetime.min.time()) if first else None,
+            end=datetime.combine(last, datetime.min.time()) + timedelta(days=1) if last else None,
+            limit=limit,
+        )
+    except NotEmbedded as error:
+        raise UserError(str(error)) from None
+    papers = {p.id: p for p in store.papers.get_many([r.paper_id for r in found])}
+    if as_json:
+        _print_json(
+            [papers[r.paper_id].as_json() | {"score": r.score, "because": r.because} for r in found]
+        )
+        return
+    for n, r in enumerate(found, 1):
+        paper = papers[r.paper_id]
+        out.print(
+            f"{n:>3}. {paper.id}  {paper.title}  [dim](like {r.because})[/dim]", highlight=False
+        )
 
 
 @app.command("paper")

@@ -37,6 +37,8 @@ from paperscope.accounts import RateLimited, check_email, utcnow
 from paperscope.digest.compose import Composer, Item
 from paperscope.digest.periods import DigestPeriod, Frequency, digest_period
 from paperscope.digest.render import render
+from paperscope.recommend import Recommender
+from paperscope.search.engine import SearchUnavailable
 from paperscope.settings import LOOPBACK_HOSTS, Settings
 from paperscope.store import Store
 from paperscope.store.digests import Claimed, LeaseLost, StoredSubscriber
@@ -192,6 +194,20 @@ class DigestService:
         return subscriber
 
     # -- sending ----------------------------------------------------------------------------
+    def composer(self) -> Composer:
+        """What chooses each digest's papers: with a search engine (and its model), "for
+        you" from each member's own upvotes and saves too."""
+        recommender = None
+        if self.search is not None:
+            try:
+                recommender = Recommender(self.store, self.search.encoder.name)
+            except SearchUnavailable:
+                recommender = None  # no model installed: searches and trending only
+        composer = Composer(self.store, self.search)
+        if recommender is not None:
+            composer.for_you = _for_you(recommender, composer)
+        return composer
+
     def message_id(self, period: DigestPeriod, subscriber_id: int) -> str:
         """The same for one person and period wherever and however often it is made."""
         tag = hashlib.sha256(f"{self.secret}|{period.key}|{subscriber_id}".encode()).hexdigest()
@@ -211,7 +227,7 @@ class DigestService:
         report = SendReport(period.key if period else None)
         if period is None:
             return report  # no daily digest on a day arXiv announces nothing
-        composer = composer or Composer(self.store, self.search)
+        composer = composer or self.composer()
         subscribers = self.store.digests.active(frequency)
         report.subscribers = len(subscribers)
         if dry_run:
@@ -354,6 +370,25 @@ class _Sender:
 
     def __exit__(self, *_exc) -> None:
         self._close()
+
+
+def _for_you(recommender: Recommender, composer: Composer):
+    def choose(member, period: DigestPeriod, limit: int) -> list[Item]:
+        candidates = [paper.id for paper in composer.newest(period)]
+        found = recommender.for_member(member, candidates=candidates, limit=limit)
+        liked = {p.id: p for p in recommender.store.papers.get_many([r.because for r in found])}
+        return [
+            Item(r.paper_id, f"because you liked “{_short(liked[r.because].title)}”", "for-you")
+            for r in found
+            if r.because in liked
+        ]
+
+    return choose
+
+
+def _short(title: str, width: int = 70) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= width else title[: width - 1].rstrip() + "…"
 
 
 def _item(stored: list) -> Item:

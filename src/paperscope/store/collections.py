@@ -140,6 +140,17 @@ class Collections:
                 ).scalars()
             )
 
+    def saved_by(self, user_id: int) -> list[str]:
+        """Every paper in any of the member's collections, most recently added first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(CollectionItem.paper_id)
+                .join(Collection, Collection.id == CollectionItem.collection_id)
+                .where(Collection.user_id == user_id)
+                .order_by(CollectionItem.added_at.desc(), CollectionItem.paper_id)
+            ).scalars()
+            return list(dict.fromkeys(rows))
+
     # -- not interested ---------------------------------------------------------------------
     def dismiss(self, user_id: int, paper_id: str, at: datetime) -> None:
         with self.engine.begin() as connection:

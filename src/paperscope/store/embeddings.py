@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 from sqlalchemy import Engine, bindparam, delete, func, select, update
 
 from paperscope.store import generation
 from paperscope.store.models import Embedding
-from paperscope.store.sql import insert_or
+from paperscope.store.sql import chunks, insert_or
 
 
 class Embeddings:
@@ -26,6 +27,28 @@ class Embeddings:
                     )
                 ).all()
             )
+
+    def vectors(self, model: str, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The float32 vectors of these papers (those that have one) under the model."""
+        found: dict[str, np.ndarray] = {}
+        with self.engine.connect() as connection:
+            for chunk in chunks(list(dict.fromkeys(paper_ids))):
+                rows = connection.execute(
+                    select(Embedding.paper_id, Embedding.vector).where(
+                        Embedding.model == model, Embedding.paper_id.in_(chunk)
+                    )
+                ).all()
+                found.update((pid, np.frombuffer(blob, dtype="<f4")) for pid, blob in rows)
+        return found
+
+    def sample(self, model: str, count: int, seed: int = 0) -> dict[str, np.ndarray]:
+        """About `count` vectors of papers picked at random (the same for one seed)."""
+        ids = sorted(self.hashes(model))
+        if not ids:
+            return {}
+        rng = np.random.default_rng(seed)
+        picked = rng.choice(len(ids), size=min(count, len(ids)), replace=False)
+        return self.vectors(model, [ids[i] for i in sorted(picked)])
 
     def count(self, model: str) -> int:
         with self.engine.connect() as connection:

@@ -256,6 +256,16 @@ class Papers:
             )
         return self.get_many(ids)
 
+    def published_ids(self, start: datetime | None, end: datetime | None) -> list[str]:
+        """Ids of papers first published in [start, end) (either end open when None)."""
+        query = select(Paper.id)
+        if start is not None:
+            query = query.where(Paper.published >= start)
+        if end is not None:
+            query = query.where(Paper.published < end)
+        with self.engine.connect() as connection:
+            return list(connection.execute(query.order_by(Paper.id)).scalars())
+
     def count(self) -> int:
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(Paper)).scalar_one()

@@ -53,6 +53,17 @@ class Votes:
                 generation.bump(connection, generation.COMMUNITY)
             return gone > 0
 
+    def of_voter(self, voter: str) -> list[str]:
+        """The papers this voter upvoted, most recent first."""
+        with self.engine.connect() as connection:
+            return list(
+                connection.execute(
+                    select(Vote.paper_id)
+                    .where(Vote.voter == voter)
+                    .order_by(Vote.created_at.desc(), Vote.paper_id)
+                ).scalars()
+            )
+
     def voted(self, voter: str, paper_ids: Sequence[str]) -> set[str]:
         """Which of these papers this voter has upvoted."""
         found: set[str] = set()

@@ -5,14 +5,17 @@ shape where it has one (`POST /api/papers/submit`, `upvotes`, `numComments`,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Response
+from fastapi import APIRouter, Body, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperscope.community import Refused, render_markdown
+from paperscope.recommend import NotEmbedded, Recommender
+from paperscope.search.engine import SearchUnavailable
 from paperscope.store.collections import StoredCollection
 from paperscope.store.comments import StoredComment
 from paperscope.web.api import (
@@ -318,3 +321,64 @@ class Whoami(ApiModel):
 def whoami(member: ApiMember):
     """The member the token belongs to (Hugging Face has /api/whoami-v2)."""
     return Whoami(name=member.name, fullname=member.fullname, role=member.role)
+
+
+# -- recommendations (Semantic Scholar's shape) ----------------------------------------------
+class RecommendationsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    positive_paper_ids: list[str] = Field(
+        alias="positivePaperIds", min_length=1, max_length=500, description="papers liked"
+    )
+    negative_paper_ids: list[str] = Field(
+        default_factory=list, alias="negativePaperIds", max_length=500
+    )
+
+
+class Recommended(Paper):
+    score: float
+    because: str | None = Field(description="the liked paper it is most like")
+
+
+class RecommendationsOut(ApiModel):
+    recommended_papers: list[Recommended]
+
+
+@router.post("/recommendations", response_model=RecommendationsOut, responses=ERRORS, tags=["api"])
+def recommendations(
+    svc: Svc,
+    body: RecommendationsIn,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    from_: Annotated[
+        date | None, Query(alias="from", description="papers published from this day")
+    ] = None,
+):
+    """Papers like the liked ones (a model learned from them on the stored embeddings),
+    as Semantic Scholar's recommendations API answers: `{"recommendedPapers": [...]}`."""
+    try:
+        likes = [parse_arxiv_id(i).base for i in body.positive_paper_ids]
+        dislikes = [parse_arxiv_id(i).base for i in body.negative_paper_ids]
+    except InvalidArxivId as error:
+        raise HTTPException(422, str(error)) from None
+    known = {p.id for p in svc.store.papers.get_many(likes)}
+    if missing := [pid for pid in likes if pid not in known]:
+        raise HTTPException(404, f"not in this paperscope: {', '.join(missing[:5])}")
+    try:
+        recommender = Recommender(svc.store, svc.search.encoder.name)
+        found = recommender.recommend(
+            likes,
+            dislikes,
+            start=datetime.combine(from_, datetime.min.time()) if from_ else None,
+            limit=limit,
+        )
+    except (NotEmbedded, SearchUnavailable) as error:
+        raise HTTPException(503, str(error)) from None
+    papers = {p.id: p for p in svc.store.papers.get_many([r.paper_id for r in found])}
+    upvotes = svc.store.votes.counts(list(papers))
+    return {
+        "recommended_papers": [
+            paper_json(papers[r.paper_id], upvotes.get(r.paper_id, 0)).model_dump()
+            | {"score": r.score, "because": r.because}
+            for r in found
+            if r.paper_id in papers
+        ]
+    }

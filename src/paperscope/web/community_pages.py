@@ -5,6 +5,7 @@ The rules themselves are in `paperscope.community` and `paperscope.accounts`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -13,6 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.accounts import BadEmail, LinkRefused, RateLimited, utcnow
 from paperscope.community import Refused
+from paperscope.recommend import Recommender
+from paperscope.search.engine import SearchUnavailable
 from paperscope.store.accounts import Member
 from paperscope.web.auth import (
     Csrf,
@@ -399,6 +402,37 @@ def collect(
     except Refused as error:
         return _refused(request, error)
     return _back(next, f"/collections/{collection_id}")
+
+
+# -- for you -------------------------------------------------------------------------------
+@router.get("/for-you", response_class=HTMLResponse)
+def for_you(request: Request, svc: Svc, viewer: Viewer):
+    """Papers of the trending window picked for the member from what they upvoted and
+    saved (and not what they are not interested in)."""
+    if viewer is None:
+        return _sign_in_first("/for-you")
+    now = utcnow()
+    found = []
+    try:
+        recommender = Recommender(svc.store, svc.search.encoder.name)
+        found = recommender.for_member(
+            viewer,
+            start=now - timedelta(days=svc.settings.trending_window_days),
+            limit=30,
+        )
+    except SearchUnavailable:
+        pass  # no model yet: the page says how to get some
+    papers = {p.id: p for p in svc.store.papers.get_many([r.paper_id for r in found])}
+    liked = {p.id: p for p in svc.store.papers.get_many([r.because for r in found if r.because])}
+    upvotes = svc.store.votes.counts(list(papers))
+    items = [
+        (papers[r.paper_id], upvotes.get(r.paper_id, 0), liked.get(r.because))
+        for r in found
+        if r.paper_id in papers
+    ]
+    return page(
+        request, "for_you.html", items=items, voted=svc.community.voted(viewer, list(papers))
+    )
 
 
 # -- about -----------------------------------------------------------------------------------

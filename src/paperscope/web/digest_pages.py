@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse
 
 from paperscope.accounts import BadEmail, RateLimited, utcnow
 from paperscope.digest import BadLink
-from paperscope.digest.compose import Composer
 from paperscope.digest.periods import digest_period
 from paperscope.search.query import QuerySyntaxError, parse_query
 from paperscope.web.auth import Csrf, Viewer, resolve_viewer
@@ -159,7 +158,7 @@ def preview(request: Request, svc: Svc, viewer: Viewer, token: Token = ""):
         return error_page(request, 400, str(error), [])
     day = utcnow().date()
     period = digest_period(subscriber.frequency, day) or digest_period("weekly", day)
-    composer = Composer(svc.store, svc.search)
+    composer = svc.digests.composer()
     entries = composer.entries(composer.choose(subscriber, period))
     return page(
         request, "digest_preview.html", subscriber=subscriber, period=period, entries=entries

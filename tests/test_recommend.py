@@ -1,0 +1,125 @@
+"""Recommendations from liked papers over real MiniLM vectors: the recommender, the CLI,
+and "for you" in a member's digest (the API: tests/web/test_recommendations.py). How good
+they are is measured in bench/personalise.py, not asserted here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from paperscope.accounts import utcnow
+from paperscope.cli import app
+from paperscope.digest import DigestService
+from paperscope.recommend import NotEmbedded, Recommender
+from paperscope.search.engine import SearchEngine
+from paperscope.settings import Settings
+from paperscope.store import open_store
+from tests.conftest import MODELS_DIR
+from tests.mail_server import SmtpServer
+from tests.search.conftest import demo_records
+
+DAY = date(2026, 12, 2)
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory, new_database, minilm):
+    """80 demo papers with vectors; the first 50 published on December 1."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("recommend") / "data",
+        database_url=new_database(),
+        models_dir=MODELS_DIR,
+        public_url="https://papers.example.org",
+    )
+    store = open_store(settings)
+    start = datetime(2026, 12, 1, 0, 10)
+    records = [
+        replace(r, published=start + timedelta(minutes=25 * i), updated=None) if i < 50 else r
+        for i, r in enumerate(demo_records(80))
+    ]
+    store.papers.upsert(records)
+    SearchEngine(settings, store, encoder=minilm).update_indexes()
+    yield settings, store, minilm
+    store.engine.dispose()
+
+
+def _cosine_rank(store, model: str, liked: str, ids: list[str]) -> list[str]:
+    vectors = store.embeddings.vectors(model, [liked, *ids])
+    return sorted(ids, key=lambda pid: -float(vectors[pid] @ vectors[liked]))
+
+
+def test_recommendations_leave_out_the_likes_and_follow_them(embedded):
+    _, store, minilm = embedded
+    recommender = Recommender(store, minilm.name)
+    day = [r.id for r in demo_records(50)]
+    liked = day[0]
+    found = recommender.recommend([liked], [day[1]], candidates=day, limit=10)
+    ids = [r.paper_id for r in found]
+    assert len(ids) == 10 and liked not in ids and day[1] not in ids
+    assert all(r.because == liked for r in found)
+    # Learned from one like and random negatives, the ranking is the like's neighbourhood:
+    # its three nearest papers by cosine are among the first ten.
+    nearest = _cosine_rank(store, minilm.name, liked, [p for p in day if p not in (liked, day[1])])
+    assert set(nearest[:3]) <= set(ids)
+    scores = [r.score for r in found]
+    assert scores == sorted(scores, reverse=True)
+    with pytest.raises(NotEmbedded):
+        recommender.recommend(["2612.99999"])
+
+
+def test_the_cli_recommends_within_a_date_range(embedded, monkeypatch):
+    settings, _, _ = embedded
+    monkeypatch.setenv("PAPERSCOPE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("PAPERSCOPE_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("PAPERSCOPE_MODELS_DIR", str(MODELS_DIR))
+    liked = demo_records(1)[0].id
+    result = CliRunner().invoke(
+        app,
+        [
+            "recommend",
+            "--like",
+            f"arXiv:{liked}v1",
+            "--from",
+            "2026-12-01",
+            "--until",
+            "2026-12-01",
+            "--limit",
+            "5",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert len(found) == 5 and liked not in [p["id"] for p in found]
+    assert all(p["published"].startswith("2026-12-01") for p in found)
+
+
+def test_a_digest_has_papers_for_you_with_the_reason(embedded, tmp_path):
+    settings, store, minilm = embedded
+    smtp = SmtpServer().start()
+    try:
+        chosen = settings.model_copy(update=smtp.settings() | {"digest_retry_s": 0})
+        member, _ = store.accounts.ensure("fan@example.org", utcnow())
+        liked = demo_records(1)[0]
+        store.votes.add(liked.id, str(member.id), utcnow())
+        store.digests.subscribe("fan@example.org", utcnow(), confirmed=True, max_papers=6)
+        service = DigestService(chosen, store, search=SearchEngine(chosen, store, encoder=minilm))
+        assert service.send("daily", DAY).sent == 1
+        text = smtp.inbox.wait_for("fan@example.org").get_body(("plain",)).get_content()
+    finally:
+        smtp.stop()
+    assert "because you liked" in text
+    assert text.count("Why: ") == 6
+    service.close()
+
+
+def test_vectors_sampled_for_negatives_are_the_same_for_a_seed(embedded):
+    _, store, minilm = embedded
+    first = store.embeddings.sample(minilm.name, 20, seed=3)
+    again = store.embeddings.sample(minilm.name, 20, seed=3)
+    assert list(first) == list(again) and len(first) == 20
+    assert all(np.allclose(first[k], again[k]) for k in first)
