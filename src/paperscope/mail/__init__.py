@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -158,6 +159,9 @@ def connect(settings: Settings) -> Iterator[Connection]:
         )
     else:
         smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+    # Commands and the message's last line go out at once, not after the previous segment's
+    # acknowledgement (Nagle's algorithm with delayed ACKs stalled each message ~40 ms).
+    smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         if settings.smtp_security == "starttls":
             smtp.starttls(context=ssl.create_default_context())

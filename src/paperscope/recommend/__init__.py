@@ -1,5 +1,6 @@
-"""Recommendations from papers a person liked (and disliked): a logistic regression on the
-stored paper embeddings, learned per request, with papers picked at random as extra
+"""Recommendations from papers a person liked (and disliked), learned per request: meaning
+(a logistic regression on the stored embeddings), words (the same on tf-idf) and the authors
+they liked, summed (recommend/model.py says why), with papers picked at random as extra
 negatives (as Scholar Inbox does: a few likes alone cannot tell "what I read" from "what
 everyone writes"). Entry point: ``Recommender``.
 
@@ -15,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+from sklearn.feature_extraction.text import TfidfVectorizer
 
+from paperscope.recommend.model import for_you_scores
 from paperscope.store import Store
 from paperscope.store.accounts import Member
 
 RANDOM_NEGATIVES = 200  # papers drawn at random, as negatives beside the dislikes
-C = 1.0  # measured on bench/personalise.py
 
 
 class NotEmbedded(ValueError):
@@ -41,6 +42,18 @@ class Recommender:
         self.model = model
         self.seed = seed
         self._random: dict[str, np.ndarray] | None = None
+        self._pool: tuple[tuple[str, ...], _Pool] | None = None
+
+    def _candidates(self, pool: Sequence[str]) -> _Pool:
+        """The candidates' vectors, tf-idf and authors; the last pool's are kept (a digest
+        run asks for one pool per member: the period's papers)."""
+        key = tuple(pool)
+        if self._pool is None or self._pool[0] != key:
+            vectors = self.store.embeddings.vectors(self.model, pool)
+            papers = {p.id: p for p in self.store.papers.get_many(list(vectors))}
+            ids = [pid for pid in vectors if pid in papers]
+            self._pool = (key, _Pool(ids, vectors, papers))
+        return self._pool[1]
 
     def _negatives(self) -> dict[str, np.ndarray]:
         if self._random is None:
@@ -65,23 +78,33 @@ class Recommender:
             raise NotEmbedded("none of those papers has a vector yet: run `paperscope index`")
         disliked = self.store.embeddings.vectors(self.model, dislikes)
         pool = candidates if candidates is not None else self.store.papers.published_ids(start, end)
-        pool = [pid for pid in pool if pid not in seen]
-        found = self.store.embeddings.vectors(self.model, pool)
-        if not found:
+        found = self._candidates(pool)
+        keep = [n for n, pid in enumerate(found.ids) if pid not in seen]
+        if not keep:
             return []
-        ids = list(found)
-        matrix = np.stack([found[pid] for pid in ids])
+        ids = [found.ids[n] for n in keep]
+        matrix = np.stack([found.vectors[pid] for pid in ids])
         positives = np.stack(list(liked.values()))
-        extra = [v for pid, v in self._negatives().items() if pid not in liked]
-        negatives = np.stack([*disliked.values(), *extra]) if (disliked or extra) else None
+        extra = {pid: v for pid, v in self._negatives().items() if pid not in liked}
+        negative_ids = [*disliked, *extra]
+        negatives = np.stack([*disliked.values(), *extra.values()]) if negative_ids else None
         if negatives is None:  # nothing to contrast with: nearest to the likes' mean
             scores = matrix @ positives.mean(axis=0)
         else:
-            features = np.vstack([positives, negatives])
-            labels = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
-            model = LogisticRegression(C=C, class_weight="balanced", max_iter=1000)
-            model.fit(features, labels)
-            scores = model.decision_function(matrix)
+            side = {p.id: p for p in self.store.papers.get_many([*liked, *negative_ids])}
+            words = found.words(
+                [_text(side[pid]) for pid in liked if pid in side],
+                [_text(side[pid]) for pid in negative_ids if pid in side],
+                keep,
+            )
+            scores = for_you_scores(
+                meaning=(positives, negatives, matrix),
+                words=words,
+                authors=(
+                    [side[pid].authors for pid in liked if pid in side],
+                    [found.papers[pid].authors for pid in ids],
+                ),
+            )
         top = np.argsort(-scores, kind="stable")[:limit]
         titles = list(liked)
         nearest = (matrix[top] @ positives.T).argmax(axis=1)
@@ -116,3 +139,34 @@ class Recommender:
         upvoted = self.store.votes.of_voter(str(member.id))
         saved = self.store.collections.saved_by(member.id)
         return list(dict.fromkeys([*upvoted, *saved]))
+
+
+def _text(paper) -> str:
+    return f"{paper.title} {paper.abstract} {' '.join(paper.authors)}"
+
+
+class _Pool:
+    """Candidate papers with their vectors, and their tf-idf made on first use."""
+
+    def __init__(self, ids: list[str], vectors: dict, papers: dict) -> None:
+        self.ids = ids
+        self.vectors = vectors
+        self.papers = papers
+        self._tfidf = None
+
+    def words(self, liked: list[str], negative: list[str], keep: list[int]):
+        """(positives, negatives, candidates) tf-idf rows; None when the words say nothing
+        (too few papers for a vocabulary)."""
+        if self._tfidf is None:
+            vectorizer = TfidfVectorizer(
+                max_features=20_000, sublinear_tf=True, stop_words="english", min_df=1
+            )
+            try:
+                matrix = vectorizer.fit_transform([_text(self.papers[pid]) for pid in self.ids])
+            except ValueError:  # an empty vocabulary
+                return None
+            self._tfidf = (vectorizer, matrix)
+        vectorizer, matrix = self._tfidf
+        if not liked or not negative:
+            return None
+        return vectorizer.transform(liked), vectorizer.transform(negative), matrix[keep]
