@@ -745,6 +745,50 @@ def recommend_command(
         )
 
 
+@app.command("worker")
+@_friendly_errors
+def worker_command(
+    harvest_set: Annotated[
+        list[str] | None, typer.Option("--set", help="OAI sets to harvest (repeat) [cs]")
+    ] = None,
+    ingest: Annotated[str, typer.Option(help="crontab (UTC) for harvest + index")] = "30 1 * * *",
+    daily_digest: Annotated[str, typer.Option(help="crontab (UTC) for daily digests")] = (
+        "0 6 * * 1-5"
+    ),
+    weekly_digest: Annotated[str, typer.Option(help="crontab (UTC) for weekly digests")] = (
+        "0 7 * * 1"
+    ),
+    run_now: Annotated[
+        str | None,
+        typer.Option(
+            "--run-now", help="Run this job (ingest, daily-digest, weekly-digest) once and exit."
+        ),
+    ] = None,
+) -> None:
+    """Harvest, index and send digests on a schedule (instead of cron); runs until stopped."""
+    from paperscope.worker import Schedule, jobs, run_commands, scheduler
+
+    schedule = Schedule(tuple(harvest_set or ["cs"]), ingest, daily_digest, weekly_digest)
+    try:
+        planned = scheduler(schedule)
+    except ValueError as error:
+        raise UserError(f"not a crontab expression: {error}") from None
+    if run_now is not None:
+        if run_now not in jobs(schedule):
+            raise UserError(f"--run-now: one of {', '.join(jobs(schedule))}")
+        _crontab, commands = jobs(schedule)[run_now]
+        if not run_commands(run_now, commands):
+            raise typer.Exit(1)
+        return
+    for job in planned.get_jobs():
+        err.print(f"{job.name}: {job.trigger}")
+    err.print("worker running (Ctrl-C to stop)")
+    try:
+        planned.start()
+    except (KeyboardInterrupt, SystemExit):
+        err.print("worker stopped")
+
+
 @app.command("paper")
 @_friendly_errors
 def paper_command(
