@@ -43,6 +43,7 @@ class Recommender:
         self.seed = seed
         self._random: dict[str, np.ndarray] | None = None
         self._pool: tuple[tuple[str, ...], _Pool] | None = None
+        self._papers: dict = {}
 
     def _candidates(self, pool: Sequence[str]) -> _Pool:
         """The candidates' vectors, tf-idf and authors; the last pool's are kept (a digest
@@ -54,6 +55,13 @@ class Recommender:
             ids = [pid for pid in vectors if pid in papers]
             self._pool = (key, _Pool(ids, vectors, papers))
         return self._pool[1]
+
+    def _random_papers(self, ids: list[str]) -> dict:
+        """The random negatives' papers (read once)."""
+        missing = [pid for pid in ids if pid not in self._papers]
+        if missing:
+            self._papers.update((p.id, p) for p in self.store.papers.get_many(missing))
+        return {pid: self._papers[pid] for pid in ids if pid in self._papers}
 
     def _negatives(self) -> dict[str, np.ndarray]:
         if self._random is None:
@@ -91,10 +99,13 @@ class Recommender:
         if negatives is None:  # nothing to contrast with: nearest to the likes' mean
             scores = matrix @ positives.mean(axis=0)
         else:
-            side = {p.id: p for p in self.store.papers.get_many([*liked, *negative_ids])}
+            side = {p.id: p for p in self.store.papers.get_many([*liked, *disliked])}
+            side |= self._random_papers(list(extra))
             words = found.words(
                 [_text(side[pid]) for pid in liked if pid in side],
-                [_text(side[pid]) for pid in negative_ids if pid in side],
+                [_text(side[pid]) for pid in disliked if pid in side],
+                [pid for pid in extra if pid in side],
+                side,
                 keep,
             )
             scores = for_you_scores(
@@ -153,10 +164,13 @@ class _Pool:
         self.vectors = vectors
         self.papers = papers
         self._tfidf = None
+        self._random_rows: dict[tuple[str, ...], object] = {}
 
-    def words(self, liked: list[str], negative: list[str], keep: list[int]):
-        """(positives, negatives, candidates) tf-idf rows; None when the words say nothing
-        (too few papers for a vocabulary)."""
+    def words(self, liked: list[str], disliked: list[str], random_ids: list[str], papers, keep):
+        """(positives, negatives, candidates) tf-idf rows, the random negatives' made once;
+        None when the words say nothing (too few papers for a vocabulary)."""
+        from scipy import sparse
+
         if self._tfidf is None:
             vectorizer = TfidfVectorizer(
                 max_features=20_000, sublinear_tf=True, stop_words="english", min_df=1
@@ -167,6 +181,12 @@ class _Pool:
                 return None
             self._tfidf = (vectorizer, matrix)
         vectorizer, matrix = self._tfidf
-        if not liked or not negative:
+        if not liked or not (disliked or random_ids):
             return None
-        return vectorizer.transform(liked), vectorizer.transform(negative), matrix[keep]
+        key = tuple(random_ids)
+        if key not in self._random_rows:
+            self._random_rows[key] = vectorizer.transform([_text(papers[p]) for p in random_ids])
+        negative = self._random_rows[key]
+        if disliked:
+            negative = sparse.vstack([vectorizer.transform(disliked), negative])
+        return vectorizer.transform(liked), negative, matrix[keep]

@@ -35,7 +35,7 @@ def _separating(positives, negatives, candidates, c: float) -> np.ndarray:
     stack = sparse.vstack if sparse.issparse(positives) else np.vstack
     features = stack([positives, negatives])
     labels = np.r_[np.ones(positives.shape[0]), np.zeros(negatives.shape[0])]
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=1000)
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=1000, solver="liblinear")
     return model.fit(features, labels).decision_function(candidates)
 
 
