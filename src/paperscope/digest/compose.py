@@ -1,8 +1,8 @@
 """What goes into one subscriber's digest, and why each paper is there.
 
 Three sources, mixed in turns until `max_papers`: new papers matching the searches they
-follow (and their categories), "for you" (their own model, see digest/foryou.py, once they
-have upvoted or saved anything), and what the community upvotes. A paper they were ever
+follow (and their categories), "for you" (their own model, see paperscope/recommend, once
+they have upvoted or saved anything), and what the community upvotes. A paper they were ever
 sent (any version: the id has none), or marked "not interested", is left out.
 """
 
@@ -37,17 +37,20 @@ class Composer:
         self.store = store
         self.search = search
         self.for_you = for_you
-        self._trending: dict[str, list[tuple[str, int]]] = {}
-        self._newest: dict[str, list[StoredPaper]] = {}
+        self._ranked: dict[str, list[tuple[StoredPaper, int]]] = {}
+
+    def _period_papers(self, period: DigestPeriod) -> list[tuple[StoredPaper, int]]:
+        """(paper, upvotes) of the period's papers, most upvoted then newest first (read
+        once a run)."""
+        if period.key not in self._ranked:
+            self._ranked[period.key], _ = self.store.rankings.published(
+                period.start, period.end, order="upvotes", limit=2_000
+            )
+        return self._ranked[period.key]
 
     def trending(self, period: DigestPeriod) -> list[tuple[str, int]]:
-        """(paper id, upvotes) of the period's papers with votes, most first (once a run)."""
-        if period.key not in self._trending:
-            rows, _ = self.store.rankings.published(
-                period.start, period.end, order="upvotes", limit=200
-            )
-            self._trending[period.key] = [(p.id, n) for p, n in rows if n > 0]
-        return self._trending[period.key]
+        """(paper id, upvotes) of the period's 200 most upvoted papers that have votes."""
+        return [(p.id, n) for p, n in self._period_papers(period)[:200] if n > 0]
 
     def choose(self, subscriber: StoredSubscriber, period: DigestPeriod) -> list[Item]:
         limit = subscriber.max_papers
@@ -106,14 +109,8 @@ class Composer:
         return found
 
     def newest(self, period: DigestPeriod) -> list[StoredPaper]:
-        """The period's papers, most upvoted then newest first (read once a run)."""
-        key = "newest:" + period.key
-        if key not in self._newest:
-            rows, _ = self.store.rankings.published(
-                period.start, period.end, order="upvotes", limit=2_000
-            )
-            self._newest[key] = [paper for paper, _ in rows]
-        return self._newest[key]
+        """The period's papers, most upvoted then newest first."""
+        return [paper for paper, _ in self._period_papers(period)]
 
     def entries(self, items: list[Item]) -> list[Entry]:
         papers = {p.id: p for p in self.store.papers.get_many([i.paper_id for i in items])}

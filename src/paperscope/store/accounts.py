@@ -90,13 +90,6 @@ class Accounts:
             row = connection.execute(select(User).where(User.name == name)).first()
         return _member(row) if row else None
 
-    def many(self, user_ids: set[int]) -> dict[int, Member]:
-        if not user_ids:
-            return {}
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(User).where(User.id.in_(sorted(user_ids)))).all()
-        return {row.id: _member(row) for row in rows}
-
     def ensure(
         self, email: str, at: datetime, *, fullname: str | None = None, role: str | None = None
     ) -> tuple[Member, bool]:

@@ -380,15 +380,6 @@ class Digests:
                 ).all()
             )
 
-    def pending_left(self, period: str) -> datetime | None:
-        """When the next pending message of the period is due (None: none is pending)."""
-        with self.engine.connect() as connection:
-            return connection.execute(
-                select(func.min(OutboxMessage.next_attempt_at)).where(
-                    OutboxMessage.period == period, OutboxMessage.state == "pending"
-                )
-            ).scalar()
-
     # -- what was sent ----------------------------------------------------------------------
     def sent_papers(self, subscriber_id: int) -> set[str]:
         with self.engine.connect() as connection:
@@ -397,7 +388,3 @@ class Digests:
                     select(SentPaper.paper_id).where(SentPaper.subscriber_id == subscriber_id)
                 ).scalars()
             )
-
-    def forget(self, subscriber_id: int) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(delete(Subscriber).where(Subscriber.id == subscriber_id))

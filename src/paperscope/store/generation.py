@@ -30,11 +30,6 @@ class Generations:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def current_all(self) -> dict[str, int]:
-        """Every counter (one query)."""
-        with self.engine.connect() as connection:
-            return dict(connection.execute(select(Generation.name, Generation.value)).all())
-
     def current(self, name: str = INDEX) -> int:
         """The counter now (0 before the first write)."""
         with self.engine.connect() as connection:

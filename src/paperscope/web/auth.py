@@ -23,6 +23,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 
 from paperscope.store.accounts import Member
 from paperscope.web.services import Services, services
@@ -129,8 +130,7 @@ async def check_csrf(request: Request) -> None:
 
 
 async def _async_binding(request: Request) -> str:
-    from starlette.concurrency import run_in_threadpool
-
+    # The binding may read the session from the database: off the event loop.
     return await run_in_threadpool(_binding, request)
 
 
