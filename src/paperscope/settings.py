@@ -231,6 +231,17 @@ class Settings(BaseSettings):
         return None
 
     @property
+    def mail_delivery(self) -> str | None:
+        """How mailed links (sign-in, digest confirmation) reach people: "mail", "console"
+        (no SMTP host, a server on loopback: printed for the one person using it) or None
+        (they cannot: no mail, or no address to build links on)."""
+        if self.link_base is None:
+            return None
+        if self.smtp_configured:
+            return "mail"
+        return "console" if self.host in LOOPBACK_HOSTS else None
+
+    @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from urllib.parse import urlencode
 
 from paperscope import mail
-from paperscope.settings import LOOPBACK_HOSTS, Settings
+from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.accounts import Member
 
@@ -81,13 +81,9 @@ class AccountService:
 
     @property
     def delivery(self) -> str | None:
-        """How sign-in links reach people: "mail", "console" (no SMTP, a loopback server)
-        or None (sign-in is not possible: mail is not configured)."""
-        if self.settings.link_base is None:
-            return None
-        if self.settings.smtp_configured:
-            return "mail"
-        return "console" if self.settings.host in LOOPBACK_HOSTS else None
+        """How sign-in links reach people (Settings.mail_delivery); None: sign-in is not
+        possible."""
+        return self.settings.mail_delivery
 
     def request_link(self, email: str, client: str, now: datetime | None = None) -> Future:
         """Send a sign-in link to the address (in the background; the Future is for tests).
@@ -99,7 +95,7 @@ class AccountService:
         per_client = self.settings.sign_in_requests_per_hour_per_client
         if not limits.hit("sign-in:client:" + client, per_client, hour, now):
             raise RateLimited("too many sign-in requests from here: try again in an hour")
-        if not limits.hit("sign-in:address:" + _digest(address), per_address, hour, now):
+        if not limits.hit("sign-in:address:" + address_key(address), per_address, hour, now):
             raise RateLimited("too many sign-in links for this address: try again in an hour")
         return self._mailer.submit(self._send_link, address, now)
 
@@ -124,7 +120,9 @@ class AccountService:
                 mail.compose(self.settings, address, "Your paperscope sign-in link", text)
             )
         except Exception as error:
-            log.error("sign-in mail to %s failed: %s", _digest(address)[:12], type(error).__name__)
+            log.error(
+                "sign-in mail to %s failed: %s", address_key(address)[:12], type(error).__name__
+            )
             raise
 
     def link_state(self, token: str, now: datetime | None = None) -> str:
@@ -152,6 +150,6 @@ class AccountService:
         self._mailer.shutdown(wait=True)
 
 
-def _digest(text: str) -> str:
+def address_key(text: str) -> str:
     """What logs and rate-limit keys hold instead of an address."""
     return hashlib.sha256(text.encode()).hexdigest()

@@ -33,13 +33,13 @@ from urllib.parse import quote
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 from paperscope import mail
-from paperscope.accounts import RateLimited, check_email, utcnow
+from paperscope.accounts import RateLimited, address_key, check_email, utcnow
 from paperscope.digest.compose import Composer, Item
 from paperscope.digest.periods import DigestPeriod, Frequency, digest_period
 from paperscope.digest.render import render
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchUnavailable
-from paperscope.settings import LOOPBACK_HOSTS, Settings
+from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.digests import Claimed, LeaseLost, StoredSubscriber
 
@@ -138,11 +138,8 @@ class DigestService:
     # -- subscribing ------------------------------------------------------------------------
     @property
     def delivery(self) -> str | None:
-        if self.settings.link_base is None:
-            return None
-        if self.settings.smtp_configured:
-            return "mail"
-        return "console" if self.settings.host in LOOPBACK_HOSTS else None
+        """How confirmation links reach people (Settings.mail_delivery)."""
+        return self.settings.mail_delivery
 
     def subscribe(self, email: str, client: str, now: datetime | None = None) -> Future:
         """Ask for a digest: a pending subscription and a confirmation mail (sent in the
@@ -152,7 +149,7 @@ class DigestService:
         limits = self.store.limits
         if not limits.hit("subscribe:client:" + client, 30, 3600, now):
             raise RateLimited("too many subscriptions from here: try again in an hour")
-        if not limits.hit("subscribe:address:" + _digest(address), 3, 3600, now):
+        if not limits.hit("subscribe:address:" + address_key(address), 3, 3600, now):
             raise RateLimited("a confirmation was sent to this address already: check its inbox")
         subscriber, _made = self.store.digests.subscribe(address, now)
         return self._mailer.submit(self._send_confirmation, subscriber)
@@ -394,7 +391,3 @@ def _short(title: str, width: int = 70) -> str:
 def _item(stored: list) -> Item:
     paper_id, reason, section = stored
     return Item(paper_id, reason, section)
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()

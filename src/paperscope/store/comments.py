@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, select, update
 
 from paperscope.store import generation
 from paperscope.store.models import Comment, User
-from paperscope.store.sql import chunks, insert_or
+from paperscope.store.sql import counts_per, insert_or
 
 
 @dataclass(frozen=True)
@@ -79,17 +79,7 @@ class Comments:
 
     def counts(self, paper_ids: Sequence[str]) -> dict[str, int]:
         """Visible comments of each paper that has any."""
-        counts: dict[str, int] = {}
-        with self.engine.connect() as connection:
-            for chunk in chunks(list(paper_ids)):
-                counts.update(
-                    connection.execute(
-                        select(Comment.paper_id, func.count())
-                        .where(Comment.paper_id.in_(chunk), Comment.hidden.is_(False))
-                        .group_by(Comment.paper_id)
-                    ).all()
-                )
-        return counts
+        return counts_per(self.engine, Comment.paper_id, paper_ids, Comment.hidden.is_(False))
 
     def edit(self, comment_id: int, user_id: int, body: str, at: datetime) -> bool:
         """Change one's own comment; False if it is not theirs (or not there)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 # Stay under SQLite's bound-parameter limit in IN (...) lists.
@@ -21,3 +21,17 @@ def insert_or(connection: Connection, table: Table):
     `on_conflict_do_update`): SQLite and PostgreSQL spell it alike, from different modules."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def counts_per(engine: Engine, key: Column, keys: Sequence, *where: ColumnElement) -> dict:
+    """How many rows each of `keys` has in `key`'s table (those with any; `where` narrows
+    the rows counted), asked in batches."""
+    counts: dict = {}
+    with engine.connect() as connection:
+        for chunk in chunks(list(keys)):
+            counts.update(
+                connection.execute(
+                    select(key, func.count()).where(key.in_(chunk), *where).group_by(key)
+                ).all()
+            )
+    return counts

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 
 from paperscope.store import generation
 from paperscope.store.models import Vote
-from paperscope.store.sql import chunks, insert_or
+from paperscope.store.sql import chunks, counts_per, insert_or
 
 
 class Votes:
@@ -18,17 +18,7 @@ class Votes:
 
     def counts(self, paper_ids: Sequence[str]) -> dict[str, int]:
         """Upvotes of each paper that has any."""
-        counts: dict[str, int] = {}
-        with self.engine.connect() as connection:
-            for chunk in chunks(list(paper_ids)):
-                counts.update(
-                    connection.execute(
-                        select(Vote.paper_id, func.count())
-                        .where(Vote.paper_id.in_(chunk))
-                        .group_by(Vote.paper_id)
-                    ).all()
-                )
-        return counts
+        return counts_per(self.engine, Vote.paper_id, paper_ids)
 
     def add(self, paper_id: str, voter: str, at: datetime) -> bool:
         """Record an upvote; False when this voter had already upvoted this paper (however

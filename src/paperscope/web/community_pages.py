@@ -29,7 +29,7 @@ from paperscope.web.auth import (
 from paperscope.web.feeds import bibtex_list
 from paperscope.web.pages import error_page, page
 from paperscope.web.render import paper_url
-from paperscope.web.services import Services, Svc
+from paperscope.web.services import Services, Svc, client_address
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])
 Next = Annotated[str, Form(max_length=2_000)]
@@ -46,10 +46,6 @@ def _refused(request: Request, error: Refused) -> HTMLResponse:
     if error.earlier is not None:
         problems.append(f"It is on the page of {error.earlier.day:%A, %B %-d, %Y}.")
     return error_page(request, error.status, error.message, problems)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _sign_in_first(path: str) -> RedirectResponse:
@@ -69,7 +65,7 @@ def sign_in_request(request: Request, svc: Svc, email: Line, next: Next = "/"):
     if svc.accounts.delivery is None:
         return page(request, "signin.html", 503, next="/", delivery=None, sent=False)
     try:
-        svc.accounts.request_link(email, _client(request))
+        svc.accounts.request_link(email, client_address(request))
     except BadEmail as error:
         return error_page(request, 422, str(error), [])
     except RateLimited as error:

@@ -16,15 +16,11 @@ from paperscope.digest.periods import digest_period
 from paperscope.search.query import QuerySyntaxError, parse_query
 from paperscope.web.auth import Csrf, Viewer, resolve_viewer
 from paperscope.web.pages import error_page, page
-from paperscope.web.services import Svc
+from paperscope.web.services import Svc, client_address
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])
 Line = Annotated[str, Form(max_length=500)]
 Token = Annotated[str, Query(max_length=500)]
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/subscribe", response_class=HTMLResponse)
@@ -39,7 +35,7 @@ def subscribe(request: Request, svc: Svc, email: Line):
             request, 503, "digests need mail, and this server has none configured", []
         )
     try:
-        svc.digests.subscribe(email, _client(request))
+        svc.digests.subscribe(email, client_address(request))
     except BadEmail as error:
         return error_page(request, 422, str(error), [])
     except RateLimited as error:

@@ -68,6 +68,11 @@ async def services(request: Request) -> Services:
 Svc = Annotated[Services, Depends(services)]
 
 
+def client_address(request: Request) -> str:
+    """The client's address (the proxy's word for it where trusted): rate limits count by it."""
+    return request.client.host if request.client else "unknown"
+
+
 def find_paper(svc: Services, paper_id: str) -> StoredPaper:
     """The stored paper for any spelling of its id (versions, arXiv: prefix, abs URL)."""
     try:
