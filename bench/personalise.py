@@ -37,7 +37,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.svm import LinearSVC
 
-from paperscope.recommend.model import for_you_scores
+from paperscope.recommend import model as for_you_model
+from paperscope.recommend.model import Contrast, for_you_scores, zscore
 from paperscope.settings import Settings
 from paperscope.store import open_store
 
@@ -103,23 +104,24 @@ def main() -> None:
     held = np.arange(split, len(papers))
     negatives = rng.sample(range(split), 200)
 
-    def embeddings(train):
-        x = np.vstack([matrix[train], matrix[[n for n in negatives if n not in train]]])
-        y = np.r_[np.ones(len(train)), np.zeros(len(x) - len(train))]
-        return (
-            LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
-            .fit(x, y)
-            .decision_function(matrix[held])
-        )
+    def ridge(features, alpha):
+        def method(train):
+            rest = [n for n in negatives if n not in train]
+            return Contrast(features[rest], features[held], alpha).scores(features[train])
 
-    def tfidf_lr(train):
-        rows = train + [n for n in negatives if n not in train]
-        y = np.r_[np.ones(len(train)), np.zeros(len(rows) - len(train))]
-        return (
-            LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000)
-            .fit(tfidf[rows], y)
-            .decision_function(tfidf[held])
-        )
+        return method
+
+    def logistic(features, c):
+        def method(train):
+            rows = train + [n for n in negatives if n not in train]
+            y = np.r_[np.ones(len(train)), np.zeros(len(rows) - len(train))]
+            return (
+                LogisticRegression(C=c, class_weight="balanced", max_iter=1000)
+                .fit(features[rows], y)
+                .decision_function(features[held])
+            )
+
+        return method
 
     def sanity(train):
         y = np.zeros(split)
@@ -130,6 +132,13 @@ def main() -> None:
     def followed(train):
         liked_authors = Counter(a for n in train for a in papers[n].authors)
         return np.array([sum(liked_authors[a] for a in papers[n].authors) for n in held], float)
+
+    def logistic_sum(train):
+        return (
+            zscore(logistic(matrix, 1.0)(train))
+            + zscore(logistic(tfidf, 10.0)(train))
+            + zscore(followed(train))
+        )
 
     def shipped(train):
         rest = [n for n in negatives if n not in train]
@@ -142,9 +151,12 @@ def main() -> None:
     methods = {
         "popularity": lambda train: np.array([popularity[n] for n in held], float),
         "arxiv-sanity-lite (tf-idf + LinearSVC)": sanity,
-        "embeddings + logistic regression": embeddings,
-        "tf-idf + logistic regression": tfidf_lr,
+        "embeddings + logistic regression": logistic(matrix, 1.0),
+        "embeddings + ridge": ridge(matrix, for_you_model.MEANING_ALPHA),
+        "tf-idf + logistic regression": logistic(tfidf, 10.0),
+        "tf-idf + ridge": ridge(tfidf, for_you_model.WORDS_ALPHA),
         "authors followed": followed,
+        "the three with logistic regressions, z-scored, summed": logistic_sum,
         "paperscope's for you (the three, z-scored, summed)": shipped,
     }
     table = Table(

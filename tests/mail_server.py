@@ -31,6 +31,7 @@ class Inbox:
         self.delay_s = 0.0  # wait this long before answering DATA (a slow server)
         self.after_data = None  # called with each message kept, before the answer
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # each message's bytes as they arrived, beside it
         self._arrived = threading.Condition()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -48,6 +49,7 @@ class Inbox:
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._arrived:
             self.messages.append(message)
+            self.raw.append(envelope.original_content)
             self._arrived.notify_all()
         if self.delay_s:
             await asyncio.sleep(self.delay_s)

@@ -200,6 +200,9 @@ def test_a_digest_says_why_each_paper_is_there_and_never_repeats_one(
     html = message.get_body(("html",)).get_content()
     assert text.count("Why: ") == 5 and "8 upvotes since the last digest" in text
     assert "<style" not in html and 'style="' in html  # inlined for mail clients
+    # The HTML goes as ASCII text (the upvote arrow as a character reference), not base64.
+    part = message.get_body(("html",))
+    assert part["Content-Transfer-Encoding"] == "7bit" and html.isascii() and "&#9650;" in html
     assert message["Message-ID"] == service.message_id(
         PERIOD, store.digests.by_email("reader@example.org").id
     )
@@ -405,5 +408,7 @@ def test_a_configured_dkim_key_signs_the_headers_that_matter(tmp_path, database_
         assert name == b"ps._domainkey.papers.example.org."
         return record
 
-    assert dkim.verify(message.as_bytes(), dnsfunc=dns)
+    raw = smtp.inbox.raw[smtp.inbox.messages.index(message)]  # as it arrived, not re-made
+    assert dkim.verify(raw, dnsfunc=dns)
+    assert not dkim.verify(raw.replace(b"reader0@", b"reader1@"), dnsfunc=dns)
     service.close()

@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     # Digests.
     digest_max_papers: int = Field(default=10, ge=1, le=100)
     digest_lease_s: float = Field(default=120.0, gt=0)
-    digest_batch: int = Field(default=50, ge=1, le=10_000)
+    digest_batch: int = Field(default=100, ge=1, le=10_000)
     digest_retry_s: float = Field(default=300.0, ge=0)  # first back-off; doubles each try
     digest_max_attempts: int = Field(default=6, ge=1)
 

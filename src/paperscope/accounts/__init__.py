@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from urllib.parse import urlencode
 
 from paperscope import mail
@@ -70,7 +70,7 @@ class AccountService:
         settings: Settings,
         store: Store,
         *,
-        deliver: Callable[[EmailMessage], None] | None = None,
+        deliver: Callable[[Message], None] | None = None,
         console: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings

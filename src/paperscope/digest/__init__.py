@@ -31,12 +31,13 @@ from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from threadpoolctl import threadpool_limits
 
 from paperscope import mail
 from paperscope.accounts import RateLimited, address_key, check_email, utcnow
-from paperscope.digest.compose import Composer, Item
+from paperscope.digest.compose import Composer, Entry, Item
 from paperscope.digest.periods import DigestPeriod, Frequency, digest_period
-from paperscope.digest.render import render
+from paperscope.digest.render import Renderer
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchUnavailable
 from paperscope.settings import Settings
@@ -61,7 +62,7 @@ class SendReport:
     empty: int = 0  # nothing new for them: no mail
     skipped: int = 0  # unsubscribed or paused since planning
     failed: int = 0  # refused for good, or out of attempts
-    retrying: int = 0  # temporary failures, due again later
+    retrying: int = 0  # left by this run for a later one (temporary failures, slow leases)
     errors: list[str] = field(default_factory=list)
 
 
@@ -200,10 +201,7 @@ class DigestService:
                 recommender = Recommender(self.store, self.search.encoder.name)
             except SearchUnavailable:
                 recommender = None  # no model installed: searches and trending only
-        composer = Composer(self.store, self.search)
-        if recommender is not None:
-            composer.for_you = _for_you(recommender, composer)
-        return composer
+        return Composer(self.store, self.search, recommender)
 
     def message_id(self, period: DigestPeriod, subscriber_id: int) -> str:
         """The same for one person and period wherever and however often it is made."""
@@ -228,76 +226,99 @@ class DigestService:
         subscribers = self.store.digests.active(frequency)
         report.subscribers = len(subscribers)
         if dry_run:
-            for subscriber in subscribers:
-                if composer.choose(subscriber, period):
-                    report.sent += 1
-                else:
-                    report.empty += 1
+            for start in range(0, len(subscribers), self.settings.digest_batch):
+                ids = subscribers[start : start + self.settings.digest_batch]
+                chosen = composer.choose_many(
+                    list(self.store.digests.get_many(ids).values()), period
+                )
+                report.sent += sum(1 for items in chosen.values() if items)
+                report.empty += sum(1 for items in chosen.values() if not items)
             return report
-        rows = [(s.id, self.message_id(period, s.id)) for s in subscribers]
+        planned = self.store.digests.planned(period.key)  # by an earlier or overlapping run
+        rows = [(i, self.message_id(period, i)) for i in subscribers if i not in planned]
         report.planned = self.store.digests.plan(period.key, rows, utcnow())
-        owner = uuid.uuid4().hex
         lease = timedelta(seconds=self.settings.digest_lease_s)
-        with _Sender(self._connect) as sender:
+        # Every matrix here is small: BLAS threads only fight over the cores (a sender on
+        # a busy machine spent most of a second in one 200 x 200 eigendecomposition).
+        with _Sender(self._connect) as sender, threadpool_limits(1):
+            run = _Run(
+                uuid.uuid4().hex,
+                period,
+                composer,
+                Renderer(self.settings, self.link_base),
+                sender,
+                report,
+            )
             while True:
                 claimed_at = time.monotonic()
                 batch = self.store.digests.claim(
-                    period.key, owner, utcnow(), lease, self.settings.digest_batch
+                    period.key, run.owner, utcnow(), lease, self.settings.digest_batch
                 )
                 if not batch:
                     break
-                for claimed in batch:
+                ready = self._compose(run, batch)
+                for n, (claimed, subscriber, entries) in enumerate(ready):
                     # Never send on a lease that may have run out: another sender may have it.
                     if time.monotonic() - claimed_at > self.settings.digest_lease_s / 2:
+                        report.retrying += len(ready) - n  # taken again once it has
                         break
-                    self._deliver(claimed, owner, period, composer, sender, report)
+                    self._deliver(run, claimed, subscriber, entries)
                     if on_progress:
                         on_progress(report)
-        report.retrying = self.store.digests.outbox(period.key).get("pending", 0)
         return report
 
+    def _compose(
+        self, run: _Run, batch: list[Claimed]
+    ) -> list[tuple[Claimed, StoredSubscriber, list[Entry]]]:
+        """The claimed messages' papers: those composed before (a retry) as they were, the
+        others chosen together and kept (one transaction); messages for subscribers no
+        longer active and empty ones are finished here."""
+        digests = self.store.digests
+        subscribers = digests.get_many([c.subscriber_id for c in batch])
+
+        def is_active(claimed: Claimed) -> bool:
+            found = subscribers.get(claimed.subscriber_id)
+            return found is not None and found.state == "active"
+
+        active = [c for c in batch if is_active(c)]
+        skipped = [c.id for c in batch if c not in active]
+        digests.finish(skipped, run.owner, "skipped")
+        run.report.skipped += len(skipped)
+        fresh = [c for c in active if c.papers is None]
+        chosen = run.composer.choose_many([subscribers[c.subscriber_id] for c in fresh], run.period)
+        kept = {
+            c.id: [[i.paper_id, i.reason, i.section] for i in chosen[c.subscriber_id]]
+            for c in fresh
+        }
+        digests.keep_papers(run.owner, kept)
+        ready, empty = [], []
+        for claimed in active:
+            stored = claimed.papers if claimed.papers is not None else kept[claimed.id]
+            entries = run.composer.entries([Item(*entry) for entry in stored], run.period)
+            if entries:
+                ready.append((claimed, subscribers[claimed.subscriber_id], entries))
+            else:
+                empty.append(claimed.id)
+        digests.finish(empty, run.owner, "empty")
+        run.report.empty += len(empty)
+        return ready
+
     def _deliver(
-        self,
-        claimed: Claimed,
-        owner: str,
-        period: DigestPeriod,
-        composer: Composer,
-        sender: _Sender,
-        report: SendReport,
+        self, run: _Run, claimed: Claimed, subscriber: StoredSubscriber, entries: list[Entry]
     ) -> None:
         digests = self.store.digests
-        subscriber = digests.get(claimed.subscriber_id)
-        if subscriber is None or subscriber.state != "active":
-            digests.finish(claimed.id, owner, "skipped")
-            report.skipped += 1
-            return
-        if claimed.papers is not None:
-            items = [_item(entry) for entry in claimed.papers]
-        else:
-            items = composer.choose(subscriber, period)
-            digests.keep_papers(
-                claimed.id, owner, [[i.paper_id, i.reason, i.section] for i in items]
-            )
-        entries = composer.entries(items)
-        if not entries:
-            digests.finish(claimed.id, owner, "empty")
-            report.empty += 1
-            return
-        title = f"papers for {period.label}"
-        message = render(
-            self.settings,
+        message = run.renderer.message(
             to=subscriber.email,
-            title=title,
+            title=f"papers for {run.period.label}",
             entries=entries,
-            base=self.link_base,
             message_id=claimed.message_id,
             **self.links(subscriber.id),
         )
         record = digests.marking_sent(
-            claimed.id, owner, subscriber.id, [e.paper.id for e in entries], utcnow()
+            claimed.id, run.owner, subscriber.id, [e.paper.id for e in entries], utcnow()
         )
         try:
-            sender.send(message, record)
+            run.sender.send(message, record)
         except LeaseLost:
             record.rollback()
             return  # another sender has it (this one was too slow): theirs to send
@@ -305,27 +326,38 @@ class DigestService:
             record.rollback()
             if record.committed:
                 digests.unsend(claimed.id)
-            self._failed(claimed, owner, subscriber, error, report)
+            self._failed(run, claimed, subscriber, error)
             return
-        report.sent += 1
+        run.report.sent += 1
 
-    def _failed(self, claimed, owner, subscriber, error, report: SendReport) -> None:
+    def _failed(self, run: _Run, claimed: Claimed, subscriber, error: Exception) -> None:
         digests = self.store.digests
         reason = f"{type(error).__name__}: {error}"[:500]
-        if mail.is_permanent(error):
-            digests.finish(claimed.id, owner, "failed", reason)
-            digests.set_state(subscriber.id, "bouncing", utcnow())
-            report.failed += 1
-        elif claimed.attempts + 1 >= self.settings.digest_max_attempts:
-            digests.finish(claimed.id, owner, "failed", reason)
-            report.failed += 1
+        if mail.is_permanent(error) or claimed.attempts + 1 >= self.settings.digest_max_attempts:
+            digests.finish([claimed.id], run.owner, "failed", reason)
+            if mail.is_permanent(error):
+                digests.set_state(subscriber.id, "bouncing", utcnow())
+            run.report.failed += 1
         else:
             wait = self.settings.digest_retry_s * 2**claimed.attempts
-            digests.retry_later(claimed.id, owner, utcnow() + timedelta(seconds=wait), reason)
-        report.errors.append(reason)
+            digests.retry_later(claimed.id, run.owner, utcnow() + timedelta(seconds=wait), reason)
+            run.report.retrying += 1
+        run.report.errors.append(reason)
 
     def close(self) -> None:
         self._mailer.shutdown(wait=True)
+
+
+@dataclass
+class _Run:
+    """What one `send` works with."""
+
+    owner: str  # whose leases
+    period: DigestPeriod
+    composer: Composer
+    renderer: Renderer
+    sender: _Sender
+    report: SendReport
 
 
 class _Sender:
@@ -367,27 +399,3 @@ class _Sender:
 
     def __exit__(self, *_exc) -> None:
         self._close()
-
-
-def _for_you(recommender: Recommender, composer: Composer):
-    def choose(member, period: DigestPeriod, limit: int) -> list[Item]:
-        candidates = [paper.id for paper in composer.newest(period)]
-        found = recommender.for_member(member, candidates=candidates, limit=limit)
-        liked = {p.id: p for p in recommender.store.papers.get_many([r.because for r in found])}
-        return [
-            Item(r.paper_id, f"because you liked “{_short(liked[r.because].title)}”", "for-you")
-            for r in found
-            if r.because in liked
-        ]
-
-    return choose
-
-
-def _short(title: str, width: int = 70) -> str:
-    title = " ".join(title.split())
-    return title if len(title) <= width else title[: width - 1].rstrip() + "…"
-
-
-def _item(stored: list) -> Item:
-    paper_id, reason, section = stored
-    return Item(paper_id, reason, section)

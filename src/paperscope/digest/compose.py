@@ -1,14 +1,22 @@
-"""What goes into one subscriber's digest, and why each paper is there.
+"""What goes into each subscriber's digest, and why each paper is there.
 
 Three sources, mixed in turns until `max_papers`: new papers matching the searches they
 follow (and their categories), "for you" (their own model, see paperscope/recommend, once
 they have upvoted or saved anything), and what the community upvotes. A paper they were ever
 sent (any version: the id has none), or marked "not interested", is left out.
+
+A send composes a batch of subscribers at once (`choose_many`): what they share is read or
+computed once a run (the period's papers and upvotes, each followed search's hits, the
+papers of each category, the for-you models' common part), what is theirs in one query a
+batch (papers sent before, the member behind the address, dismissals, likes).
 """
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 from paperscope.digest.periods import DigestPeriod
 from paperscope.search.engine import SearchUnavailable
@@ -32,91 +40,161 @@ class Entry:
     upvotes: int
 
 
-class Composer:
-    def __init__(self, store: Store, search=None, for_you=None) -> None:
-        self.store = store
-        self.search = search
-        self.for_you = for_you
-        self._ranked: dict[str, list[tuple[StoredPaper, int]]] = {}
+class _Period:
+    """One period's papers (most upvoted, then newest, first), read once a run."""
 
-    def _period_papers(self, period: DigestPeriod) -> list[tuple[StoredPaper, int]]:
-        """(paper, upvotes) of the period's papers, most upvoted then newest first (read
-        once a run)."""
-        if period.key not in self._ranked:
-            self._ranked[period.key], _ = self.store.rankings.published(
-                period.start, period.end, order="upvotes", limit=2_000
-            )
-        return self._ranked[period.key]
-
-    def trending(self, period: DigestPeriod) -> list[tuple[str, int]]:
-        """(paper id, upvotes) of the period's 200 most upvoted papers that have votes."""
-        return [(p.id, n) for p, n in self._period_papers(period)[:200] if n > 0]
-
-    def choose(self, subscriber: StoredSubscriber, period: DigestPeriod) -> list[Item]:
-        limit = subscriber.max_papers
-        skip = self.store.digests.sent_papers(subscriber.id)
-        member = self.store.accounts.by_email(subscriber.email)
-        if member is not None:
-            skip |= self.store.collections.dismissed(member.id)
-        sources = [self._follows(subscriber, period, limit)]
-        if subscriber.for_you and self.for_you is not None and member is not None:
-            sources.append(self.for_you(member, period, limit))
+    def __init__(self, store: Store, period: DigestPeriod) -> None:
+        ranked, _ = store.rankings.published(period.start, period.end, order="upvotes", limit=2_000)
+        self.papers = {paper.id: (paper, upvotes) for paper, upvotes in ranked}
+        self.ids = [paper.id for paper, _ in ranked]
         word = "this week" if period.frequency == "weekly" else "since the last digest"
-        sources.append(
-            [
-                Item(pid, f"{n} upvote{'s' * (n != 1)} {word}", "trending")
-                for pid, n in self.trending(period)
+        self.trending = [
+            Item(p.id, f"{n} upvote{'s' * (n != 1)} {word}", "trending")
+            for p, n in ranked[:200]
+            if n > 0
+        ]
+        self.in_category: dict[str, list[int]] = {}
+        for position, (paper, _) in enumerate(ranked):
+            for category in dict.fromkeys(paper.categories):
+                self.in_category.setdefault(category, []).append(position)
+        self.hits: dict[tuple[str, int], list[Item]] = {}
+
+    def of_categories(self, categories: Sequence[str]) -> Iterator[Item]:
+        """The period's papers in any of these categories, in the period's order, each with
+        the first of the categories it is in."""
+        merged = heapq.merge(
+            *[
+                zip(self.in_category.get(category, ()), repeat(order))
+                for order, category in enumerate(categories)
             ]
         )
-        chosen: dict[str, Item] = {}
-        iterators = [iter(source) for source in sources]
-        while len(chosen) < limit and iterators:
-            for it in list(iterators):
-                for item in it:
-                    if item.paper_id not in skip and item.paper_id not in chosen:
-                        chosen[item.paper_id] = item
-                        break
-                else:
-                    iterators.remove(it)
-                if len(chosen) >= limit:
-                    break
-        return list(chosen.values())
+        last = -1
+        for position, order in merged:
+            if position != last:
+                last = position
+                yield Item(self.ids[position], f"new in {categories[order]}", "follows")
 
-    def _follows(self, subscriber: StoredSubscriber, period: DigestPeriod, limit: int):
-        found: list[Item] = []
-        filters = SearchFilters(
-            published_from=period.start.date(),
-            published_until=(period.end.date()),
+
+class Composer:
+    def __init__(self, store: Store, search=None, recommender=None) -> None:
+        self.store = store
+        self.search = search
+        self.recommender = recommender
+        self._periods: dict[str, _Period] = {}
+
+    def _period(self, period: DigestPeriod) -> _Period:
+        if period.key not in self._periods:
+            self._periods[period.key] = _Period(self.store, period)
+        return self._periods[period.key]
+
+    def newest(self, period: DigestPeriod) -> list[str]:
+        """The ids of the period's papers, most upvoted then newest first."""
+        return self._period(period).ids
+
+    def choose(self, subscriber: StoredSubscriber, period: DigestPeriod) -> list[Item]:
+        return self.choose_many([subscriber], period)[subscriber.id]
+
+    def choose_many(
+        self, subscribers: Sequence[StoredSubscriber], period: DigestPeriod
+    ) -> dict[int, list[Item]]:
+        known = self._period(period)
+        skips = self.store.digests.sent_papers_many([s.id for s in subscribers])
+        members = self.store.accounts.by_emails([s.email for s in subscribers])
+        dismissed = self.store.collections.dismissed_many([m.id for m in members.values()])
+        for_you = self._for_you(
+            [members[s.email] for s in subscribers if s.for_you and s.email in members],
+            period,
+            max((s.max_papers for s in subscribers), default=0),
         )
-        if self.search is not None:
-            for query in subscriber.follows:
+        chosen = {}
+        for subscriber in subscribers:
+            member = members.get(subscriber.email)
+            skip = skips[subscriber.id] | (dismissed[member.id] if member else set())
+            sources = [
+                self._follows(subscriber, period, known),
+                iter(for_you.get(member.id, []) if member and subscriber.for_you else []),
+                iter(known.trending),
+            ]
+            chosen[subscriber.id] = _mix(sources, skip, subscriber.max_papers)
+        return chosen
+
+    def _for_you(self, members, period: DigestPeriod, limit: int) -> dict[int, list[Item]]:
+        if self.recommender is None or not members:
+            return {}
+        found = self.recommender.for_members(members, self.newest(period), limit)
+        liked = self.recommender.papers([r.because for rs in found.values() for r in rs])
+        return {
+            member_id: [
+                Item(r.paper_id, f"because you liked “{_short(liked[r.because].title)}”", "for-you")
+                for r in recommendations
+                if r.because in liked
+            ]
+            for member_id, recommendations in found.items()
+        }
+
+    def _follows(
+        self, subscriber: StoredSubscriber, period: DigestPeriod, known: _Period
+    ) -> Iterator[Item]:
+        for query in subscriber.follows:
+            yield from self._hits(query, subscriber.max_papers, period, known)
+        if subscriber.categories:
+            yield from known.of_categories(subscriber.categories)
+
+    def _hits(self, query: str, limit: int, period: DigestPeriod, known: _Period) -> list[Item]:
+        """New papers matching a followed search (asked once a run per search and size)."""
+        key = (query, limit)
+        if key not in known.hits:
+            found: list[Item] = []
+            if self.search is not None:
+                filters = SearchFilters(
+                    published_from=period.start.date(), published_until=period.end.date()
+                )
                 try:
                     hits = self.search.search(
                         query, mode="lexical", limit=limit, filters=filters
                     ).hits
                 except (QuerySyntaxError, SearchUnavailable):  # one bad search skips
-                    continue
-                found += [
+                    hits = []
+                found = [
                     Item(hit.paper.id, f"matches `{query}`", "follows")
                     for hit in hits
                     if period.start <= (hit.paper.published or period.start) < period.end
                 ]
-        if subscriber.categories:
-            for paper in self.newest(period):
-                shared = [c for c in subscriber.categories if c in paper.categories]
-                if shared:
-                    found.append(Item(paper.id, f"new in {shared[0]}", "follows"))
-        return found
+            known.hits[key] = found
+        return known.hits[key]
 
-    def newest(self, period: DigestPeriod) -> list[StoredPaper]:
-        """The period's papers, most upvoted then newest first."""
-        return [paper for paper, _ in self._period_papers(period)]
-
-    def entries(self, items: list[Item]) -> list[Entry]:
-        papers = {p.id: p for p in self.store.papers.get_many([i.paper_id for i in items])}
-        upvotes = self.store.votes.counts(list(papers))
+    def entries(self, items: list[Item], period: DigestPeriod | None = None) -> list[Entry]:
+        """The items' papers and upvotes (the period's as read this run, when given)."""
+        known = self._period(period).papers if period is not None else {}
+        missing = [i.paper_id for i in items if i.paper_id not in known]
+        if missing:
+            papers = self.store.papers.get_many(missing)
+            upvotes = self.store.votes.counts([p.id for p in papers])
+            known = known | {p.id: (p, upvotes.get(p.id, 0)) for p in papers}
         return [
-            Entry(papers[item.paper_id], item.reason, item.section, upvotes.get(item.paper_id, 0))
+            Entry(known[item.paper_id][0], item.reason, item.section, known[item.paper_id][1])
             for item in items
-            if item.paper_id in papers
+            if item.paper_id in known
         ]
+
+
+def _mix(sources: list[Iterator[Item]], skip: set[str], limit: int) -> list[Item]:
+    """Items from each source in turn, none skipped or twice, until `limit`."""
+    chosen: dict[str, Item] = {}
+    iterators = list(sources)
+    while len(chosen) < limit and iterators:
+        for it in list(iterators):
+            for item in it:
+                if item.paper_id not in skip and item.paper_id not in chosen:
+                    chosen[item.paper_id] = item
+                    break
+            else:
+                iterators.remove(it)
+            if len(chosen) >= limit:
+                break
+    return list(chosen.values())
+
+
+def _short(title: str, width: int = 70) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= width else title[: width - 1].rstrip() + "…"

@@ -1,12 +1,14 @@
 """Recommendations from papers a person liked (and disliked), learned per request: meaning
-(a logistic regression on the stored embeddings), words (the same on tf-idf) and the authors
-they liked, summed (recommend/model.py says why), with papers picked at random as extra
-negatives (as Scholar Inbox does: a few likes alone cannot tell "what I read" from "what
-everyone writes"). Entry point: ``Recommender``.
+(a classifier on the stored embeddings), words (the same on tf-idf) and the authors they
+liked, summed (recommend/model.py says why), with papers picked at random as extra negatives
+(as Scholar Inbox does: a few likes alone cannot tell "what I read" from "what everyone
+writes"). Entry point: ``Recommender``.
 
 Used three ways: `paperscope recommend --like ...`, `POST /api/recommendations` (Semantic
 Scholar's shape), and the "for you" part of a member's digest and page, whose likes are
 their upvotes and saved papers and whose dislikes are the papers they are not interested in.
+A digest run asks for every member at once over one pool (the period's papers), so the pool's
+features and the random negatives' part of each model are made once (`for_members`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from paperscope.recommend.model import for_you_scores
+from paperscope.recommend.model import ForYouModel
 from paperscope.store import Store
 from paperscope.store.accounts import Member
 
@@ -32,7 +34,7 @@ class NotEmbedded(ValueError):
 @dataclass(frozen=True)
 class Recommendation:
     paper_id: str
-    score: float  # the model's decision value: higher is more like the likes
+    score: float  # the model's value: higher is more like the likes
     because: str | None  # the liked paper it is nearest to
 
 
@@ -44,30 +46,41 @@ class Recommender:
         self._random: dict[str, np.ndarray] | None = None
         self._pool: tuple[tuple[str, ...], _Pool] | None = None
         self._papers: dict = {}
+        self._vectors: dict[str, np.ndarray] = {}
 
-    def _candidates(self, pool: Sequence[str]) -> _Pool:
-        """The candidates' vectors, tf-idf and authors; the last pool's are kept (a digest
-        run asks for one pool per member: the period's papers)."""
-        key = tuple(pool)
-        if self._pool is None or self._pool[0] != key:
-            vectors = self.store.embeddings.vectors(self.model, pool)
-            papers = {p.id: p for p in self.store.papers.get_many(list(vectors))}
-            ids = [pid for pid in vectors if pid in papers]
-            self._pool = (key, _Pool(ids, vectors, papers))
-        return self._pool[1]
-
-    def _random_papers(self, ids: list[str]) -> dict:
-        """The random negatives' papers (read once)."""
-        missing = [pid for pid in ids if pid not in self._papers]
-        if missing:
-            self._papers.update((p.id, p) for p in self.store.papers.get_many(missing))
-        return {pid: self._papers[pid] for pid in ids if pid in self._papers}
-
+    # -- what the models are made of --------------------------------------------------------
     def _negatives(self) -> dict[str, np.ndarray]:
         if self._random is None:
             self._random = self.store.embeddings.sample(self.model, RANDOM_NEGATIVES, self.seed)
         return self._random
 
+    def _read(self, paper_ids: Sequence[str]) -> None:
+        """Papers and vectors of these ids, read once a recommender."""
+        missing = [pid for pid in dict.fromkeys(paper_ids) if pid not in self._papers]
+        if missing:
+            papers = self.store.papers.get_many(missing)
+            self._papers.update((p.id, p) for p in papers)
+            self._vectors.update(self.store.embeddings.vectors(self.model, missing))
+
+    def papers(self, paper_ids: Sequence[str]) -> dict:
+        """These papers (read once a recommender)."""
+        self._read(paper_ids)
+        return {pid: self._papers[pid] for pid in paper_ids if pid in self._papers}
+
+    def _candidates(self, pool: Sequence[str]) -> _Pool:
+        """The pool's features and model; the last pool's are kept (a digest run asks for
+        one pool: the period's papers)."""
+        key = tuple(pool)
+        if self._pool is None or self._pool[0] != key:
+            random = self._negatives()
+            self._read([*random, *pool])
+            ids = [pid for pid in dict.fromkeys(pool) if pid in self._vectors]
+            ids = [pid for pid in ids if pid in self._papers]
+            random_ids = [pid for pid in random if pid in self._papers]
+            self._pool = (key, _Pool(ids, random_ids, self._papers, self._vectors))
+        return self._pool[1]
+
+    # -- recommending -----------------------------------------------------------------------
     def recommend(
         self,
         likes: Sequence[str],
@@ -80,49 +93,11 @@ class Recommender:
     ) -> list[Recommendation]:
         """The `limit` papers (first published in [start, end), or among `candidates`) most
         like the likes, the likes and dislikes themselves left out."""
-        seen = set(likes) | set(dislikes)
-        liked = self.store.embeddings.vectors(self.model, likes)
-        if not liked:
+        self._read([*likes, *dislikes])
+        if not any(pid in self._vectors for pid in likes):
             raise NotEmbedded("none of those papers has a vector yet: run `paperscope index`")
-        disliked = self.store.embeddings.vectors(self.model, dislikes)
         pool = candidates if candidates is not None else self.store.papers.published_ids(start, end)
-        found = self._candidates(pool)
-        keep = [n for n, pid in enumerate(found.ids) if pid not in seen]
-        if not keep:
-            return []
-        ids = [found.ids[n] for n in keep]
-        matrix = np.stack([found.vectors[pid] for pid in ids])
-        positives = np.stack(list(liked.values()))
-        extra = {pid: v for pid, v in self._negatives().items() if pid not in liked}
-        negative_ids = [*disliked, *extra]
-        negatives = np.stack([*disliked.values(), *extra.values()]) if negative_ids else None
-        if negatives is None:  # nothing to contrast with: nearest to the likes' mean
-            scores = matrix @ positives.mean(axis=0)
-        else:
-            side = {p.id: p for p in self.store.papers.get_many([*liked, *disliked])}
-            side |= self._random_papers(list(extra))
-            words = found.words(
-                [_text(side[pid]) for pid in liked if pid in side],
-                [_text(side[pid]) for pid in disliked if pid in side],
-                [pid for pid in extra if pid in side],
-                side,
-                keep,
-            )
-            scores = for_you_scores(
-                meaning=(positives, negatives, matrix),
-                words=words,
-                authors=(
-                    [side[pid].authors for pid in liked if pid in side],
-                    [found.papers[pid].authors for pid in ids],
-                ),
-            )
-        top = np.argsort(-scores, kind="stable")[:limit]
-        titles = list(liked)
-        nearest = (matrix[top] @ positives.T).argmax(axis=1)
-        return [
-            Recommendation(ids[i], float(scores[i]), titles[int(n)])
-            for i, n in zip(top.tolist(), nearest.tolist(), strict=True)
-        ]
+        return self._candidates(pool).recommend(likes, dislikes, limit)
 
     def for_member(
         self,
@@ -135,21 +110,34 @@ class Recommender:
     ) -> list[Recommendation]:
         """ "For you": their upvotes and saved papers against what they are not interested
         in; [] while they have liked nothing (the digest then leans on their searches)."""
-        likes = self.likes(member)
-        if not likes:
-            return []
-        dislikes = sorted(self.store.collections.dismissed(member.id))
-        try:
-            return self.recommend(
-                likes, dislikes, start=start, end=end, candidates=candidates, limit=limit
+        pool = candidates if candidates is not None else self.store.papers.published_ids(start, end)
+        return self.for_members([member], pool, limit)[member.id]
+
+    def for_members(
+        self, members: Sequence[Member], candidates: Sequence[str], limit: int = 20
+    ) -> dict[int, list[Recommendation]]:
+        """ "For you" of each member among the same candidates (a digest run's batch)."""
+        likes = self.likes_of(members)
+        dismissed = self.store.collections.dismissed_many([m.id for m in members])
+        self._read([pid for m in members for pid in [*likes[m.id], *dismissed[m.id]]])
+        pool = self._candidates(candidates)
+        found: dict[int, list[Recommendation]] = {}
+        for member in members:
+            liked = [pid for pid in likes[member.id] if pid in self._vectors]
+            found[member.id] = (
+                pool.recommend(liked, sorted(dismissed[member.id]), limit) if liked else []
             )
-        except NotEmbedded:
-            return []
+        return found
 
     def likes(self, member: Member) -> list[str]:
-        upvoted = self.store.votes.of_voter(str(member.id))
-        saved = self.store.collections.saved_by(member.id)
-        return list(dict.fromkeys([*upvoted, *saved]))
+        return self.likes_of([member])[member.id]
+
+    def likes_of(self, members: Sequence[Member]) -> dict[int, list[str]]:
+        """Each member's upvoted and saved papers, most recent first."""
+        ids = [m.id for m in members]
+        upvoted = self.store.votes.of_voters([str(i) for i in ids])
+        saved = self.store.collections.saved_by_many(ids)
+        return {i: list(dict.fromkeys([*upvoted[str(i)], *saved[i]])) for i in ids}
 
 
 def _text(paper) -> str:
@@ -157,36 +145,78 @@ def _text(paper) -> str:
 
 
 class _Pool:
-    """Candidate papers with their vectors, and their tf-idf made on first use."""
+    """Candidate papers with their vectors, tf-idf and authors, and the random negatives:
+    the part of every reader's model that is the same for all of them."""
 
-    def __init__(self, ids: list[str], vectors: dict, papers: dict) -> None:
+    def __init__(self, ids: list[str], random_ids: list[str], papers: dict, vectors: dict):
         self.ids = ids
-        self.vectors = vectors
+        self.index = {pid: n for n, pid in enumerate(ids)}
+        self.random_index = {pid: n for n, pid in enumerate(random_ids)}
         self.papers = papers
-        self._tfidf = None
-        self._random_rows: dict[tuple[str, ...], object] = {}
-
-    def words(self, liked: list[str], disliked: list[str], random_ids: list[str], papers, keep):
-        """(positives, negatives, candidates) tf-idf rows, the random negatives' made once;
-        None when the words say nothing (too few papers for a vocabulary)."""
-        from scipy import sparse
-
-        if self._tfidf is None:
+        self.vectors = vectors
+        self.matrix = (
+            np.stack([vectors[pid] for pid in ids]) if ids else np.zeros((0, 1), np.float32)
+        )
+        self._words: dict[str, object] = {}
+        self._model: ForYouModel | None = None
+        self._random_ids = random_ids
+        self.vectorizer = None
+        if ids and random_ids:
             vectorizer = TfidfVectorizer(
                 max_features=20_000, sublinear_tf=True, stop_words="english", min_df=1
             )
             try:
-                matrix = vectorizer.fit_transform([_text(self.papers[pid]) for pid in self.ids])
+                candidates = vectorizer.fit_transform([_text(papers[pid]) for pid in ids])
             except ValueError:  # an empty vocabulary
-                return None
-            self._tfidf = (vectorizer, matrix)
-        vectorizer, matrix = self._tfidf
-        if not liked or not (disliked or random_ids):
-            return None
-        key = tuple(random_ids)
-        if key not in self._random_rows:
-            self._random_rows[key] = vectorizer.transform([_text(papers[p]) for p in random_ids])
-        negative = self._random_rows[key]
-        if disliked:
-            negative = sparse.vstack([vectorizer.transform(disliked), negative])
-        return vectorizer.transform(liked), negative, matrix[keep]
+                words = None
+            else:
+                self.vectorizer = vectorizer
+                words = (self._tfidf(random_ids), candidates)
+            self._model = ForYouModel(
+                meaning=(np.stack([vectors[pid] for pid in random_ids]), self.matrix),
+                words=words,
+                authors=[papers[pid].authors for pid in ids],
+            )
+
+    def _tfidf(self, paper_ids: Sequence[str]):
+        """Tf-idf rows of these papers under the pool's vocabulary (each made once)."""
+        from scipy import sparse
+
+        missing = [pid for pid in paper_ids if pid not in self._words]
+        if missing:
+            rows = self.vectorizer.transform([_text(self.papers[pid]) for pid in missing])
+            self._words.update((pid, rows[n]) for n, pid in enumerate(missing))
+        return sparse.vstack([self._words[pid] for pid in paper_ids], format="csr")
+
+    def recommend(
+        self, likes: Sequence[str], dislikes: Sequence[str], limit: int
+    ) -> list[Recommendation]:
+        liked = [pid for pid in dict.fromkeys(likes) if pid in self.vectors]
+        disliked = [pid for pid in dict.fromkeys(dislikes) if pid in self.vectors]
+        seen = {*likes, *dislikes}
+        mask = np.ones(len(self.ids), dtype=bool)
+        mask[[self.index[pid] for pid in seen if pid in self.index]] = False
+        keep = np.flatnonzero(mask)
+        if not liked or not keep.size:
+            return []
+        positives = np.stack([self.vectors[pid] for pid in liked])
+        if self._model is None:  # nothing to contrast with: nearest to the likes' mean
+            scores = self.matrix[keep] @ positives.mean(axis=0)
+        else:
+            negatives = np.stack([self.vectors[p] for p in disliked]) if disliked else None
+            words = None
+            if self.vectorizer is not None:
+                words = (self._tfidf(liked), self._tfidf(disliked) if disliked else None)
+            scores = self._model.scores(
+                meaning=(positives, negatives),
+                words=words,
+                authors=[self.papers[pid].authors for pid in liked],
+                drop=[self.random_index[p] for p in seen if p in self.random_index],
+                keep=keep,
+            )
+        top = np.argsort(-scores, kind="stable")[:limit]
+        nearest = (self.matrix[keep[top]] @ positives.T).argmax(axis=1)
+        return [
+            Recommendation(self.ids[keep[i]], float(scores[i]), liked[int(n)])
+            for i, n in zip(top.tolist(), nearest.tolist(), strict=True)
+        ]

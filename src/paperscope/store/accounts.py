@@ -10,6 +10,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +18,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperscope.store.models import ApiToken, Session, SignInLink, User, Vote
-from paperscope.store.sql import insert_or
+from paperscope.store.sql import chunks, insert_or
 
 ROLES = ("member", "curator")
 
@@ -81,9 +82,17 @@ class Accounts:
         return _member(row) if row else None
 
     def by_email(self, email: str) -> Member | None:
+        return self.by_emails([email]).get(email)
+
+    def by_emails(self, emails: Sequence[str]) -> dict[str, Member]:
+        """The members of these addresses (those that are members), keyed as given."""
+        asked = {normal_email(e): e for e in emails}
+        found = {}
         with self.engine.connect() as connection:
-            row = connection.execute(select(User).where(User.email == normal_email(email))).first()
-        return _member(row) if row else None
+            for chunk in chunks(list(asked)):
+                for row in connection.execute(select(User).where(User.email.in_(chunk))):
+                    found[asked[row.email]] = _member(row)
+        return found
 
     def by_name(self, name: str) -> Member | None:
         with self.engine.connect() as connection:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from paperscope.store.models import Collection, CollectionItem, Dismissal, Paper
 from paperscope.store.papers import StoredPaper
-from paperscope.store.sql import insert_or
+from paperscope.store.sql import grouped, insert_or
 
 
 class DuplicateName(ValueError):
@@ -142,14 +143,17 @@ class Collections:
 
     def saved_by(self, user_id: int) -> list[str]:
         """Every paper in any of the member's collections, most recently added first."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(CollectionItem.paper_id)
-                .join(Collection, Collection.id == CollectionItem.collection_id)
-                .where(Collection.user_id == user_id)
-                .order_by(CollectionItem.added_at.desc(), CollectionItem.paper_id)
-            ).scalars()
-            return list(dict.fromkeys(rows))
+        return self.saved_by_many([user_id])[user_id]
+
+    def saved_by_many(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Every paper in any of each member's collections, most recently added first."""
+        statement = (
+            select(Collection.user_id, CollectionItem.paper_id)
+            .join(Collection, Collection.id == CollectionItem.collection_id)
+            .order_by(CollectionItem.added_at.desc(), CollectionItem.paper_id)
+        )
+        found = grouped(statement, Collection.user_id, user_ids, self.engine)
+        return {user: list(dict.fromkeys(papers)) for user, papers in found.items()}
 
     # -- not interested ---------------------------------------------------------------------
     def dismiss(self, user_id: int, paper_id: str, at: datetime) -> None:
@@ -168,9 +172,10 @@ class Collections:
             )
 
     def dismissed(self, user_id: int) -> set[str]:
-        with self.engine.connect() as connection:
-            return set(
-                connection.execute(
-                    select(Dismissal.paper_id).where(Dismissal.user_id == user_id)
-                ).scalars()
-            )
+        return self.dismissed_many([user_id])[user_id]
+
+    def dismissed_many(self, user_ids: Sequence[int]) -> dict[int, set[str]]:
+        """The papers each member is not interested in."""
+        statement = select(Dismissal.user_id, Dismissal.paper_id)
+        found = grouped(statement, Dismissal.user_id, user_ids, self.engine)
+        return {user: set(papers) for user, papers in found.items()}

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, update
 
 from paperscope.store.models import OutboxMessage, SentPaper, Subscriber
-from paperscope.store.sql import chunks, insert_or
+from paperscope.store.sql import chunks, grouped, insert_or
 
 STATES = ("pending", "active", "paused", "unsubscribed", "bouncing")
 
@@ -60,6 +60,39 @@ class LeaseLost(RuntimeError):
     """Another sender holds the message now: this one must not send it."""
 
 
+# Made once: a sender runs these for every message, and building a statement costs more
+# than SQLite takes to run it.
+_MARK_SENT = (
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.id == bindparam("m_id"),
+        OutboxMessage.lease_owner == bindparam("m_owner"),
+        OutboxMessage.state == "pending",
+    )
+    .values(
+        state="sent",
+        sent_at=bindparam("m_at"),
+        lease_until=None,
+        attempts=OutboxMessage.attempts + 1,
+    )
+)
+_KEEP_PAPERS = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("m_id"), OutboxMessage.lease_owner == bindparam("m_owner"))
+    .values(papers=bindparam("m_papers"))
+)
+_REMEMBER_SENT: dict[str, object] = {}
+
+
+def _remember_sent(connection):
+    dialect = connection.dialect.name
+    if dialect not in _REMEMBER_SENT:
+        _REMEMBER_SENT[dialect] = insert_or(
+            connection, SentPaper.__table__
+        ).on_conflict_do_nothing()
+    return _REMEMBER_SENT[dialect]
+
+
 class MarkSent:
     def __init__(self, engine, message_id, owner, subscriber_id, paper_ids, at) -> None:
         self.engine = engine
@@ -70,33 +103,28 @@ class MarkSent:
         self.committed = False
 
     def prepare(self) -> None:
-        self._connection = self.engine.connect()
-        self._transaction = self._connection.begin()
+        try:
+            self._connection = self.engine.connect()
+            self._transaction = self._connection.begin()
+            self._record()
+        except BaseException:
+            self.rollback()
+            raise
+
+    def _record(self) -> None:
         if self._connection.dialect.name == "postgresql":
             # The commit must be as short as can be (a sender killed during it repeats a
             # message): it returns once PostgreSQL has the record, not once it is on disk.
             # A database crash within a fraction of a second may then repeat one message.
             self._connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
         done = self._connection.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == self.message_id,
-                OutboxMessage.lease_owner == self.owner,
-                OutboxMessage.state == "pending",
-            )
-            .values(
-                state="sent",
-                sent_at=self.at,
-                lease_until=None,
-                attempts=OutboxMessage.attempts + 1,
-            )
+            _MARK_SENT, {"m_id": self.message_id, "m_owner": self.owner, "m_at": self.at}
         ).rowcount
         if not done:
             raise LeaseLost(f"message {self.message_id} is another sender's now")
         if self.paper_ids:
-            statement = insert_or(self._connection, SentPaper.__table__).on_conflict_do_nothing()
             self._connection.execute(
-                statement,
+                _remember_sent(self._connection),
                 [
                     {"subscriber_id": self.subscriber_id, "paper_id": pid, "sent_at": self.at}
                     for pid in self.paper_ids
@@ -175,11 +203,15 @@ class Digests:
         return found, made is not None
 
     def get(self, subscriber_id: int) -> StoredSubscriber | None:
+        return self.get_many([subscriber_id]).get(subscriber_id)
+
+    def get_many(self, subscriber_ids: Sequence[int]) -> dict[int, StoredSubscriber]:
+        found = {}
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(Subscriber).where(Subscriber.id == subscriber_id)
-            ).first()
-        return _subscriber(row) if row else None
+            for chunk in chunks(list(subscriber_ids)):
+                rows = connection.execute(select(Subscriber).where(Subscriber.id.in_(chunk)))
+                found.update((row.id, _subscriber(row)) for row in rows)
+        return found
 
     def by_email(self, email: str) -> StoredSubscriber | None:
         with self.engine.connect() as connection:
@@ -207,14 +239,16 @@ class Digests:
                 update(Subscriber).where(Subscriber.id == subscriber_id).values(**preferences)
             )
 
-    def active(self, frequency: str) -> list[StoredSubscriber]:
+    def active(self, frequency: str) -> list[int]:
+        """The ids of the active subscribers of this frequency."""
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(Subscriber)
-                .where(Subscriber.state == "active", Subscriber.frequency == frequency)
-                .order_by(Subscriber.id)
-            ).all()
-        return [_subscriber(row) for row in rows]
+            return list(
+                connection.execute(
+                    select(Subscriber.id)
+                    .where(Subscriber.state == "active", Subscriber.frequency == frequency)
+                    .order_by(Subscriber.id)
+                ).scalars()
+            )
 
     def count(self) -> dict[str, int]:
         with self.engine.connect() as connection:
@@ -254,6 +288,15 @@ class Digests:
                 )
                 new += len(result.all())
         return new
+
+    def planned(self, period: str) -> set[int]:
+        """The subscribers with a message of the period in the outbox (in any state)."""
+        with self.engine.connect() as connection:
+            return set(
+                connection.execute(
+                    select(OutboxMessage.subscriber_id).where(OutboxMessage.period == period)
+                ).scalars()
+            )
 
     def claim(
         self, period: str, owner: str, at: datetime, lease: timedelta, limit: int
@@ -300,16 +343,15 @@ class Digests:
             ).all()
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
-    def keep_papers(self, message_id: int, owner: str, papers: list) -> bool:
-        """Remember what a message holds (its first composition), so a retry sends the same."""
+    def keep_papers(self, owner: str, papers: dict[int, list]) -> None:
+        """Remember what messages hold (their first composition; message id -> papers), so
+        a retry sends the same: one transaction for a batch."""
+        if not papers:
+            return
         with self.engine.begin() as connection:
-            return (
-                connection.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner)
-                    .values(papers=papers)
-                ).rowcount
-                > 0
+            connection.execute(
+                _KEEP_PAPERS,
+                [{"m_id": mid, "m_owner": owner, "m_papers": held} for mid, held in papers.items()],
             )
 
     def marking_sent(
@@ -347,13 +389,17 @@ class Digests:
                     )
                 )
 
-    def finish(self, message_id: int, owner: str, state: str, error: str | None = None) -> None:
-        """A message that will not be sent: "empty" (nothing new for them), "skipped" (not
+    def finish(
+        self, message_ids: Sequence[int], owner: str, state: str, error: str | None = None
+    ) -> None:
+        """Messages that will not be sent: "empty" (nothing new for them), "skipped" (not
         active any more) or "failed" (refused for good)."""
+        if not message_ids:
+            return
         with self.engine.begin() as connection:
             connection.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner)
+                .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.lease_owner == owner)
                 .values(state=state, lease_until=None, last_error=error)
             )
 
@@ -382,9 +428,10 @@ class Digests:
 
     # -- what was sent ----------------------------------------------------------------------
     def sent_papers(self, subscriber_id: int) -> set[str]:
-        with self.engine.connect() as connection:
-            return set(
-                connection.execute(
-                    select(SentPaper.paper_id).where(SentPaper.subscriber_id == subscriber_id)
-                ).scalars()
-            )
+        return self.sent_papers_many([subscriber_id])[subscriber_id]
+
+    def sent_papers_many(self, subscriber_ids: Sequence[int]) -> dict[int, set[str]]:
+        """The papers each subscriber was ever sent."""
+        statement = select(SentPaper.subscriber_id, SentPaper.paper_id)
+        found = grouped(statement, SentPaper.subscriber_id, subscriber_ids, self.engine)
+        return {subscriber: set(papers) for subscriber, papers in found.items()}

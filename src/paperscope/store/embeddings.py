@@ -43,7 +43,12 @@ class Embeddings:
 
     def sample(self, model: str, count: int, seed: int = 0) -> dict[str, np.ndarray]:
         """About `count` vectors of papers picked at random (the same for one seed)."""
-        ids = sorted(self.hashes(model))
+        with self.engine.connect() as connection:
+            ids = sorted(
+                connection.execute(
+                    select(Embedding.paper_id).where(Embedding.model == model)
+                ).scalars()
+            )
         if not ids:
             return {}
         rng = np.random.default_rng(seed)

@@ -35,3 +35,14 @@ def counts_per(engine: Engine, key: Column, keys: Sequence, *where: ColumnElemen
                 ).all()
             )
     return counts
+
+
+def grouped(statement, key: Column, keys: Sequence, engine: Engine) -> dict[object, list]:
+    """Rows of `statement` (a select whose first column is `key`) for each of `keys`, in the
+    statement's order, every key present (an empty list if it has none), asked in batches."""
+    found: dict = {k: [] for k in keys}
+    with engine.connect() as connection:
+        for chunk in chunks(list(found)):
+            for row in connection.execute(statement.where(key.in_(chunk))):
+                found[row[0]].append(row[1] if len(row) == 2 else row[1:])
+    return found

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, delete, select
 
 from paperscope.store import generation
 from paperscope.store.models import Vote
-from paperscope.store.sql import chunks, counts_per, insert_or
+from paperscope.store.sql import chunks, counts_per, grouped, insert_or
 
 
 class Votes:
@@ -45,14 +45,14 @@ class Votes:
 
     def of_voter(self, voter: str) -> list[str]:
         """The papers this voter upvoted, most recent first."""
-        with self.engine.connect() as connection:
-            return list(
-                connection.execute(
-                    select(Vote.paper_id)
-                    .where(Vote.voter == voter)
-                    .order_by(Vote.created_at.desc(), Vote.paper_id)
-                ).scalars()
-            )
+        return self.of_voters([voter])[voter]
+
+    def of_voters(self, voters: Sequence[str]) -> dict[str, list[str]]:
+        """The papers each voter upvoted, most recent first."""
+        statement = select(Vote.voter, Vote.paper_id).order_by(
+            Vote.created_at.desc(), Vote.paper_id
+        )
+        return grouped(statement, Vote.voter, voters, self.engine)
 
     def voted(self, voter: str, paper_ids: Sequence[str]) -> set[str]:
         """Which of these papers this voter has upvoted."""

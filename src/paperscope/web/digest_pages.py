@@ -155,7 +155,7 @@ def preview(request: Request, svc: Svc, viewer: Viewer, token: Token = ""):
     day = utcnow().date()
     period = digest_period(subscriber.frequency, day) or digest_period("weekly", day)
     composer = svc.digests.composer()
-    entries = composer.entries(composer.choose(subscriber, period))
+    entries = composer.entries(composer.choose(subscriber, period), period)
     return page(
         request, "digest_preview.html", subscriber=subscriber, period=period, entries=entries
     )
