@@ -14,13 +14,14 @@ above a not-liked one) and recall@20 (share of the held-out likes in the top 20)
 - popularity: the same ranking for everyone (how many readers liked a paper in training).
 - arxiv-sanity-lite: tf-idf over title, abstract and authors, LinearSVC(C=0.01, balanced),
   every other paper a negative (its own recipe).
-- embeddings + LR: a logistic regression on the MiniLM vectors, the likes against 200
-  random papers.
-- tf-idf + LR: the same on the tf-idf features.
+- embeddings + logistic regression / ridge: a classifier on the MiniLM vectors, the likes
+  against 200 random papers (balanced); ridge is recommend/model.py's `Contrast`.
+- tf-idf + logistic regression / ridge: the same on the tf-idf features.
 - authors: how many times the reader liked a paper by each of a paper's authors.
+- the three with logistic regressions, z-scored, summed: what paperscope shipped before.
 - paperscope's for you: recommend/model.py's `for_you_scores`, the function the Recommender
-  ships (the three above, z-scored, summed); here on a tf-idf fitted once on the corpus,
-  where the Recommender fits it on each request's candidates.
+  ships (the three with ridge, z-scored, summed); here on a tf-idf fitted once on the
+  corpus, where the Recommender fits it on each request's candidates.
 """
 
 from __future__ import annotations

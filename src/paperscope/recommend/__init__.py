@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from paperscope.recommend.model import ForYouModel
 from paperscope.store import Store
@@ -162,6 +161,10 @@ class _Pool:
         self._random_ids = random_ids
         self.vectorizer = None
         if ids and random_ids:
+            # Imported here: scikit-learn takes two seconds to import, and a digest run
+            # without members who liked anything never needs it.
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
             vectorizer = TfidfVectorizer(
                 max_features=20_000, sublinear_tf=True, stop_words="english", min_df=1
             )

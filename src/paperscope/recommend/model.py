@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer
 
+# Ridge strengths: of 0.3, 1 and 3 tried in bench/personalise.py, the best for each signal.
 MEANING_ALPHA = 3.0
 WORDS_ALPHA = 0.3
 
@@ -126,6 +126,8 @@ class AuthorOverlap:
     """For each candidate, how many times the reader liked a paper by each of its authors."""
 
     def __init__(self, candidates: Sequence[Sequence[str]]) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer  # slow to import: when used
+
         vectorizer = CountVectorizer(analyzer=list, lowercase=False, binary=True)
         try:
             self._matrix = vectorizer.fit_transform(candidates).astype(np.float64).tocsr()
