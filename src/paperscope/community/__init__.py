@@ -4,7 +4,12 @@ translate); `Refused` carries the HTTP status a refusal maps to and a message fo
 
 Submission rules follow Hugging Face's: the paper is at most `submission_max_age_days`
 old, a member submits at most `submissions_per_day` a day, and a paper is on one day's page
-once (a second submission is refused and points at the first).
+once (a second submission is refused with a sentence naming the first submitter).
+
+A paper this paperscope lacks is never fetched inside a request: its submission is stored
+as pending and answered at once, and a fetcher thread in each web process
+(`community/fetcher.py`) asks arXiv with a short timeout, then applies the same rules and
+makes it a submission or fails it with a reason the member sees (`complete_pending`).
 """
 
 from __future__ import annotations
