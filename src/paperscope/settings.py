@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     # Community, with Hugging Face's defaults.
     submission_max_age_days: int = Field(default=7, ge=1, le=3650)
     submissions_per_day: int = Field(default=5, ge=1, le=1000)
+    # A paper this paperscope lacks is fetched from arXiv off the request path: each try
+    # waits at most this long for an answer, and one arXiv has not answered for
+    # `submission_fetch_give_up_s` fails with a reason the member sees.
+    submission_fetch_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    submission_fetch_give_up_s: float = Field(default=1800.0, gt=0)
     comment_max_chars: int = Field(default=10_000, ge=100, le=100_000)
     # Rate limits, per member (per address and per client for sign-in links), held in
     # the database so that they hold across app servers.

@@ -10,6 +10,7 @@ a path to a function from Request to Reply that tests may replace.
 from __future__ import annotations
 
 import re
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -406,6 +407,46 @@ class FakeArxiv:
         return Reply(
             body=atom_feed(request, entries), content_type="application/atom+xml; charset=utf-8"
         )
+
+
+class SilentArxiv:
+    """arXiv unreachable the worst way: a server on 127.0.0.1 that accepts connections,
+    reads nothing and never answers (as a firewall that drops packets, or a hung proxy).
+    `accepted` counts the connections it holds."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._held: list[socket.socket] = []
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def api_url(self) -> str:
+        host, port = self._listener.getsockname()[:2]
+        return f"http://{host}:{port}/api/query"
+
+    @property
+    def accepted(self) -> int:
+        return len(self._held)
+
+    def start(self) -> SilentArxiv:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(5)
+        for connection in [*self._held, self._listener]:
+            connection.close()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                connection, _address = self._listener.accept()
+            except TimeoutError:
+                continue
+            self._held.append(connection)
 
 
 def _handler_class(fake: FakeArxiv) -> type[BaseHTTPRequestHandler]:

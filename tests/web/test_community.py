@@ -5,6 +5,7 @@ and the page cache make of them. Every test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import re
+import time
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -225,8 +226,16 @@ def test_submission_rules(people, fresh, store, community_app):
     )
     assert again.status_code == 409
     assert again.json()["paperId"] == first and again.json()["url"] == f"/papers/{first}"
+    today = utcnow().strftime("%B %-d")
+    sentence = f"{first} is already on the page of {today}, submitted by gus."
+    assert again.json()["error"] == sentence
     page = people().post("/submit", paper_id=first)
-    assert page.status_code == 409 and "was submitted on" in page.text
+    assert page.status_code == 409 and sentence in page.text
+    gus.post("/account/name", fullname="Gus Grissom")  # the name people see, once there is one
+    renamed = people().post("/submit", paper_id=first)
+    assert f"{first} is already on the page of {today}, submitted by Gus Grissom." in renamed.text
+    own = api.post("/api/papers/submit", json={"paper_id": first}, headers=headers)
+    assert own.json()["error"].endswith(f"{today}, submitted by you.")
     # At most 7 days old.
     old = min(store.papers.iter_all(), key=lambda p: p.published).id
     too_old = api.post("/api/papers/submit", json={"paper_id": old}, headers=headers)
@@ -256,11 +265,35 @@ def test_an_unknown_paper_is_fetched_from_arxiv(people, fake_arxiv_server, store
     <category term="cs.AI" scheme="http://arxiv.org/schemas/atom"/>
   </entry>"""
     hal = people("hal@example.org")
-    answer = hal.post("/submit", paper_id="https://arxiv.org/abs/2612.00042v1")
-    assert answer.status_code == 303 and answer.headers["location"] == "/papers/2612.00042"
-    assert store.papers.get("2612.00042").title == "Fresh From arXiv"
+    # Accepted at once as pending; arXiv is asked off the request path.
+    answer = hal.post("/submit", paper_id="https://arxiv.org/abs/2612.00042v1", comment="New!")
+    assert answer.status_code == 303 and answer.headers["location"] == "/submit?fetching=2612.00042"
+    note = hal.client.get(answer.headers["location"]).text
+    assert "We are fetching 2612.00042 from arXiv; it will appear on today's page" in note
     missing = hal.post("/submit", paper_id="2612.99999")
-    assert missing.status_code == 404
+    assert missing.status_code == 303
+    done = wait_for_requests(hal, ["2612.00042", "2612.99999"])
+    assert done["2612.00042"] == "submitted" and done["2612.99999"] == "failed"
+    assert store.papers.get("2612.00042").title == "Fresh From arXiv"
+    assert store.submissions.of(["2612.00042"])["2612.00042"].user_name == "hal"
+    page = hal.client.get("/submit").text
+    assert 'href="/papers/2612.00042">on the page of' in page
+    assert "not submitted: 2612.99999 is not on arXiv." in page
+    assert "New!" in hal.client.get("/papers/2612.00042").text  # the comment came along
+
+
+def wait_for_requests(person, paper_ids: list[str], timeout_s: float = 30) -> dict[str, str]:
+    """The states of the person's submissions of these papers once none is pending."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        page = person.client.get("/submit").text
+        states = {
+            paper: re.search(rf'data-state="(\w+)"><b>{re.escape(paper)}</b>', page).group(1)
+            for paper in paper_ids
+        }
+        if "pending" not in states.values() or time.monotonic() > deadline:
+            return states
+        time.sleep(0.05)
 
 
 # -- upvotes ---------------------------------------------------------------------------------

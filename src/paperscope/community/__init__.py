@@ -4,17 +4,23 @@ translate); `Refused` carries the HTTP status a refusal maps to and a message fo
 
 Submission rules follow Hugging Face's: the paper is at most `submission_max_age_days`
 old, a member submits at most `submissions_per_day` a day, and a paper is on one day's page
-once (a second submission is refused and points at the first).
+once (a second submission is refused with a sentence naming the first submitter).
+
+A paper this paperscope lacks is never fetched inside a request: its submission is stored
+as pending and answered at once, and a fetcher thread in each web process
+(`community/fetcher.py`) asks arXiv with a short timeout, then applies the same rules and
+makes it a submission or fails it with a reason the member sees (`complete_pending`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from paperscope.accounts import utcnow
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperscope.community.fetcher import SubmissionFetcher
 from paperscope.community.markdown import render_markdown
 from paperscope.records import PaperRecord
 from paperscope.settings import Settings
@@ -22,11 +28,17 @@ from paperscope.store import Store, StoredPaper
 from paperscope.store.accounts import Member
 from paperscope.store.collections import DuplicateName, StoredCollection
 from paperscope.store.comments import StoredComment
-from paperscope.store.submissions import Submitted
+from paperscope.store.submissions import Requested, Submitted
 
-__all__ = ["Community", "Refused", "render_markdown"]
+__all__ = ["Community", "Refused", "Requested", "Submitted", "render_markdown"]
 
 Fetch = Callable[[Settings, list[str]], tuple[list[PaperRecord], list]]
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.0f} seconds"
 
 
 class Refused(Exception):
@@ -49,7 +61,29 @@ class Vote:
 def _fetch_from_arxiv(settings: Settings, ids: list[str]):
     from paperscope.ingest.arxiv_api import fetch_papers
 
-    return fetch_papers(settings, ids)
+    # One short try: a pending submission is tried again later, not waited on here.
+    return fetch_papers(settings, ids, timeout_s=settings.submission_fetch_timeout_s, max_retries=0)
+
+
+def _on_day(day: date, now: datetime) -> str:
+    return f"{day:%B %-d}" if day.year == now.year else f"{day:%B %-d, %Y}"
+
+
+def _submitter(user_id: int | None, name: str | None, fullname: str | None, member_id: int) -> str:
+    if user_id is not None and user_id == member_id:
+        return "you"
+    return fullname or name or "a member who has since left"
+
+
+def duplicate(earlier: Submitted, member_id: int, now: datetime) -> Refused:
+    """The answer to a second submission of a paper: a sentence naming the first."""
+    who = _submitter(earlier.user_id, earlier.user_name, earlier.user_fullname, member_id)
+    return Refused(
+        409,
+        f"{earlier.paper_id} is already on the page of {_on_day(earlier.day, now)}, "
+        f"submitted by {who}.",
+        earlier=earlier,
+    )
 
 
 class Community:
@@ -57,27 +91,23 @@ class Community:
         self.settings = settings
         self.store = store
         self._fetch = fetch or _fetch_from_arxiv
+        self._fetcher: SubmissionFetcher | None = None
 
     # -- papers -------------------------------------------------------------------------------
-    def paper(self, paper_id: str, *, fetch: bool = False) -> StoredPaper:
-        """The stored paper for any spelling of its id; with `fetch`, one not stored yet is
-        fetched from the arXiv API (and stored). Refused 422 / 404 otherwise."""
+    def paper(self, paper_id: str) -> StoredPaper:
+        """The stored paper for any spelling of its id; Refused 422 / 404 otherwise."""
+        base = self._base(paper_id)
+        paper = self.store.papers.get(base)
+        if paper is None:
+            raise Refused(404, f"no paper {base}")
+        return paper
+
+    @staticmethod
+    def _base(paper_id: str) -> str:
         try:
-            base = parse_arxiv_id(paper_id).base
+            return parse_arxiv_id(paper_id).base
         except InvalidArxivId as error:
             raise Refused(422, str(error)) from None
-        paper = self.store.papers.get(base)
-        if paper is None and fetch:
-            try:
-                records, _skipped = self._fetch(self.settings, [base])
-            except Exception as error:
-                raise Refused(503, f"arXiv could not be asked about {base}: {error}") from None
-            if records:
-                self.store.papers.upsert(records)
-                paper = self.store.papers.get(base)
-        if paper is None:
-            raise Refused(404, f"paper {base} is not on arXiv" if fetch else f"no paper {base}")
-        return paper
 
     def _limit(self, member: Member, kind: str, limit: int, window_s: int, now: datetime) -> None:
         if not self.store.limits.hit(f"{kind}:member:{member.id}", limit, window_s, now):
@@ -86,18 +116,59 @@ class Community:
     # -- submissions -------------------------------------------------------------------------
     def submit(
         self, member: Member, paper_id: str, comment: str = "", now: datetime | None = None
-    ) -> Submitted:
+    ) -> Submitted | Requested:
+        """Put a paper on today's page: `Submitted` at once when it is stored here; else
+        `Requested`, pending until a fetcher has asked arXiv (`complete_pending`). Only
+        cheap checks happen here: nothing in a request waits on arXiv."""
         now = now or utcnow()
         comment = comment.strip()
         if comment:
             self._check_comment(comment)
+        base = self._base(paper_id)
         self._limit(member, "submissions", self.settings.submissions_per_hour, 3600, now)
-        paper = self.paper(paper_id, fetch=True)
-        earlier = self.store.submissions.of([paper.id]).get(paper.id)
+        earlier = self.store.submissions.of([base]).get(base)
         if earlier is not None:
-            raise Refused(409, f"{paper.id} was submitted on {earlier.day:%B %-d}", earlier=earlier)
+            raise duplicate(earlier, member.id, now)
+        paper = self.store.papers.get(base)
+        if paper is not None:
+            return self._put_on_page(member.id, paper, comment, now, now)
+        waiting = self.store.submissions.pending.waiting_for(base)
+        if waiting is not None:
+            who = _submitter(waiting.user_id, waiting.user_name, waiting.user_fullname, member.id)
+            raise Refused(
+                409,
+                f"{base} was submitted by {who} a moment ago and is being fetched from arXiv; "
+                "it will appear on today's page once arXiv answers.",
+            )
+        self._check_daily_cap(member.id, now)
+        requested = self.store.submissions.pending.add(base, member.id, comment, now)
+        if self._fetcher is not None:
+            self._fetcher.wake()
+        return requested
+
+    def _check_daily_cap(self, user_id: int, at: datetime, *, waiting: bool = True) -> None:
+        cap = self.settings.submissions_per_day
+        midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        made = self.store.submissions.count_by(user_id, midnight)
+        if waiting:  # those still waiting for arXiv count too
+            made += self.store.submissions.pending.count_waiting(user_id, midnight)
+        if made >= cap:
+            raise Refused(429, f"you have submitted {cap} papers today, the most a day allows")
+
+    def _put_on_page(
+        self,
+        user_id: int,
+        paper: StoredPaper,
+        comment: str,
+        at: datetime,
+        now: datetime,
+        *,
+        waiting: bool = True,
+    ) -> Submitted:
+        """The rules on a stored paper (age, the day's cap, each paper once), then the
+        submission made at `at` on that day's page, with its comment."""
         days = self.settings.submission_max_age_days
-        if paper.published is None or paper.published < now - timedelta(days=days):
+        if paper.published is None or paper.published < at - timedelta(days=days):
             raise Refused(
                 422,
                 f"only papers of the last {days} days can be submitted; {paper.id} was "
@@ -105,16 +176,92 @@ class Community:
                 if paper.published
                 else f"{paper.id} has no publication date",
             )
-        cap = self.settings.submissions_per_day
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        if self.store.submissions.count_by(member.id, midnight) >= cap:
-            raise Refused(429, f"you have submitted {cap} papers today, the most a day allows")
-        submitted, new = self.store.submissions.add(paper.id, member.id, now.date(), now)
+        self._check_daily_cap(user_id, at, waiting=waiting)
+        submitted, new = self.store.submissions.add(paper.id, user_id, at.date(), at)
         if not new:  # another request won the race
-            raise Refused(409, f"{paper.id} was submitted already", earlier=submitted)
+            raise duplicate(submitted, user_id, now)
         if comment:
-            self.store.comments.add(paper.id, member.id, comment, now)
+            self.store.comments.add(paper.id, user_id, comment, at)
         return submitted
+
+    def pending(self, member: Member, now: datetime | None = None) -> list[Requested]:
+        """The member's submissions of the last days that had to wait for arXiv, newest
+        first: still pending, submitted, or failed with the reason."""
+        now = now or utcnow()
+        since = now - timedelta(days=self.settings.submission_max_age_days)
+        return self.store.submissions.pending.of_member(member.id, since)
+
+    def complete_pending(self, owner: str, now: datetime | None = None, limit: int = 20) -> int:
+        """Claim due pending submissions (a lease: two servers never complete one twice),
+        ask arXiv for their papers in one request, and submit or fail each. How many were
+        claimed."""
+        now = now or utcnow()
+        timeout = self.settings.submission_fetch_timeout_s
+        lease = timedelta(seconds=4 * timeout + 60)
+        pending = self.store.submissions.pending
+        claimed = pending.claim(owner, now, lease, limit)
+        if not claimed:
+            return 0
+        try:
+            records, _skipped = self._fetch(self.settings, sorted({c.paper_id for c in claimed}))
+        except Exception as error:  # arXiv unreachable, slow, or answering nonsense
+            for request in claimed:
+                self._retry_or_give_up(request, owner, now, f"{error}")
+            return len(claimed)
+        if records:
+            self.store.papers.upsert(records)
+        for request in claimed:
+            paper = self.store.papers.get(request.paper_id)
+            if paper is None:
+                pending.finish(
+                    request.id, owner, "failed", f"{request.paper_id} is not on arXiv", now
+                )
+                continue
+            try:
+                self._put_on_page(
+                    request.user_id,
+                    paper,
+                    request.comment,
+                    request.requested_at,
+                    now,
+                    waiting=False,
+                )
+            except Refused as refused:
+                pending.finish(request.id, owner, "failed", refused.message, now)
+            else:
+                pending.finish(request.id, owner, "submitted", None, now)
+        return len(claimed)
+
+    def _retry_or_give_up(self, request: Requested, owner: str, now: datetime, problem: str):
+        give_up = self.settings.submission_fetch_give_up_s
+        waited = (now - request.requested_at).total_seconds()
+        if waited >= give_up:
+            self.store.submissions.pending.finish(
+                request.id,
+                owner,
+                "failed",
+                f"arXiv did not answer about {request.paper_id} in {_duration(give_up)} "
+                f"(last: {problem}); try submitting it again later",
+                now,
+            )
+            return
+        # Back off: the spacing arXiv asks for, doubled each time, at most 5 minutes.
+        base = max(self.settings.arxiv_request_delay_s, self.settings.submission_fetch_timeout_s)
+        wait = min(base * 2**request.attempts, 300.0, max(give_up - waited, 0.0))
+        self.store.submissions.pending.retry(
+            request.id, owner, now + timedelta(seconds=wait), problem
+        )
+
+    def start_fetching(self) -> None:
+        """Complete pending submissions in a thread of this process, off the request path."""
+        if self._fetcher is None:
+            self._fetcher = SubmissionFetcher(self)
+            self._fetcher.start()
+
+    def stop_fetching(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.stop()
+            self._fetcher = None
 
     def curate(self, member: Member, paper_id: str, state: str) -> None:
         self._curator(member)

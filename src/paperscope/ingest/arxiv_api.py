@@ -24,11 +24,17 @@ _ARXIV_CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z\-]+)?")
 
 
 def fetch_papers(
-    settings: Settings, ids: Iterable[str], sleep: Sleep = time.sleep
+    settings: Settings,
+    ids: Iterable[str],
+    sleep: Sleep = time.sleep,
+    *,
+    timeout_s: float | None = None,
+    max_retries: int | None = None,
 ) -> tuple[list[PaperRecord], list[Skipped]]:
     """Fetch papers by arXiv id (with or without version); unknown or malformed ids are Skipped.
 
     Malformed ids are never sent. Raises ArxivError when arXiv cannot be reached.
+    `timeout_s` and `max_retries` override the settings' (see `ArxivClient`).
     """
     skipped: list[Skipped] = []
     asked: dict[str, str] = {}  # base id -> id as sent (keeps an explicit version)
@@ -44,7 +50,7 @@ def fetch_papers(
 
     records: list[PaperRecord] = []
     wanted = list(asked.values())
-    with ArxivClient(settings, sleep=sleep) as client:
+    with ArxivClient(settings, sleep=sleep, timeout_s=timeout_s, max_retries=max_retries) as client:
         for start in range(0, len(wanted), BATCH_SIZE):
             batch = wanted[start : start + BATCH_SIZE]
             response = client.get(

@@ -48,17 +48,28 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 class ArxivClient:
     """Sync httpx client that spaces requests and retries arXiv's "try later" answers.
 
-    ``sleep`` is injectable so tests can record the waits instead of waiting.
+    ``sleep`` is injectable so tests can record the waits instead of waiting. A harvest
+    takes the settings' patient defaults; a member waiting on a submission passes a short
+    ``timeout_s`` and ``max_retries`` (its job tries again later instead of waiting here).
     """
 
-    def __init__(self, settings: Settings, *, sleep: Sleep = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sleep: Sleep = time.sleep,
+        timeout_s: float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
         self.delay_s = settings.arxiv_request_delay_s
-        self.max_retries = settings.arxiv_max_retries
+        self.max_retries = settings.arxiv_max_retries if max_retries is None else max_retries
         self.max_wait_s = settings.arxiv_max_retry_after_s
         self.sleep = sleep
         self._last_request: float | None = None
+        timeout = settings.http_timeout_s if timeout_s is None else timeout_s
         self._http = httpx.Client(
-            timeout=settings.http_timeout_s,
+            # Connecting is quick when arXiv is there: an unreachable one is known sooner.
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={"User-Agent": settings.user_agent},
             follow_redirects=True,
         )

@@ -256,6 +256,33 @@ class Submission(Base):
     )
 
 
+class PendingSubmission(Base):
+    """A submission of a paper this paperscope lacks, accepted at once and completed off the
+    request path: a fetcher claims it with a lease, asks arXiv, and either makes it a
+    `Submission` ("submitted") or says why not ("failed", with `reason`)."""
+
+    __tablename__ = "pending_submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    paper_id: Mapped[str] = mapped_column(String(40))  # base arXiv id, not stored yet
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    comment: Mapped[str] = mapped_column(Text)  # "" for none; starts the discussion
+    state: Mapped[str] = mapped_column(String(16))  # pending, submitted, failed
+    reason: Mapped[str | None] = mapped_column(Text)  # why it failed, for the member
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_pending_submissions_due", "state", "next_attempt_at"),
+        Index("ix_pending_submissions_user", "user_id", "requested_at"),
+        Index("ix_pending_submissions_paper", "paper_id", "state"),
+    )
+
+
 class Comment(Base):
     """One comment in a paper's discussion, in Markdown (rendered and sanitised on display)."""
 

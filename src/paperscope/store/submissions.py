@@ -1,15 +1,22 @@
-"""Submissions: the papers members put on a day's curated page, each paper once."""
+"""Submissions: the papers members put on a day's curated page, each paper once; and the
+submissions still waiting for arXiv (`PendingSubmissions`).
+
+A pending submission is completed off the request path by whichever fetcher claims it:
+`claim` takes due rows with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite one
+UPDATE ... RETURNING under its single writer lock), and `finish` / `retry` change a row only
+for the lease's owner while it is still pending, so two app servers never complete one
+twice, and a fetcher that dies leaves its lease to expire and the row to be taken again."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 
 from paperscope.store import generation
-from paperscope.store.models import Paper, Submission, User, Vote
+from paperscope.store.models import Paper, PendingSubmission, Submission, User, Vote
 from paperscope.store.papers import StoredPaper
 from paperscope.store.sql import chunks, insert_or
 
@@ -54,6 +61,7 @@ _COLUMNS = (
 class Submissions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.pending = PendingSubmissions(engine)
 
     def add(self, paper_id: str, user_id: int, day: date, at: datetime) -> tuple[Submitted, bool]:
         """Put the paper on `day`'s page; (the submission, True), or (the earlier one, False)
@@ -158,3 +166,193 @@ class Submissions:
             paper = StoredPaper(**{name: values[Paper.__table__.c[name]] for name in paper_fields})
             entries.append(CuratedEntry(paper, int(values["upvotes"]), _submitted(row)))
         return entries, total
+
+
+# -- submissions waiting for arXiv -----------------------------------------------------------
+@dataclass(frozen=True)
+class Requested:
+    """A submission of a paper that was not stored yet: pending, submitted, or failed."""
+
+    id: int
+    paper_id: str
+    user_id: int
+    user_name: str
+    user_fullname: str
+    comment: str
+    state: str
+    reason: str | None
+    requested_at: datetime
+    attempts: int
+    finished_at: datetime | None
+
+
+_REQUESTED = (
+    PendingSubmission.id,
+    PendingSubmission.paper_id,
+    PendingSubmission.user_id,
+    User.name,
+    User.fullname,
+    PendingSubmission.comment,
+    PendingSubmission.state,
+    PendingSubmission.reason,
+    PendingSubmission.requested_at,
+    PendingSubmission.attempts,
+    PendingSubmission.finished_at,
+)
+
+
+def _requested(connection, where) -> list[Requested]:
+    rows = connection.execute(
+        select(*_REQUESTED)
+        .join(User, User.id == PendingSubmission.user_id)
+        .where(where)
+        .order_by(PendingSubmission.requested_at, PendingSubmission.id)
+    ).all()
+    return [Requested(*row) for row in rows]
+
+
+class PendingSubmissions:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, paper_id: str, user_id: int, comment: str, at: datetime) -> Requested:
+        with self.engine.begin() as connection:
+            new_id = connection.execute(
+                PendingSubmission.__table__.insert()
+                .values(
+                    paper_id=paper_id,
+                    user_id=user_id,
+                    comment=comment,
+                    state="pending",
+                    requested_at=at,
+                    attempts=0,
+                    next_attempt_at=at,
+                )
+                .returning(PendingSubmission.id)
+            ).scalar_one()
+            return _requested(connection, PendingSubmission.id == new_id)[0]
+
+    def get(self, request_id: int) -> Requested | None:
+        with self.engine.connect() as connection:
+            found = _requested(connection, PendingSubmission.id == request_id)
+        return found[0] if found else None
+
+    def waiting_for(self, paper_id: str) -> Requested | None:
+        """The first submission of this paper still waiting for arXiv, if any."""
+        with self.engine.connect() as connection:
+            found = _requested(
+                connection,
+                and_(PendingSubmission.paper_id == paper_id, PendingSubmission.state == "pending"),
+            )
+        return found[0] if found else None
+
+    def of_member(self, user_id: int, since: datetime) -> list[Requested]:
+        """The member's requests made since `since`, newest first."""
+        with self.engine.connect() as connection:
+            found = _requested(
+                connection,
+                and_(PendingSubmission.user_id == user_id, PendingSubmission.requested_at >= since),
+            )
+        return found[::-1]
+
+    def count_waiting(self, user_id: int, since: datetime) -> int:
+        """The member's requests since `since` still waiting: they count against the day's cap."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.count())
+                .select_from(PendingSubmission)
+                .where(
+                    PendingSubmission.user_id == user_id,
+                    PendingSubmission.requested_at >= since,
+                    PendingSubmission.state == "pending",
+                )
+            ).scalar_one()
+
+    def next_due(self) -> datetime | None:
+        """When the next pending one may be claimed (its retry time or its lease's end)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(PendingSubmission.next_attempt_at, PendingSubmission.lease_until).where(
+                    PendingSubmission.state == "pending"
+                )
+            ).all()
+        return min((max(due, lease or due) for due, lease in rows), default=None)
+
+    def claim(self, owner: str, at: datetime, lease: timedelta, limit: int) -> list[Requested]:
+        """Take up to `limit` due pending submissions for `owner` until at + lease."""
+        due = and_(
+            PendingSubmission.state == "pending",
+            PendingSubmission.next_attempt_at <= at,
+            or_(PendingSubmission.lease_until.is_(None), PendingSubmission.lease_until < at),
+        )
+        first = select(PendingSubmission.id).where(due).order_by(PendingSubmission.id).limit(limit)
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                ids = connection.execute(first.with_for_update(skip_locked=True)).scalars().all()
+                if not ids:
+                    return []
+                where = PendingSubmission.id.in_(ids)
+            else:  # SQLite: one writer at a time, so the UPDATE's own subquery is the claim
+                where = PendingSubmission.id.in_(first)
+            claimed = (
+                connection.execute(
+                    update(PendingSubmission)
+                    .where(where)
+                    .values(lease_owner=owner, lease_until=at + lease)
+                    .returning(PendingSubmission.id)
+                )
+                .scalars()
+                .all()
+            )
+            if not claimed:
+                return []
+            return _requested(connection, PendingSubmission.id.in_(claimed))
+
+    def retry(self, request_id: int, owner: str, at: datetime, problem: str) -> bool:
+        """Give the claim back to be tried again at `at`; `problem` says what went wrong."""
+        with self.engine.begin() as connection:
+            return (
+                connection.execute(
+                    update(PendingSubmission)
+                    .where(
+                        PendingSubmission.id == request_id,
+                        PendingSubmission.lease_owner == owner,
+                        PendingSubmission.state == "pending",
+                    )
+                    .values(
+                        attempts=PendingSubmission.attempts + 1,
+                        next_attempt_at=at,
+                        lease_owner=None,
+                        lease_until=None,
+                        reason=problem,
+                    )
+                ).rowcount
+                > 0
+            )
+
+    def finish(
+        self, request_id: int, owner: str, state: str, reason: str | None, at: datetime
+    ) -> bool:
+        """Mark the claimed request "submitted" or "failed" (with the reason); False if the
+        lease was lost (another fetcher has it, or finished it)."""
+        if state not in ("submitted", "failed"):
+            raise ValueError(f"state {state!r}: submitted or failed")
+        with self.engine.begin() as connection:
+            return (
+                connection.execute(
+                    update(PendingSubmission)
+                    .where(
+                        PendingSubmission.id == request_id,
+                        PendingSubmission.lease_owner == owner,
+                        PendingSubmission.state == "pending",
+                    )
+                    .values(
+                        state=state,
+                        reason=reason,
+                        attempts=PendingSubmission.attempts + 1,
+                        lease_until=None,
+                        finished_at=at,
+                    )
+                ).rowcount
+                > 0
+            )

@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         templates.env.auto_reload = False  # templates ship with the package: no stat per render
         render.install(templates.env, settings)
         accounts = AccountService(settings, store)
+        community = Community(settings, store)
+        community.start_fetching()  # submissions waiting for arXiv, off the request path
         secret = (
             settings.secret_key.get_secret_value()
             if settings.secret_key
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             Listings(settings, store),
             templates,
             accounts,
-            Community(settings, store),
+            community,
             secret,
             DigestService(settings, store, search=search),
         )
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         search.stop_refreshing()
+        community.stop_fetching()
         accounts.close()
         app.state.services.digests.close()
         store.engine.dispose()

@@ -6,14 +6,14 @@ shape where it has one (`POST /api/papers/submit`, `upvotes`, `numComments`,
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperscope.community import Refused, render_markdown
+from paperscope.community import Refused, Requested, render_markdown
 from paperscope.recommend import NotEmbedded, Recommender
 from paperscope.search.engine import SearchUnavailable
 from paperscope.store.collections import StoredCollection
@@ -53,10 +53,48 @@ class SubmitIn(BaseModel):
     comment: str = Field(default="", max_length=100_000)
 
 
-@router.post("/papers/submit", response_model=DailyPaper, status_code=201, responses=AUTH_ERRORS)
+class SubmissionRequest(ApiModel):
+    """A submission of a paper this paperscope lacked: fetched from arXiv off the request
+    path, then on the page (`submitted`) or refused with the reason (`failed`)."""
+
+    id: int
+    paper_id: str
+    status: Literal["pending", "submitted", "failed"]
+    reason: str | None = Field(description="why it failed, or the last try's problem")
+    requested_at: datetime
+    attempts: int
+    url: str = Field(description="the paper's page once submitted")
+
+
+def _request_json(requested: Requested) -> SubmissionRequest:
+    return SubmissionRequest(
+        id=requested.id,
+        paper_id=requested.paper_id,
+        status=requested.state,  # type: ignore[arg-type]
+        reason=requested.reason,
+        requested_at=as_utc(requested.requested_at),
+        attempts=requested.attempts,
+        url=paper_url(requested.paper_id),
+    )
+
+
+@router.post(
+    "/papers/submit",
+    response_model=DailyPaper,
+    status_code=201,
+    responses={
+        **AUTH_ERRORS,
+        202: {
+            "model": SubmissionRequest,
+            "description": "Not in this paperscope yet: being fetched from arXiv; "
+            "`GET /api/submissions` says how it went",
+        },
+    },
+)
 def submit_paper(svc: Svc, member: ApiMember, body: SubmitIn):
-    """Put a paper on today's page (fetched from arXiv if this paperscope lacks it). 409
-    when it was submitted before: the answer names the first submission."""
+    """Put a paper on today's page. A paper this paperscope lacks is fetched from arXiv
+    off the request path: 202, pending (see `GET /api/submissions`). 409 when it was
+    submitted before: the answer names the first submission."""
     try:
         submitted = svc.community.submit(member, body.paper_id, body.comment)
     except Refused as error:
@@ -71,10 +109,19 @@ def submit_paper(svc: Svc, member: ApiMember, body: SubmitIn):
                 409,
             )
         raise _refusal(error) from None
+    if isinstance(submitted, Requested):
+        return JSONResponse(_request_json(submitted).model_dump(mode="json", by_alias=True), 202)
     paper = svc.store.papers.get(submitted.paper_id)
     assert paper is not None
     comments = svc.store.comments.counts([paper.id]).get(paper.id, 0)
     return entry_json(paper, 0, comments, submitted)
+
+
+@router.get("/submissions", response_model=list[SubmissionRequest], responses=AUTH_ERRORS)
+def submission_requests(svc: Svc, member: ApiMember):
+    """Your submissions of the last days that had to be fetched from arXiv, newest first:
+    pending, submitted, or failed with the reason."""
+    return [_request_json(r) for r in svc.community.pending(member)]
 
 
 class VoteOut(ApiModel):

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.accounts import BadEmail, LinkRefused, RateLimited, utcnow
-from paperscope.community import Refused
+from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperscope.community import Refused, Requested
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchUnavailable
 from paperscope.store.accounts import Member
@@ -42,10 +43,7 @@ def _back(target: str | None, default: str = "/") -> RedirectResponse:
 
 
 def _refused(request: Request, error: Refused) -> HTMLResponse:
-    problems = []
-    if error.earlier is not None:
-        problems.append(f"It is on the page of {error.earlier.day:%A, %B %-d, %Y}.")
-    return error_page(request, error.status, error.message, problems)
+    return error_page(request, error.status, error.message, [])
 
 
 def _sign_in_first(path: str) -> RedirectResponse:
@@ -169,14 +167,25 @@ def account_delete(request: Request, svc: Svc, member: SignedIn, confirm: Line =
 
 # -- submitting, voting, curating ------------------------------------------------------------
 @router.get("/submit", response_class=HTMLResponse)
-def submit_form(request: Request, svc: Svc, viewer: Viewer):
+def submit_form(
+    request: Request,
+    svc: Svc,
+    viewer: Viewer,
+    fetching: Annotated[str, Query(max_length=100)] = "",
+):
     if viewer is None:
         return _sign_in_first("/submit")
+    try:  # the id just submitted, named in the "we are fetching it" note
+        fetching = parse_arxiv_id(fetching).base if fetching else ""
+    except InvalidArxivId:
+        fetching = ""
     return page(
         request,
         "submit.html",
         max_age=svc.settings.submission_max_age_days,
         per_day=svc.settings.submissions_per_day,
+        fetching=fetching,
+        requests=svc.community.pending(viewer),
     )
 
 
@@ -186,6 +195,10 @@ def submit(request: Request, svc: Svc, member: SignedIn, paper_id: Line, comment
         submitted = svc.community.submit(member, paper_id, comment)
     except Refused as error:
         return _refused(request, error)
+    if isinstance(submitted, Requested):  # arXiv is asked off the request path
+        return RedirectResponse(
+            "/submit?" + urlencode({"fetching": submitted.paper_id}), status_code=303
+        )
     return RedirectResponse(paper_url(submitted.paper_id), status_code=303)
 
 
