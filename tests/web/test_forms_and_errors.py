@@ -137,7 +137,15 @@ def test_a_bad_address_to_subscribe_is_kept_in_the_form(people):
 # -- one rule for the signed-out -------------------------------------------------------------
 @pytest.mark.parametrize(
     "path",
-    ["/account", "/collections", "/for-you", "/submit", "/digest/preferences", "/comments/1/edit"],
+    [
+        "/account",
+        "/collections",
+        "/for-you",
+        "/submit",
+        "/digest/preferences",
+        "/digest/preview",
+        "/comments/1/edit",
+    ],
 )
 def test_a_members_page_sends_the_signed_out_to_sign_in(people, path):
     answer = people(signed_in=False).client.get(path, follow_redirects=False)

@@ -267,10 +267,14 @@ def preview(request: Request, svc: Svc, viewer: Viewer, token: Token = ""):
     try:
         if token:
             subscriber = svc.digests.subscriber_of("manage", token)
-        elif viewer is not None and (found := svc.store.digests.by_email(viewer.email)):
+        elif viewer is None:
+            raise SignInFirst(coming_from(request))
+        elif found := _own_subscription(svc, viewer):
             subscriber = found
         else:
-            return error_page(request, 404, "no digest to preview: subscribe first", [])
+            return RedirectResponse(
+                "/subscribe?" + urlencode({"email": viewer.email}), status_code=303
+            )
     except BadLink as error:
         return error_page(request, 400, str(error), [])
     day = utcnow().date()
