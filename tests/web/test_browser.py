@@ -157,7 +157,7 @@ def test_sign_in_by_mail_submit_upvote_and_discuss(
     vote = page.locator(".paper-head button.votes")
     assert vote.get_attribute("aria-pressed") == "true" and vote.inner_text() == "▲ 1"
     page.fill("#comment-body", "Replicated it: the numbers hold.")
-    page.click("text=Comment")
+    page.click('text="Comment"')  # the button, not "Yes, delete this comment"
     page.wait_for_url(f"**/papers/{paper.id}#comment-*")
     assert page.locator(".discussion .comment").count() == 2
     shoot(page, "9-paper-discussed")

@@ -149,17 +149,37 @@ def test_a_post_without_a_valid_csrf_token_is_refused_and_changes_nothing(people
     assert paper not in store.submissions.of([paper])
 
 
-def test_acting_without_a_session_or_token_gets_401(people, fresh, community_app):
+def test_acting_without_a_session_leads_to_sign_in_and_the_api_answers_401(
+    people, fresh, store, community_app
+):
     anonymous = people(signed_in=False)
     paper = fresh()
     csrf = anonymous.csrf()
+    # A form sends them to sign in, and back to the page the form was on.
     for path, data in [
         (f"/papers/{paper}/upvote", {}),
         ("/submit", {"paper_id": paper}),
         (f"/papers/{paper}/comments", {"body": "hello"}),
         ("/collections", {"name": "mine"}),
+        ("/account/delete", {"confirm": "x@example.org"}),
     ]:
-        assert anonymous.client.post(path, data={"csrf_token": csrf, **data}).status_code == 401
+        answer = anonymous.client.post(
+            path,
+            data={"csrf_token": csrf, **data},
+            headers={"Referer": f"http://testserver/papers/{paper}"},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, (path, answer.text)
+        assert answer.headers["location"] == f"/signin?next=%2Fpapers%2F{paper}"
+    assert store.votes.counts([paper]) == {}
+    # Another site's page is no place to come back to.
+    answer = anonymous.client.post(
+        f"/papers/{paper}/upvote",
+        data={"csrf_token": csrf},
+        headers={"Referer": "https://evil.example/x"},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/signin?next=%2F"
     api = TestClient(community_app)
     for headers in ({}, _bearer("ps_wrong"), {"Authorization": "Basic eDp5"}):
         assert api.post(f"/api/papers/{paper}/upvote", headers=headers).status_code == 401

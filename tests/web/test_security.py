@@ -58,6 +58,7 @@ def test_pages_have_no_inline_script_or_style(client):
 def test_a_long_address_and_a_large_body_are_refused_with_what_the_limit_is(client):
     long = client.get("/search", params={"q": "graph " * 3_000})
     assert long.status_code == 414 and "too long" in long.text
+    assert '<a class="brand" href="/">paperscope</a>' in long.text  # the site's page
     api = client.get("/api/papers/search", params={"q": "graph " * 3_000})
     assert api.status_code == 414 and "too long" in api.json()["error"]
     body = client.post("/api/papers/search", content=b"x" * 1_000_001)

@@ -85,9 +85,12 @@ class AccountService:
         possible."""
         return self.settings.mail_delivery
 
-    def request_link(self, email: str, client: str, now: datetime | None = None) -> Future:
+    def request_link(
+        self, email: str, client: str, now: datetime | None = None, next: str = "/"
+    ) -> Future:
         """Send a sign-in link to the address (in the background; the Future is for tests).
-        BadEmail, RateLimited; otherwise the same for every address."""
+        BadEmail, RateLimited; otherwise the same for every address. `next` (a local path,
+        checked by the caller) is where the link's page sends them once signed in."""
         now = now or utcnow()
         address = check_email(email)
         limits, hour = self.store.limits, 3600
@@ -97,15 +100,16 @@ class AccountService:
             raise RateLimited("too many sign-in requests from here: try again in an hour")
         if not limits.hit("sign-in:address:" + address_key(address), per_address, hour, now):
             raise RateLimited("too many sign-in links for this address: try again in an hour")
-        return self._mailer.submit(self._send_link, address, now)
+        return self._mailer.submit(self._send_link, address, now, next)
 
-    def _send_link(self, address: str, now: datetime) -> None:
+    def _send_link(self, address: str, now: datetime, next: str = "/") -> None:
         try:
             if not self.settings.open_signup and self.store.accounts.by_email(address) is None:
                 return
             minutes = self.settings.sign_in_link_minutes
             token = self.store.accounts.add_link(address, now, timedelta(minutes=minutes))
-            link = f"{self.settings.link_base}/signin/confirm?{urlencode({'token': token})}"
+            query = {"token": token} | ({"next": next} if next != "/" else {})
+            link = f"{self.settings.link_base}/signin/confirm?{urlencode(query)}"
             if self.delivery == "console":
                 self._console(
                     f"paperscope: sign-in link for {address} (valid {minutes} min): {link}"

@@ -296,7 +296,9 @@ class Community:
             raise Refused(422, "a comment needs some text")
         if len(body) > self.settings.comment_max_chars:
             raise Refused(
-                422, f"a comment has at most {self.settings.comment_max_chars:,} characters"
+                422,
+                f"A comment holds at most {self.settings.comment_max_chars:,} characters;"
+                f" yours has {len(body):,}. Shorten it and post again.",
             )
 
     def comment(self, member: Member, paper_id: str, body: str) -> StoredComment:

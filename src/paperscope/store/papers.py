@@ -266,6 +266,14 @@ class Papers:
         with self.engine.connect() as connection:
             return list(connection.execute(query.order_by(Paper.id)).scalars())
 
+    def has_category(self, category: str) -> bool:
+        """Whether any stored paper is in the category (one index probe)."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(PaperCategory.paper_id).where(PaperCategory.category == category).limit(1)
+            ).first()
+        return found is not None
+
     def count(self) -> int:
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(Paper)).scalar_one()

@@ -4,13 +4,14 @@ API, and feeds. Entry point: ``create_app(settings)``; ``paperscope serve`` runs
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -37,11 +38,20 @@ from paperscope.web import (
 )
 from paperscope.web.access_log import AccessLog
 from paperscope.web.admission import Admission
+from paperscope.web.auth import SignInFirst, sign_in_url
 from paperscope.web.cache import PageCache
 from paperscope.web.security import RequestLimits, SecurityHeaders, host_patterns
 from paperscope.web.services import Services
 
 HERE = Path(__file__).parent
+log = logging.getLogger("paperscope.web")
+SERVER_ERROR = (
+    '<!doctype html><html lang="en"><title>500 · paperscope</title>'
+    '<link rel="stylesheet" href="/static/style.css"><header class="top"><div class="wrap bar">'
+    '<a class="brand" href="/">paperscope</a></div></header><main class="wrap">'
+    '<h1>Something went wrong on our side</h1><p><a href="/">Back to today\'s papers</a></p>'
+    "</main></html>"
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -56,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search.start_refreshing()  # index reloads off the request path
         templates = Jinja2Templates(directory=HERE / "templates")
         templates.env.auto_reload = False  # templates ship with the package: no stat per render
-        render.install(templates.env, settings)
+        render.install(templates.env, settings, store)
         accounts = AccountService(settings, store)
         community = Community(settings, store)
         community.start_fetching()  # submissions waiting for arXiv, off the request path
@@ -135,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes with a paper id and more after it come before the routes that take any path
     # as a paper id.
     app.include_router(community_api.router)
+    app.include_router(community_api.open_router)
     app.include_router(api.router)
     app.include_router(docs.router)
     app.include_router(community_pages.router)
@@ -154,7 +165,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": str(error.detail)}, error.status_code)
-        return pages.error_page(request, error.status_code, str(error.detail), [])
+            return JSONResponse({"error": str(error.detail)}, error.status_code, error.headers)
+        return pages.error_page(
+            request, error.status_code, str(error.detail), [], headers=error.headers
+        )
+
+    @app.exception_handler(SignInFirst)
+    async def sign_in_first(request: Request, error: SignInFirst):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "send an API token"}, 401)
+        return RedirectResponse(sign_in_url(error.next), status_code=303)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception):
+        # Starlette re-raises the error after this answer, so the server logs it as well.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "something went wrong on the server"}, 500)
+        try:
+            return pages.error_page(
+                request,
+                500,
+                "Something went wrong on our side",
+                ["It is logged. Try again in a moment, or go back to today's papers."],
+            )
+        except Exception:  # the page itself cannot be made (the database is away...)
+            return HTMLResponse(SERVER_ERROR, 500)
 
     return app

@@ -8,6 +8,8 @@ tokens on every form that changes something.
   a day. A POST without a valid one gets 403 before anything changes.
 - The API takes `Authorization: Bearer <API token>` only, never the cookie, so a page of
   another site cannot make a reader's browser call it.
+- A members' page (or form) asked for without a session answers 303 to
+  `/signin?next=<where they were>`: one rule, `SignedIn`; the API answers 401.
 - A request with a session cookie or a token is never answered from the page cache, nor is
   its answer stored (web/cache.py); such pages say `Cache-Control: private, no-store`.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
@@ -53,10 +55,36 @@ def resolve_viewer(request: Request) -> Member | None:
 Viewer = Annotated[Member | None, Depends(resolve_viewer)]
 
 
+class SignInFirst(Exception):
+    """A members' page asked for by someone not signed in: app.py answers it with a 303 to
+    the sign-in page, which brings them back to `next` afterwards."""
+
+    def __init__(self, next: str) -> None:
+        super().__init__(next)
+        self.next = next
+
+
+def sign_in_url(next: str) -> str:
+    return "/signin?" + urlencode({"next": safe_next(next)})
+
+
+def coming_from(request: Request) -> str:
+    """Where to come back to after signing in: the page asked for, or for a form (a POST,
+    which cannot be repeated by a redirect) the page of this site the form was on."""
+    if request.method in ("GET", "HEAD"):
+        here = request.url.path
+        return here + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc == request.url.netloc:
+        return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+    return "/"
+
+
 def signed_in(request: Request, viewer: Viewer) -> Member:
-    """The signed-in member; 401 for anyone else."""
+    """The signed-in member. Everyone else is sent to sign in (303), on every members' page
+    and form alike; the API answers 401 instead (`api_member`)."""
     if viewer is None:
-        raise HTTPException(401, "sign in first")
+        raise SignInFirst(coming_from(request))
     return viewer
 
 

@@ -33,6 +33,9 @@ from paperscope.web.render import paper_url
 from paperscope.web.services import Services, Svc
 
 router = APIRouter(prefix="/api", tags=["members"])
+# Open to everyone, so listed with the open API (under one tag: Swagger UI lists an
+# operation once per tag).
+open_router = APIRouter(prefix="/api", tags=["api"])
 AUTH_ERRORS = {
     401: {"model": Problem, "description": "No or a wrong API token"},
     403: {"model": Problem, "description": "Only curators may"},
@@ -390,7 +393,7 @@ class RecommendationsOut(ApiModel):
     recommended_papers: list[Recommended]
 
 
-@router.post("/recommendations", response_model=RecommendationsOut, responses=ERRORS, tags=["api"])
+@open_router.post("/recommendations", response_model=RecommendationsOut, responses=ERRORS)
 def recommendations(
     svc: Svc,
     body: RecommendationsIn,

@@ -5,9 +5,9 @@ The rules themselves are in `paperscope.community` and `paperscope.accounts`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,9 +26,10 @@ from paperscope.web.auth import (
     resolve_viewer,
     safe_next,
     set_session_cookie,
+    sign_in_url,
 )
 from paperscope.web.feeds import bibtex_list
-from paperscope.web.pages import error_page, page
+from paperscope.web.pages import error_page, page, paper_page
 from paperscope.web.render import paper_url
 from paperscope.web.services import Services, Svc, client_address
 
@@ -36,6 +37,14 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer
 Next = Annotated[str, Form(max_length=2_000)]
 Text = Annotated[str, Form(max_length=200_000)]
 Line = Annotated[str, Form(max_length=500)]
+
+
+@dataclass(frozen=True)
+class CommentDraft:
+    """A comment that was not posted, shown again in the paper page's form."""
+
+    body: str
+    problem: str
 
 
 def _back(target: str | None, default: str = "/") -> RedirectResponse:
@@ -47,7 +56,7 @@ def _refused(request: Request, error: Refused) -> HTMLResponse:
 
 
 def _sign_in_first(path: str) -> RedirectResponse:
-    return RedirectResponse("/signin?" + urlencode({"next": path}), status_code=303)
+    return RedirectResponse(sign_in_url(path), status_code=303)
 
 
 # -- sign in and out -------------------------------------------------------------------------
@@ -63,7 +72,7 @@ def sign_in_request(request: Request, svc: Svc, email: Line, next: Next = "/"):
     if svc.accounts.delivery is None:
         return page(request, "signin.html", 503, next="/", delivery=None, sent=False)
     try:
-        svc.accounts.request_link(email, client_address(request))
+        svc.accounts.request_link(email, client_address(request), next=safe_next(next))
     except BadEmail as error:
         return error_page(request, 422, str(error), [])
     except RateLimited as error:
@@ -76,14 +85,17 @@ def sign_in_request(request: Request, svc: Svc, email: Line, next: Next = "/"):
 
 @router.get("/signin/confirm", response_class=HTMLResponse)
 def sign_in_confirm_form(
-    request: Request, svc: Svc, token: Annotated[str, Query(max_length=200)] = ""
+    request: Request,
+    svc: Svc,
+    token: Annotated[str, Query(max_length=200)] = "",
+    next: Annotated[str, Query(max_length=2_000)] = "/",
 ):
     """What a sign-in link opens: a button. Nothing is used until it is pressed (mail
     scanners open links too)."""
     state = svc.accounts.link_state(token) if token else "unknown"
     if state != "valid":
         return error_page(request, 400, str(LinkRefused(state)), ["Ask for a new link."])
-    return page(request, "signin_confirm.html", token=token)
+    return page(request, "signin_confirm.html", token=token, next=safe_next(next))
 
 
 @router.post("/signin/confirm", dependencies=[Csrf])
@@ -116,29 +128,37 @@ def sign_out_everywhere(svc: Svc, member: SignedIn):
 
 
 # -- account -------------------------------------------------------------------------------
-def _account_page(request: Request, svc: Services, member: Member, **extra) -> HTMLResponse:
+def _account_page(
+    request: Request, svc: Services, member: Member, status: int = 200, **extra
+) -> HTMLResponse:
     return page(
         request,
         "account.html",
+        status,
         member=member,
         tokens=svc.store.accounts.tokens(member.id),
         sessions=svc.store.accounts.session_count(member.id, utcnow()),
+        digest=svc.store.digests.by_email(member.email),
         **extra,
     )
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account(request: Request, svc: Svc, viewer: Viewer):
-    if viewer is None:
-        return _sign_in_first("/account")
-    return _account_page(request, svc, viewer)
+def account(request: Request, svc: Svc, member: SignedIn):
+    return _account_page(request, svc, member)
 
 
 @router.post("/account/name", dependencies=[Csrf])
 def account_name(request: Request, svc: Svc, member: SignedIn, fullname: Line):
     fullname = " ".join(fullname.split())
     if not 1 <= len(fullname) <= 100:
-        return error_page(request, 422, "a display name has 1 to 100 characters", [])
+        return _account_page(
+            request,
+            svc,
+            member,
+            422,
+            name_problem="A display name has 1 to 100 characters: type one and save again.",
+        )
     svc.store.accounts.rename(member.id, fullname)
     return _back("/account")
 
@@ -158,7 +178,13 @@ def account_revoke_token(svc: Svc, member: SignedIn, token_id: int):
 @router.post("/account/delete", dependencies=[Csrf])
 def account_delete(request: Request, svc: Svc, member: SignedIn, confirm: Line = ""):
     if confirm.strip().lower() != member.email:
-        return error_page(request, 422, "type your email address to delete your account", [])
+        return _account_page(
+            request,
+            svc,
+            member,
+            422,
+            delete_problem=f"To delete your account, type its address, {member.email}, exactly.",
+        )
     svc.store.accounts.delete(member.id)
     response = _back("/")
     clear_session_cookie(response, svc.https)
@@ -239,7 +265,13 @@ def add_comment(request: Request, svc: Svc, member: SignedIn, paper_id: str, bod
     try:
         comment = svc.community.comment(member, paper_id, body)
     except Refused as error:
-        return _refused(request, error)
+        if error.status == 404:
+            return _refused(request, error)
+        # The paper's page again, its form holding what they wrote and saying what to change.
+        request.state.comment_draft = CommentDraft(body, error.message)
+        answer = paper_page(request, svc, paper_id, member)
+        answer.status_code = error.status if answer.status_code == 200 else answer.status_code
+        return answer
     return RedirectResponse(f"{paper_url(comment.paper_id)}#comment-{comment.id}", 303)
 
 
@@ -256,7 +288,7 @@ def edit_comment_form(request: Request, svc: Svc, member: SignedIn, comment_id: 
         comment = _own_comment(svc, member, comment_id)
     except Refused as error:
         return _refused(request, error)
-    return page(request, "comment_edit.html", comment=comment)
+    return page(request, "comment_edit.html", comment=comment, body=comment.body, problem=None)
 
 
 @router.post("/comments/{comment_id:int}/edit", dependencies=[Csrf])
@@ -264,7 +296,17 @@ def edit_comment(request: Request, svc: Svc, member: SignedIn, comment_id: int, 
     try:
         comment = svc.community.edit_comment(member, comment_id, body)
     except Refused as error:
-        return _refused(request, error)
+        if error.status != 422:
+            return _refused(request, error)
+        comment = _own_comment(svc, member, comment_id)
+        return page(
+            request,
+            "comment_edit.html",
+            error.status,
+            comment=comment,
+            body=body,
+            problem=error.message,
+        )
     return RedirectResponse(f"{paper_url(comment.paper_id)}#comment-{comment.id}", 303)
 
 
@@ -290,10 +332,8 @@ def hide_comment(request: Request, svc: Svc, member: SignedIn, comment_id: int, 
 
 # -- collections -----------------------------------------------------------------------------
 @router.get("/collections", response_class=HTMLResponse)
-def collections(request: Request, svc: Svc, viewer: Viewer):
-    if viewer is None:
-        return _sign_in_first("/collections")
-    return page(request, "collections.html", collections=svc.store.collections.of_member(viewer.id))
+def collections(request: Request, svc: Svc, member: SignedIn):
+    return page(request, "collections.html", collections=svc.store.collections.of_member(member.id))
 
 
 @router.post("/collections", dependencies=[Csrf])
@@ -415,11 +455,9 @@ def collect(
 
 # -- for you -------------------------------------------------------------------------------
 @router.get("/for-you", response_class=HTMLResponse)
-def for_you(request: Request, svc: Svc, viewer: Viewer):
+def for_you(request: Request, svc: Svc, viewer: SignedIn):
     """Papers of the trending window picked for the member from what they upvoted and
     saved (and not what they are not interested in)."""
-    if viewer is None:
-        return _sign_in_first("/for-you")
     now = utcnow()
     found = []
     try:

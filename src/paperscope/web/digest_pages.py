@@ -5,18 +5,23 @@ providers send it with none) and answers 200 without a redirect."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperscope.accounts import BadEmail, RateLimited, utcnow
+from paperscope.arxiv_taxonomy import archive_subjects, known_category
 from paperscope.digest import BadLink
 from paperscope.digest.periods import digest_period
 from paperscope.search.query import QuerySyntaxError, parse_query
-from paperscope.web.auth import Csrf, Viewer, resolve_viewer
+from paperscope.store.accounts import Member
+from paperscope.store.digests import StoredSubscriber
+from paperscope.web.auth import Csrf, SignInFirst, Viewer, coming_from, resolve_viewer
 from paperscope.web.pages import error_page, page
-from paperscope.web.services import Svc, client_address
+from paperscope.web.services import Services, Svc, client_address
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])
 Line = Annotated[str, Form(max_length=500)]
@@ -37,7 +42,16 @@ def subscribe(request: Request, svc: Svc, email: Line):
     try:
         svc.digests.subscribe(email, client_address(request))
     except BadEmail as error:
-        return error_page(request, 422, str(error), [])
+        return page(
+            request,
+            "subscribe.html",
+            422,
+            email=email,
+            sent=False,
+            delivery=svc.digests.delivery,
+            problem=f"{str(error)[:1].upper()}{str(error)[1:]}: correct the address and subscribe"
+            " again.",
+        )
     except RateLimited as error:
         return error_page(request, 429, str(error), [])
     return page(request, "subscribe.html", email="", sent=True, delivery=svc.digests.delivery)
@@ -61,20 +75,131 @@ def confirm(request: Request, svc: Svc, token: Line):
     return _preferences_page(request, svc, subscriber, saved="You are subscribed.")
 
 
-def _preferences_page(request, svc, subscriber, saved: str | None = None, status: int = 200):
+MAX_FOLLOWS = 20
+MAX_CATEGORIES = 50
+
+
+@dataclass
+class PreferencesForm:
+    """The preferences form's fields as text, as typed (or as stored)."""
+
+    frequency: str = "daily"
+    categories: str = ""
+    follows: str = ""
+    for_you: bool = False
+    max_papers: str = "10"
+    paused: bool = False
+
+    @classmethod
+    def of(cls, subscriber: StoredSubscriber) -> PreferencesForm:
+        return cls(
+            subscriber.frequency,
+            " ".join(subscriber.categories),
+            "\n".join(subscriber.follows),
+            subscriber.for_you,
+            str(subscriber.max_papers),
+            subscriber.state == "paused",
+        )
+
+
+@dataclass
+class Preferences:
+    frequency: str
+    categories: list[str]
+    follows: list[str]
+    for_you: bool
+    max_papers: int
+
+
+def _read_preferences(svc: Services, form: PreferencesForm) -> Preferences | tuple[str, str]:
+    """The preferences the form asks for, or (field, what to change) for the first field
+    that cannot be saved as typed."""
+    if form.frequency not in ("daily", "weekly"):
+        return "frequency", "How often: pick daily or weekly."
+    categories: list[str] = []
+    for code in form.categories.replace(",", " ").split():
+        known = known_category(code)
+        if known is None and svc.store.papers.has_category(code):
+            known = code  # a class arXiv added after this list, already in the store
+        if known is None:
+            classes = archive_subjects(code)
+            if classes:
+                example = ", ".join(classes[:3])
+                return "categories", (
+                    f"Categories: {code} is a whole archive; name its classes instead, such as"
+                    f" {example}."
+                )
+            return "categories", (
+                f"Categories: {code} is not an arXiv category. Use arXiv's codes, such as"
+                " cs.CL, math.PR or hep-th, or remove it."
+            )
+        if known not in categories:
+            categories.append(known)
+    if len(categories) > MAX_CATEGORIES:
+        return "categories", f"Categories: at most {MAX_CATEGORIES}; you named {len(categories)}."
+    follows = [line.strip() for line in form.follows.splitlines() if line.strip()]
+    if len(follows) > MAX_FOLLOWS:
+        return "follows", (
+            f"Searches you follow: at most {MAX_FOLLOWS}, one a line; you wrote {len(follows)}."
+        )
+    for number, query in enumerate(follows, 1):
+        try:
+            parse_query(query)
+        except QuerySyntaxError as error:
+            return "follows", (
+                f"Searches you follow, search {number} ({query}): {error}. Correct it or remove"
+                " the line."
+            )
+    try:
+        max_papers = int(form.max_papers.strip())
+    except ValueError:
+        max_papers = 0
+    if not 1 <= max_papers <= 50:
+        return "max_papers", "Papers an email: a whole number from 1 to 50."
+    return Preferences(form.frequency, categories, follows, form.for_you, max_papers)
+
+
+def _preferences_page(
+    request,
+    svc,
+    subscriber,
+    saved: str | None = None,
+    status: int = 200,
+    form: PreferencesForm | None = None,
+    problem: tuple[str, str] | None = None,
+):
     return page(
         request,
         "digest_preferences.html",
         status,
         subscriber=subscriber,
+        form=form or PreferencesForm.of(subscriber),
+        problem_field=problem[0] if problem else None,
+        problem=problem[1] if problem else None,
         token=svc.digests.token("manage", subscriber.id),
         unsubscribe=svc.digests.token("unsubscribe", subscriber.id),
         saved=saved,
     )
 
 
+def _own_subscription(svc: Services, member: Member) -> StoredSubscriber | None:
+    found = svc.store.digests.by_email(member.email)
+    return found if found is not None and found.state != "unsubscribed" else None
+
+
 @router.get("/digest/preferences", response_class=HTMLResponse)
-def preferences(request: Request, svc: Svc, token: Token = ""):
+def preferences(request: Request, svc: Svc, viewer: Viewer, token: Token = ""):
+    """A subscriber's preferences: from the link in every digest, or for a signed-in
+    member their own subscription."""
+    if not token:
+        if viewer is None:
+            raise SignInFirst(coming_from(request))
+        subscriber = _own_subscription(svc, viewer)
+        if subscriber is None:
+            return RedirectResponse(
+                "/subscribe?" + urlencode({"email": viewer.email}), status_code=303
+            )
+        return _preferences_page(request, svc, subscriber)
     try:
         subscriber = svc.digests.subscriber_of("manage", token)
     except BadLink as error:
@@ -91,28 +216,24 @@ def save_preferences(
     categories: Annotated[str, Form(max_length=2_000)] = "",
     follows: Annotated[str, Form(max_length=10_000)] = "",
     for_you: Line = "",
-    max_papers: Annotated[int, Form(ge=1, le=50)] = 10,
+    max_papers: Line = "10",
     paused: Line = "",
 ):
     try:
         subscriber = svc.digests.subscriber_of("manage", token)
     except BadLink as error:
         return error_page(request, 400, str(error), [])
-    if frequency not in ("daily", "weekly"):
-        return error_page(request, 422, "frequency: daily or weekly", [])
-    searches = [line.strip() for line in follows.splitlines() if line.strip()][:20]
-    for query in searches:
-        try:
-            parse_query(query)
-        except QuerySyntaxError as error:
-            return error_page(request, 422, f"the search {query!r}: {error}", [])
+    form = PreferencesForm(frequency, categories, follows, bool(for_you), max_papers, bool(paused))
+    wanted = _read_preferences(svc, form)
+    if not isinstance(wanted, Preferences):  # nothing saved: the form again, as typed
+        return _preferences_page(request, svc, subscriber, status=422, form=form, problem=wanted)
     svc.store.digests.update(
         subscriber.id,
-        frequency=frequency,
-        categories=[c for c in categories.replace(",", " ").split() if c][:50],
-        follows=searches,
-        for_you=bool(for_you),
-        max_papers=max_papers,
+        frequency=wanted.frequency,
+        categories=wanted.categories,
+        follows=wanted.follows,
+        for_you=wanted.for_you,
+        max_papers=wanted.max_papers,
     )
     if subscriber.state in ("active", "paused"):
         svc.store.digests.set_state(subscriber.id, "paused" if paused else "active", utcnow())
@@ -146,10 +267,14 @@ def preview(request: Request, svc: Svc, viewer: Viewer, token: Token = ""):
     try:
         if token:
             subscriber = svc.digests.subscriber_of("manage", token)
-        elif viewer is not None and (found := svc.store.digests.by_email(viewer.email)):
+        elif viewer is None:
+            raise SignInFirst(coming_from(request))
+        elif found := _own_subscription(svc, viewer):
             subscriber = found
         else:
-            return error_page(request, 404, "no digest to preview: subscribe first", [])
+            return RedirectResponse(
+                "/subscribe?" + urlencode({"email": viewer.email}), status_code=303
+            )
     except BadLink as error:
         return error_page(request, 400, str(error), [])
     day = utcnow().date()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from typing import Annotated, Literal
@@ -47,8 +48,19 @@ def page(request: Request, template: str, status_code: int = 200, **context) -> 
     return response
 
 
-def error_page(request: Request, status: int, message: str, problems: list[str]) -> HTMLResponse:
-    return page(request, "error.html", status, status=status, message=message, problems=problems)
+def error_page(
+    request: Request,
+    status: int,
+    message: str,
+    problems: list[str],
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """The site's page (navigation, no subscribe box) saying what went wrong."""
+    response = page(
+        request, "error.html", status, status=status, message=message, problems=problems
+    )
+    response.headers.update(headers or {})
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -12,6 +12,8 @@ from markupsafe import Markup, escape
 from paperscope.community.markdown import render_markdown
 from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.settings import Settings
+from paperscope.store import Store
+from paperscope.store.accounts import Member
 from paperscope.web.text import display_abstract, display_title, readable_latex
 
 
@@ -49,7 +51,13 @@ def search_url(query: str, **params: str) -> str:
     return "/search?" + urlencode({"q": query, **{k: v for k, v in params.items() if v}})
 
 
-def install(env: jinja2.Environment, settings: Settings) -> None:
+def install(env: jinja2.Environment, settings: Settings, store: Store) -> None:
+    def subscribed(member: Member) -> bool:
+        """Whether a signed-in member has a digest already (so no subscribe box for them);
+        their pages are never cached, so the answer is theirs alone."""
+        found = store.digests.by_email(member.email)
+        return found is not None and found.state in ("active", "paused", "pending")
+
     env.filters.update(
         marked=marked,
         marked_display=marked_display,
@@ -62,4 +70,5 @@ def install(env: jinja2.Environment, settings: Settings) -> None:
         paper_url=paper_url,
         search_url=search_url,
         subscriptions_enabled=settings.subscriptions_enabled,
+        subscribed=subscribed,
     )

@@ -130,7 +130,13 @@ class RequestLimits:
 
 
 def refusal(scope: Scope, status: int, message: str) -> Response:
-    """A short error before routing: JSON for the API, plain text elsewhere."""
+    """A short error before routing: JSON for the API, the site's error page elsewhere
+    (plain text until the app has started)."""
     if scope["path"].startswith("/api/"):
         return JSONResponse({"error": message}, status)
+    app = scope.get("app")
+    if app is not None and hasattr(app.state, "services"):
+        from paperscope.web.pages import error_page  # pages import this module
+
+        return error_page(Request(scope), status, message[:1].upper() + message[1:], [])
     return PlainTextResponse(message, status)

@@ -390,6 +390,29 @@ def readable_latex(text: str) -> str:
     return "".join(parts)
 
 
+def readable_tex_at(text: str, start: int) -> tuple[int, str] | None:
+    """The math span (`$...$`, `$$...$$`, `\\(...\\)`, `\\[...\\]`, by `readable_latex`'s
+    rules) or text accent (`\\'e`, `{\\"o}`) that opens at `start`, as (where it ends, its
+    readable form); None if none opens there. For text read piece by piece, as comments'
+    Markdown is, where `\\'` would otherwise read as an escaped quote."""
+    accent = _TEXT_ACCENT.match(text, start)
+    if accent is not None:
+        return accent.end(), _accent(accent)
+    opener = next((o for o in ("$$", "$", "\\(", "\\[") if text.startswith(o, start)), None)
+    if opener is None:
+        return None
+    if opener == "$":
+        end, closer = _inline_math_end(text, start), "$"
+    else:
+        closer = _CLOSERS[opener]
+        found = text.find(closer, start + len(opener))
+        end = found if found > start + len(opener) else None
+    if end is None:
+        return None
+    body = text[start + len(opener) : end]
+    return end + len(closer), _math_segment(opener, body, closer)
+
+
 def display_title(text: str) -> str:
     """A title on one line, its LaTeX made readable."""
     return collapse_whitespace(readable_latex(collapse_whitespace(drop_unencodable(text))))
