@@ -249,8 +249,11 @@ def test_submission_rules(people, fresh, store, community_app):
     today = utcnow().strftime("%B %-d")
     sentence = f"{first} is already on the page of {today}, submitted by gus."
     assert again.json()["error"] == sentence
-    page = people().post("/submit", paper_id=first)
+    page = people().post("/submit", paper_id=first, comment="Worth a look.")
     assert page.status_code == 409 and sentence in page.text
+    # The refusal answers inside the form, with what was typed kept.
+    assert 'id="submit-problem"' in page.text and f'value="{first}"' in page.text
+    assert ">Worth a look.</textarea>" in page.text
     gus.post("/account/name", fullname="Gus Grissom")  # the name people see, once there is one
     renamed = people().post("/submit", paper_id=first)
     assert f"{first} is already on the page of {today}, submitted by Gus Grissom." in renamed.text

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,7 +27,6 @@ from paperscope.web.auth import (
     resolve_viewer,
     safe_next,
     set_session_cookie,
-    sign_in_url,
 )
 from paperscope.web.feeds import bibtex_list
 from paperscope.web.pages import error_page, page, paper_page
@@ -53,10 +53,6 @@ def _back(target: str | None, default: str = "/") -> RedirectResponse:
 
 def _refused(request: Request, error: Refused) -> HTMLResponse:
     return error_page(request, error.status, error.message, [])
-
-
-def _sign_in_first(path: str) -> RedirectResponse:
-    return RedirectResponse(sign_in_url(path), status_code=303)
 
 
 # -- sign in and out -------------------------------------------------------------------------
@@ -196,22 +192,39 @@ def account_delete(request: Request, svc: Svc, member: SignedIn, confirm: Line =
 def submit_form(
     request: Request,
     svc: Svc,
-    viewer: Viewer,
+    member: SignedIn,
     fetching: Annotated[str, Query(max_length=100)] = "",
 ):
-    if viewer is None:
-        return _sign_in_first("/submit")
     try:  # the id just submitted, named in the "we are fetching it" note
         fetching = parse_arxiv_id(fetching).base if fetching else ""
     except InvalidArxivId:
         fetching = ""
+    return _submit_page(request, svc, member, fetching=fetching)
+
+
+def _submit_page(
+    request: Request,
+    svc: Services,
+    member: Member,
+    status: int = 200,
+    *,
+    fetching: str = "",
+    paper_id: str = "",
+    comment: str = "",
+    problem: str = "",
+) -> HTMLResponse:
+    """The submit form; after a refusal it holds what was typed and says what to change."""
     return page(
         request,
         "submit.html",
+        status,
         max_age=svc.settings.submission_max_age_days,
         per_day=svc.settings.submissions_per_day,
         fetching=fetching,
-        requests=svc.community.pending(viewer),
+        requests=svc.community.pending(member),
+        paper_id=paper_id,
+        comment=comment,
+        problem=problem,
     )
 
 
@@ -220,7 +233,15 @@ def submit(request: Request, svc: Svc, member: SignedIn, paper_id: Line, comment
     try:
         submitted = svc.community.submit(member, paper_id, comment)
     except Refused as error:
-        return _refused(request, error)
+        return _submit_page(
+            request,
+            svc,
+            member,
+            error.status,
+            paper_id=paper_id,
+            comment=comment,
+            problem=error.message,
+        )
     if isinstance(submitted, Requested):  # arXiv is asked off the request path
         return RedirectResponse(
             "/submit?" + urlencode({"fetching": submitted.paper_id}), status_code=303
