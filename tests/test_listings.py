@@ -5,7 +5,7 @@ newer paper is higher, at equal age the one with more votes."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -13,7 +13,7 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 from sqlalchemy import insert
 
-from paperscope.listings import Listings
+from paperscope.listings import Listings, Period
 from paperscope.records import PaperRecord
 from paperscope.settings import Settings
 from paperscope.store import Store, open_store
@@ -147,3 +147,74 @@ def test_the_score_prefers_newer_at_equal_votes_and_more_votes_at_equal_age(
     older = newer - timedelta(seconds=gap_s)
     assert listings.score(votes, newer, REFERENCE) > listings.score(votes, older, REFERENCE)
     assert listings.score(votes + more, newer, REFERENCE) > listings.score(votes, newer, REFERENCE)
+
+
+# -- the daily page's periods: a quiet day falls back, the arrows skip empty periods ----------
+# Papers on Mon 2026-01-05 and Tue 2026-01-06, then nothing until Fri 2026-01-30, then one
+# in March: weeks 3-4 and all of February are empty.
+SPARSE = {
+    1: datetime(2026, 1, 5, 9),
+    2: datetime(2026, 1, 6, 18),
+    3: datetime(2026, 1, 6, 19),
+    4: datetime(2026, 1, 30, 12),
+    5: datetime(2026, 3, 2, 8),
+}
+
+
+@pytest.fixture
+def sparse(store: Store) -> Listings:
+    store.papers.upsert([_paper(n, at) for n, at in SPARSE.items()])
+    return Listings(Settings(), store)
+
+
+def _labels(pair) -> tuple[str | None, str | None]:
+    return tuple(p.label if p else None for p in pair)
+
+
+def test_the_arrows_skip_empty_days_weeks_and_months(sparse: Listings):
+    around = sparse.nearest_periods
+    assert _labels(around(Period.day(date(2026, 1, 6)))) == ("2026-01-05", "2026-01-30")
+    assert _labels(around(Period.day(date(2026, 1, 20)))) == ("2026-01-06", "2026-01-30")
+    # From the week of January 5, the next week with papers is week 5, not week 3.
+    assert _labels(around(Period.week_of(date(2026, 1, 5)))) == (None, "2026-W05")
+    assert _labels(around(Period.week_of(date(2026, 1, 30)))) == ("2026-W02", "2026-W10")
+    # February is empty: from January the next month is March, and back.
+    assert _labels(around(Period.month_of(date(2026, 1, 1)))) == (None, "2026-03")
+    assert _labels(around(Period.month_of(date(2026, 3, 1)))) == ("2026-01", None)
+    assert _labels(around(Period.month_of(date(2026, 2, 1)))) == ("2026-01", "2026-03")
+    # The ends of the calendar have no neighbours past them.
+    assert around(Period.day(date.max))[1] is None
+
+
+def test_a_curated_period_nobody_submitted_to_shows_all_its_papers(sparse: Listings):
+    store = sparse.store
+    day = Period.day(date(2026, 1, 6))
+    quiet = sparse.daily(day, view="curated", fall_back=True)
+    assert quiet.fallback and quiet.view == "curated" and quiet.shows == "all"
+    assert {i.paper.id for i in quiet.items} == {"2601.00002", "2601.00003"}
+    # Without falling back (the API), an empty curated day stays empty.
+    assert sparse.daily(day, view="curated").items == []
+
+    at = datetime(2026, 1, 6, 20)
+    ann, _ = store.accounts.ensure("ann@example.org", at)
+    store.submissions.add("2601.00001", ann.id, day.start, at)
+    curated = sparse.daily(day, view="curated", fall_back=True)
+    assert not curated.fallback and curated.shows == "curated"
+    assert [i.paper.id for i in curated.items] == ["2601.00001"]
+    # The week of that day has a submission too; the month of March has none.
+    assert not sparse.daily(day.of_kind("week"), view="curated", fall_back=True).fallback
+    march = sparse.daily(Period.month_of(date(2026, 3, 1)), view="curated", fall_back=True)
+    assert march.fallback and [i.paper.id for i in march.items] == ["2601.00005"]
+    # With no period asked, the newest day of papers or submissions.
+    assert sparse.daily(None, view="curated", fall_back=True).period.label == "2026-03-02"
+    assert sparse.daily(None, view="curated").period.label == "2026-01-06"
+
+
+def test_the_curated_arrows_reach_days_with_submissions_and_no_papers(sparse: Listings):
+    store = sparse.store
+    at = datetime(2026, 1, 10, 9)  # a Saturday: no paper was published on it
+    bob, _ = store.accounts.ensure("bob@example.org", at)
+    store.submissions.add("2601.00002", bob.id, at.date(), at)
+    day = Period.day(date(2026, 1, 6))
+    assert _labels(sparse.nearest_periods(day, "curated")) == ("2026-01-05", "2026-01-10")
+    assert _labels(sparse.nearest_periods(day, "all")) == ("2026-01-05", "2026-01-30")

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -40,8 +40,6 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-
-DEMO_CORPUS = Path(__file__).parent / "demo" / "papers.jsonl.gz"
 
 
 class UserError(Exception):
@@ -856,12 +854,30 @@ def demo_command(
         True, "--embed/--no-embed", help="Embed the papers now (about 2 minutes on 2 cores)."
     ),
 ) -> None:
-    """Load the shipped demo corpus (once) and show what paperscope holds."""
+    """Load the shipped demo corpus, its dates moved so that its newest papers are
+    yesterday's (again on a later day: the dates move on, nothing is duplicated), and show
+    what paperscope holds."""
+    from paperscope.demo import DemoSource, load_demo
+
     settings = Settings()
     store = open_store(settings)
     err.print(f"data directory: {settings.data_dir}")
-    report = ingest_files(store, [DEMO_CORPUS], settings.ingest_batch_size)
-    err.print(_summary(report, 0.0).split(":", 1)[1].strip())
+    source = DemoSource(datetime.now(UTC).date())
+    with _progress() as progress:
+        task = progress.add_task(source.description, total=source.position()[1], papers=0)
+
+        def advance(done: float, size: float | None, report: IngestReport) -> None:
+            progress.update(task, completed=done, total=size, papers=report.read)
+
+        loaded = load_demo(
+            store, source=source, batch_size=settings.ingest_batch_size, on_progress=advance
+        )
+    err.print(_summary(loaded.report, 0.0).split(":", 1)[1].strip())
+    if loaded.newest_day:
+        err.print(
+            f"demo papers dated up to {loaded.newest_day} "
+            f"(moved {loaded.shift.days:,} days on from their real dates)"
+        )
     _update_indexes(settings, store, embed=embed)
     stats_command(as_json=False)
     out.print(

@@ -153,10 +153,18 @@ class Listing:
     page: int
     limit: int
     view: View = "all"
+    # The curated view was asked for and nobody submitted a paper in the period: the items
+    # are every new paper instead, so that a quiet day is never an empty page.
+    fallback: bool = False
 
     @property
     def has_more(self) -> bool:
         return (self.page + 1) * self.limit < self.total
+
+    @property
+    def shows(self) -> View:
+        """What the items are: the submitted papers or all new ones."""
+        return "all" if self.fallback else self.view
 
 
 class Listings:
@@ -181,19 +189,26 @@ class Listings:
         limit: int = 50,
         view: View = "all",
         submitter: str | None = None,
+        fall_back: bool = False,
     ) -> Listing:
         """One page of a day's (week's, month's) papers; the latest day when period is None.
         Curated: the papers submitted in the period, featured first, then by upvotes (and
-        `submitter`'s only, if given); all: every paper first published in it."""
+        `submitter`'s only, if given); all: every paper first published in it. With
+        `fall_back`, a curated period nobody submitted to lists all its papers (`fallback`)."""
         if view == "curated" or submitter is not None:
             if period is None:
-                latest = self.store.submissions.latest_day() or self.latest_day()
+                days = [self.store.submissions.latest_day(), self.latest_day()]
+                # Falling back, the newest day of either; else the last day submitted to.
+                latest = max(filter(None, days), default=None) if fall_back else days[0] or days[1]
                 if latest is None:
                     return Listing(None, [], 0, page, limit, "curated")
                 period = Period.day(latest)
             entries, total = self.store.submissions.curated(
                 period.start, period.end, submitter=submitter, limit=limit, offset=page * limit
             )
+            if fall_back and total == 0 and submitter is None:
+                everything = self.daily(period, sort=sort, page=page, limit=limit)
+                return replace(everything, view="curated", fallback=True)
             items = [Listed(e.paper, e.upvotes, submission=e.submission) for e in entries]
             return self._annotated(Listing(period, items, total, page, limit, "curated"))
         if period is None:
@@ -228,14 +243,27 @@ class Listings:
         ]
         return replace(listing, items=items)
 
-    def nearest_days(self, day: date) -> tuple[date | None, date | None]:
-        """The closest earlier and later days that have papers (to skip empty days)."""
-        start = datetime.combine(day, time.min)
+    def nearest_periods(
+        self, period: Period, view: View = "all"
+    ) -> tuple[Period | None, Period | None]:
+        """The closest earlier and later periods of the same kind (day, week, month) that
+        have papers (on the curated view: or submissions), so that the arrows skip empty
+        ones."""
+        start, end = period.bounds
         before = self.store.papers.published_before(start)
-        after = self.store.papers.published_from(
-            datetime.combine(_moved(day, timedelta(days=1)), time.min)
+        after = self.store.papers.published_from(end) if period.end < date.max else None
+        earlier = [before.date()] if before else []
+        later = [after.date()] if after else []
+        if view == "curated":
+            submitted_before, submitted_after = self.store.submissions.days_around(
+                period.start, period.end
+            )
+            earlier += [submitted_before] if submitted_before else []
+            later += [submitted_after] if submitted_after and period.end < date.max else []
+        return (
+            Period.day(max(earlier)).of_kind(period.kind) if earlier else None,
+            Period.day(min(later)).of_kind(period.kind) if later else None,
         )
-        return (before.date() if before else None, after.date() if after else None)
 
     def trending(self, *, page: int = 0, limit: int = 50, now: datetime | None = None) -> Listing:
         """Papers of the last week (of what the store holds) by trending score, ties by id."""

@@ -96,6 +96,24 @@ class Embeddings:
             )
             generation.bump(connection, generation.INDEX, generation.VECTORS)
 
+    def carry_over(self, moved: Sequence[tuple[str, str, str]]) -> int:
+        """For (paper id, old content hash, new content hash) of papers whose embedded text
+        is unchanged: their vectors (every model's) now stand for the new hash, so they are
+        not made again. A vector made from another hash is left stale. Returns how many."""
+        rows = [{"b_id": p, "b_old": old, "b_new": new} for p, old, new in sorted(moved)]
+        if not rows:
+            return 0
+        table = Embedding.__table__
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(table)
+                .where(table.c.paper_id == bindparam("b_id"))
+                .where(table.c.content_hash == bindparam("b_old"))
+                .values(content_hash=bindparam("b_new")),
+                rows,
+            ).rowcount
+        return max(changed, 0)
+
     def save_radius(self, model: str, radius: Iterable[tuple[str, float]]) -> None:
         """Store each paper's neighbourhood radius (CSLS) under this model."""
         rows = [{"b_id": paper_id, "b_radius": float(r)} for paper_id, r in radius]

@@ -108,6 +108,19 @@ class Submissions:
                 select(func.max(Submission.day)).where(Submission.state != "hidden")
             ).scalar()
 
+    def days_around(self, start: date, end: date) -> tuple[date | None, date | None]:
+        """The last day before `start` and the first from `end` on that have a listed
+        submission (the curated page's arrows step to them)."""
+        listed = Submission.state != "hidden"
+        with self.engine.connect() as connection:
+            before = connection.execute(
+                select(func.max(Submission.day)).where(listed, Submission.day < start)
+            ).scalar()
+            after = connection.execute(
+                select(func.min(Submission.day)).where(listed, Submission.day >= end)
+            ).scalar()
+        return before, after
+
     def set_state(self, paper_id: str, state: str) -> bool:
         if state not in STATES:
             raise ValueError(f"state {state!r}: one of {', '.join(STATES)}")

@@ -82,16 +82,12 @@ def daily(
         page=p,
         limit=PAGE_SIZE,
         view=view or default_view,
+        fall_back=True,
     )
     listing = _for(svc, viewer, listing)
     earlier = later = None
     if listing.period is not None:
-        if listing.period.kind == "day":
-            before, after = svc.listings.nearest_days(listing.period.start)
-            earlier = Period.day(before) if before else None
-            later = Period.day(after) if after else None
-        else:
-            earlier, later = listing.period.shifted(-1), listing.period.shifted(1)
+        earlier, later = svc.listings.nearest_periods(listing.period, listing.view)
     return page(
         request,
         "daily.html",
