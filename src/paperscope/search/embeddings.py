@@ -15,6 +15,9 @@ from paperscope.search.encoder import Encoder
 from paperscope.store import Store, StoredPaper
 
 CHUNK = 512  # papers per encode call and commit; larger chunks sort by length better
+# The first commit comes after this many papers: a server counts the stored vectors to say
+# how far the embedding is, and a whole first chunk can take a minute on two cores.
+FIRST_CHUNK = 64
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -40,9 +43,18 @@ def embed_papers(
     done = 0
     if on_progress:
         on_progress(0, len(todo))
-    for start in range(0, len(todo), chunk):
-        papers: list[StoredPaper] = store.papers.get_many(todo[start : start + chunk])
-        vectors = encoder.encode([paper_text(p.title, p.abstract) for p in papers])
+    starts = [0, *range(min(chunk, FIRST_CHUNK), len(todo), chunk)] if todo else []
+    for start, end in zip(starts, [*starts[1:], len(todo)], strict=True):
+        papers: list[StoredPaper] = store.papers.get_many(todo[start:end])
+        batch_progress = None
+        if on_progress:
+            # Within a chunk too: one chunk can take longer than a progress line's interval.
+            batch_progress = lambda batch_done, _n, done=done: on_progress(  # noqa: E731
+                done + batch_done, len(todo)
+            )
+        vectors = encoder.encode(
+            [paper_text(p.title, p.abstract) for p in papers], on_progress=batch_progress
+        )
         store.embeddings.save(
             encoder.name,
             [
