@@ -113,6 +113,11 @@ class EmbeddingProgress:
     embedded: int | None  # None: the embedding model is not installed
 
     @property
+    def partial(self) -> bool:
+        """Some papers still wait for their vector."""
+        return self.embedded is not None and self.embedded < self.papers
+
+    @property
     def percent(self) -> int:
         return 100 * (self.embedded or 0) // self.papers if self.papers else 0
 

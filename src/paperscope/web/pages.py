@@ -163,6 +163,7 @@ def search(
     else:
         page_number = int(p)
     semantic = svc.search.semantic
+    progress = svc.search.embedding_progress()
     context = {
         "q": q,
         "category": category,
@@ -173,7 +174,10 @@ def search(
         "error": " ".join(problems) or None,
         "page_number": page_number,
         "max_query_chars": MAX_QUERY_CHARS,
-        "preparing": None if semantic else svc.search.embedding_progress(),
+        "semantic": semantic,
+        # How far semantic search is while it is off, or while it covers only some papers
+        # (vectors in PostgreSQL are searched as they arrive).
+        "preparing": progress if not semantic or progress.partial else None,
     }
     if problems:
         return page(request, "search.html", 422, **context)
