@@ -92,7 +92,7 @@ class ProgressLog:
     def describe(self, stage: _Stage | None, now: float, heartbeat: bool = False) -> str:
         if stage is None:
             return f"starting ({_duration(now - self._began)} in)" if heartbeat else "starting"
-        elapsed = now - stage.started
+        one_step = stage.total == 1  # building an index, say: nothing to count
         counts = f"{stage.done:,} of {stage.total:,} {self.unit}"
         if stage.total:
             counts += f" ({100 * stage.done // stage.total}%)"
@@ -100,9 +100,17 @@ class ProgressLog:
             if heartbeat:  # between stages: the next has not reported yet
                 since = _duration(now - stage.finished_at)
                 return f"{stage.name} done; the next step running for {since}"
-            return f"{stage.name}: {counts}, done in {_duration(stage.finished_at - stage.started)}"
+            took = _duration(stage.finished_at - stage.started)
+            return (
+                f"{stage.name}: done in {took}"
+                if one_step
+                else f"{stage.name}: {counts}, done in {took}"
+            )
+        elapsed = now - stage.started
+        if one_step:
+            return f"{stage.name}: working for {_duration(elapsed)}"
         line = f"{stage.name}: {counts}"
-        if stage.done and elapsed >= 1:
+        if stage.done and elapsed > 0:
             rate = stage.done / elapsed
             left = (stage.total - stage.done) / rate
             line += f", {rate:,.0f}/s, about {_duration(left)} left"
