@@ -107,15 +107,10 @@ def test_health_counts_the_papers_and_their_vectors(client):
     }
 
 
-def test_while_papers_are_being_embedded_every_answer_says_how_far(
-    web_settings, minilm, tmp_path, database_url
-):
-    """A store with 10 of its 40 papers embedded, as `paperscope index` leaves it a while
-    after it started. With SQLite semantic search waits for the whole index; PostgreSQL
-    searches the vectors that are there."""
-    settings = web_settings.model_copy(
-        update={"data_dir": tmp_path / "data", "database_url": database_url}
-    )
+def partly_embedded(web_settings, minilm, data_dir, database_url):
+    """Settings of a store with 10 of its 40 papers embedded, as `paperscope index` leaves
+    it a while after it started."""
+    settings = web_settings.model_copy(update={"data_dir": data_dir, "database_url": database_url})
     store = open_store(settings)
     records = demo_records(40)
     store.papers.upsert(records)
@@ -128,6 +123,16 @@ def test_while_papers_are_being_embedded_every_answer_says_how_far(
             for p, v in zip(papers, vectors, strict=True)
         ],
     )
+    store.engine.dispose()
+    return settings, records
+
+
+def test_while_papers_are_being_embedded_every_answer_says_how_far(
+    web_settings, minilm, tmp_path, database_url
+):
+    """With SQLite semantic search waits for the whole index; PostgreSQL searches the
+    vectors that are there."""
+    settings, records = partly_embedded(web_settings, minilm, tmp_path / "data", database_url)
     with TestClient(create_app(settings)) as client:
         health = client.get("/healthz").json()
         assert (health["papers"], health["embedded"]) == (40, 10)
@@ -146,4 +151,3 @@ def test_while_papers_are_being_embedded_every_answer_says_how_far(
             similar = client.get(f"/papers/{records[0].id}")
             assert "10 of 40 papers embedded (25%)" in similar.text
         assert "<form" in client.get("/search").text  # the banner shows before any query
-    store.engine.dispose()
