@@ -35,6 +35,10 @@ def test_a_wrong_page_number_is_answered_in_the_form_with_the_query_kept(client)
     assert _form_value(page.text) == "video segmentation"
     assert "The page number must be a whole number from 0 to 99, not &#39;abc&#39;." in page.text
     assert 'role="alert"' in page.text and not _listed(page.text)
+    for wrong in ("-1", "100", "²", "1.5", "0x1"):
+        answer = client.get("/search", params={"q": "video", "p": wrong})
+        assert answer.status_code == 422 and "The page number must be" in answer.text, wrong
+    assert client.get("/search", params={"q": "video", "p": ""}).status_code == 200
 
 
 def test_a_too_long_query_is_answered_in_the_form_saying_how_long_it_may_be(client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from typing import Annotated, Literal
@@ -155,13 +156,13 @@ def search(
     if mode not in MODES:
         problems.append(f"The mode is one of {', '.join(MODES)}, not {mode[:40]!r}.")
         mode = "hybrid"
-    page_number = 0
-    if not p.strip().isdigit() or int(p) > MAX_SEARCH_PAGE:
+    p = p.strip() or "0"  # left empty, as for the dates: the first page
+    page_number = int(p) if re.fullmatch(r"[0-9]{1,3}", p) else MAX_SEARCH_PAGE + 1
+    if page_number > MAX_SEARCH_PAGE:
         problems.append(
             f"The page number must be a whole number from 0 to {MAX_SEARCH_PAGE}, not {p[:40]!r}."
         )
-    else:
-        page_number = int(p)
+        page_number = 0
     semantic = svc.search.semantic
     progress = svc.search.embedding_progress()
     context = {
