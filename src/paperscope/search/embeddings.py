@@ -7,6 +7,7 @@ its own: an interrupted run keeps its finished chunks and the next run does the 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -43,8 +44,10 @@ def embed_papers(
     done = 0
     if on_progress:
         on_progress(0, len(todo))
-    starts = [0, *range(min(chunk, FIRST_CHUNK), len(todo), chunk)] if todo else []
-    for start, end in zip(starts, [*starts[1:], len(todo)], strict=True):
+    bounds = [0, *range(min(chunk, FIRST_CHUNK), len(todo), chunk), len(todo)]
+    for start, end in itertools.pairwise(bounds):
+        if start == end:  # nothing to do
+            continue
         papers: list[StoredPaper] = store.papers.get_many(todo[start:end])
         batch_progress = None
         if on_progress:
