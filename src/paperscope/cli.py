@@ -29,6 +29,7 @@ from rich.text import Text
 
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperscope.ingest import IngestReport, JsonlFileSource, ingest
+from paperscope.progress_log import ProgressLog
 from paperscope.settings import Settings
 from paperscope.store import Store, open_store
 
@@ -115,8 +116,15 @@ def _progress() -> Iterator[Progress]:
 
 
 @contextmanager
-def _stage_progress(unit: str = "papers") -> Iterator[Callable[[str, int, int], None]]:
-    """A progress bar per named stage, as the search indexes report them."""
+def _stage_progress(
+    unit: str = "papers", every_s: float = 10.0
+) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per named stage, as the search indexes report them; where stderr is
+    no terminal (a log file), a plain line per stage and at least every `every_s` seconds."""
+    if not err.is_terminal:
+        with ProgressLog(sys.stderr, every_s=every_s, unit=unit) as log:
+            yield log.advance
+        return
     with _progress() as progress:
         tasks: dict[str, int] = {}
 
@@ -329,7 +337,7 @@ def _update_indexes(settings: Settings, store: Store, embed: bool | None) -> dic
                 "run `paperscope index` when convenient (keyword search works meanwhile)",
                 soft_wrap=True,
             )
-    with _stage_progress() as advance:
+    with _stage_progress(every_s=settings.progress_log_every_s) as advance:
         return engine.update_indexes(dense=embed, on_progress=advance)
 
 

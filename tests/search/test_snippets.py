@@ -40,6 +40,17 @@ def test_stop_words_and_markup(marker) -> None:
     assert marked(title) == ["SEG"]
 
 
+def test_words_that_only_hold_a_sentence_together_are_never_marked(marker) -> None:
+    """Lucene's stop words are dropped by the analyzer; pronouns, auxiliaries and
+    question words are left out of the marks too, while words that carry meaning in
+    papers ("few", "out") are still marked."""
+    question = marker("how do we segment videos with the transformers we have")
+    title = question.highlight("How do we segment videos? We have used transformers, as they do")
+    assert marked(title) == ["segment", "videos", "transformers"]
+    shots = marker("few-shot out of distribution").highlight("Few-shot and out-of-distribution")
+    assert marked(shots) == ["Few", "shot", "out", "distribution"]
+
+
 def test_snippet_window_holds_the_most_distinct_matches(marker) -> None:
     filler = " ".join(f"word{i}" for i in range(120))
     text = f"graph appears early. {filler} graph neural network pruning together. {filler}"

@@ -222,7 +222,13 @@ def test_health_says_when_search_falls_back_to_keywords(web_settings, tmp_path):
     assert web_settings.models_dir != tmp_path
     keywords_only = web_settings.model_copy(update={"models_dir": tmp_path})  # no model here
     with TestClient(create_app(keywords_only)) as client:
-        assert client.get("/healthz").json() == {"ok": True, "semantic": False}
+        assert client.get("/healthz").json() == {
+            "ok": True,
+            "semantic": False,
+            "papers": 301,
+            "embedded": None,  # no model: nothing can be embedded
+        }
         page = client.get("/search", params={"q": "segmentation"})
         assert page.status_code == 200
-        assert "keyword results only" in page.text
+        assert "Semantic search needs the embedding model" in page.text
+        assert "Until then results match words only." in page.text

@@ -69,7 +69,7 @@ def test_a_long_address_and_a_large_body_are_refused_with_what_the_limit_is(clie
 
 def test_over_deep_pages_and_overlong_queries_say_what_is_allowed(client):
     for path, words in (
-        ("/search?q=graph&p=100", "less than or equal to 99"),
+        ("/search?q=graph&p=100", "a whole number from 0 to 99"),
         ("/api/papers/search?q=graph&offset=1001", "less than or equal to 1000"),
         ("/api/papers/search?q=graph&limit=101", "less than or equal to 100"),
         ("/?p=10001", "less than or equal to 10000"),

@@ -7,6 +7,7 @@ its own: an interrupted run keeps its finished chunks and the next run does the 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -15,6 +16,9 @@ from paperscope.search.encoder import Encoder
 from paperscope.store import Store, StoredPaper
 
 CHUNK = 512  # papers per encode call and commit; larger chunks sort by length better
+# The first commit comes after this many papers: a server counts the stored vectors to say
+# how far the embedding is, and a whole first chunk can take a minute on two cores.
+FIRST_CHUNK = 64
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -40,9 +44,20 @@ def embed_papers(
     done = 0
     if on_progress:
         on_progress(0, len(todo))
-    for start in range(0, len(todo), chunk):
-        papers: list[StoredPaper] = store.papers.get_many(todo[start : start + chunk])
-        vectors = encoder.encode([paper_text(p.title, p.abstract) for p in papers])
+    bounds = [0, *range(min(chunk, FIRST_CHUNK), len(todo), chunk), len(todo)]
+    for start, end in itertools.pairwise(bounds):
+        if start == end:  # nothing to do
+            continue
+        papers: list[StoredPaper] = store.papers.get_many(todo[start:end])
+        batch_progress = None
+        if on_progress:
+            # Within a chunk too: one chunk can take longer than a progress line's interval.
+            batch_progress = lambda batch_done, _n, done=done: on_progress(  # noqa: E731
+                done + batch_done, len(todo)
+            )
+        vectors = encoder.encode(
+            [paper_text(p.title, p.abstract) for p in papers], on_progress=batch_progress
+        )
         store.embeddings.save(
             encoder.name,
             [

@@ -48,6 +48,9 @@ REFRESH_EVERY_S = 5.0
 # How often a server's refresher looks at the index generation: one indexed row, so often;
 # a change is then searchable on this node within about this long plus the time to index it.
 POLL_EVERY_S = 1.0
+# How long a count of embedded papers is reused: health checks and search pages ask for it
+# far more often than it moves.
+PROGRESS_TTL_S = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,45 @@ class SearchResults:
     # Marks the query's words in any text: a page that rewrites a title or snippet for
     # display (LaTeX made readable) marks the rewritten text with it.
     marker: Highlighter | None = None
+
+
+@dataclass(frozen=True)
+class EmbeddingProgress:
+    """How far the papers are embedded for semantic search under the configured model."""
+
+    papers: int
+    embedded: int | None  # None: the embedding model is not installed
+
+    @property
+    def partial(self) -> bool:
+        """Some papers still wait for their vector."""
+        return self.embedded is not None and self.embedded < self.papers
+
+    @property
+    def percent(self) -> int:
+        return 100 * (self.embedded or 0) // self.papers if self.papers else 0
+
+    def explain(self) -> str:
+        """Why semantic search is off, and how far it is, in one sentence."""
+        if self.embedded is None:
+            return (
+                "Semantic search needs the embedding model: run `paperscope models install`, "
+                "then `paperscope index`"
+            )
+        if not self.embedded:
+            return (
+                f"Semantic search has not started: none of the {self.papers:,} papers is "
+                "embedded yet (`paperscope index` embeds them)"
+            )
+        if self.embedded < self.papers:
+            return (
+                f"Semantic search is being prepared: {self.embedded:,} of {self.papers:,} "
+                f"papers embedded ({self.percent}%)"
+            )
+        return (
+            f"Semantic search is being prepared: all {self.papers:,} papers are embedded, and it "
+            "starts when `paperscope index` has built the vector index"
+        )
 
 
 @dataclass(frozen=True)
@@ -222,6 +264,7 @@ class SearchEngine:
         # Query vectors depend on the model only, not on the indexes: kept across snapshots.
         self._encode_lock = threading.Lock()
         self._vectors: LRUCache = LRUCache(maxsize=2_048)
+        self._progress: tuple[float, EmbeddingProgress] | None = None
 
     # -- indexes ------------------------------------------------------------------------
     @cached_property
@@ -259,6 +302,24 @@ class SearchEngine:
     def semantic(self) -> bool:
         """Whether searches use the dense index (hybrid falls back to keywords without it)."""
         return self._current(dense=True).dense is not None
+
+    def embedding_progress(self) -> EmbeddingProgress:
+        """How many papers have a vector under the current model, of all stored: two counts,
+        asked again at most every PROGRESS_TTL_S seconds."""
+        now = time.monotonic()
+        kept = self._progress
+        if kept is not None and now - kept[0] < PROGRESS_TTL_S:
+            return kept[1]
+        try:
+            model: str | None = self.vector_source.model
+        except SearchUnavailable:
+            model = None
+        progress = EmbeddingProgress(
+            papers=self.store.papers.count(),
+            embedded=None if model is None else self.store.embeddings.count(model),
+        )
+        self._progress = (now, progress)
+        return progress
 
     def version(self) -> tuple:
         """What the indexes hold now, as a value that changes whenever they change."""
@@ -434,10 +495,10 @@ class SearchEngine:
 
         if mode != "lexical" and snap.dense is None:
             if mode == "dense":
-                raise SearchUnavailable(
-                    "semantic search is not ready: run `paperscope index` to embed the papers"
-                )
-            notices.append("semantic index not built yet: showing keyword results only")
+                raise SearchUnavailable(self.embedding_progress().explain())
+            notices.append(
+                f"{self.embedding_progress().explain()}. Until then results match words only."
+            )
             mode = "lexical"
 
         depth = max(wanted, self.settings.fusion_candidates)
@@ -448,6 +509,11 @@ class SearchEngine:
             lexical = {hit.paper_id: hit.score for hit in hits}
         if mode in ("hybrid", "dense") and parsed.free_text.strip():
             dense = dict(self._dense_search(snap, parsed, depth if mode == "hybrid" else wanted))
+
+        if not lexical and dense and max(dense.values()) < self.settings.min_similarity:
+            # No word of the query is in any paper, and no paper is near its meaning either
+            # (nearest neighbours exist for any text, gibberish included): nothing matched.
+            dense = {}
 
         if mode == "hybrid":
             ranked = fuse(
@@ -512,9 +578,7 @@ class SearchEngine:
     def similar(self, paper_id: str, limit: int = 10) -> list[SimilarPaper]:
         snap = self._current(dense=True)
         if snap.dense is None:
-            raise SearchUnavailable(
-                "similar papers need the semantic index: run `paperscope index`"
-            )
+            raise SearchUnavailable(self.embedding_progress().explain())
         found = snap.dense.similar(
             paper_id,
             max(1, min(limit, 100)),

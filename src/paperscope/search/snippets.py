@@ -3,6 +3,7 @@ matching words marked as character ranges (the web page escapes, then wraps them
 
 A word is marked when the search analyzer turns it into one of the query's stems, so
 "pruning" is marked for a query that said "prune" and "Schrödinger" for "schrodinger".
+Words that only hold a sentence together ("the", "of", "how", "we") are never marked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,24 @@ from dataclasses import dataclass
 # A word with at least one non-ASCII letter or digit in it.
 _ACCENTED_WORD = re.compile(r"(?<![^\W_])[^\W_]*[^\W_\x00-\x7f][^\W_]*")
 SNIPPET_CHARS = 320
+# Words that only hold a sentence together: the search analyzer drops a few of them
+# (Lucene's 33 stop words), and these are never marked either, so "how do we segment
+# videos" marks "segment" and "videos", not "how", "do" and "we" all over every abstract.
+# Grammatical words only: "few", "over", "out", "between" carry meaning in papers'
+# words ("few-shot", "out-of-distribution") and stay markable.
+FUNCTION_WORDS = frozenset(
+    """
+    a an the this that these those some any each every both either neither such
+    i me my mine myself we us our ours ourselves you your yours yourself yourselves
+    he him his himself she her hers herself it its itself they them their theirs themselves
+    what which who whom whose when where why how whether
+    am is are was were be been being have has had having do does did doing done
+    can could will would shall should may might must
+    and but or nor if because as while than so then though although also just very too
+    of at by for with about into onto to from in on upon via per within
+    here there not
+    """.split()  # noqa: SIM905 (read as a block of words)
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +49,8 @@ class Highlighter:
     """
 
     def __init__(self, stems: Iterable[str], stem_word: Callable[[str], str | None]) -> None:
-        self.stems = frozenset(stem for stem in stems if len(stem) >= 2)
+        ignored = {stem_word(word) for word in FUNCTION_WORDS}
+        self.stems = frozenset(stem for stem in stems if len(stem) >= 2 and stem not in ignored)
         self._stem_word = stem_word
         # Stemming only rewrites a word's ending ("study" -> "studi", "pruning" -> "prune"),
         # so a word can only match if it starts like the stem minus its last letter.

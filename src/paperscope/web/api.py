@@ -126,7 +126,7 @@ ERRORS = {
     413: {"model": Problem, "description": "The request body is too large"},
     414: {"model": Problem, "description": "The address is too long"},
     422: {"model": Problem, "description": "A parameter could not be read"},
-    503: {"model": Problem, "description": "The semantic index is not built yet"},
+    503: {"model": Problem, "description": "Semantic search is not ready; the error says how far"},
 }
 
 

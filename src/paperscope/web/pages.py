@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
@@ -10,10 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator
+from starlette.concurrency import run_in_threadpool
 
 from paperscope.listings import Listing, Period
-from paperscope.search.engine import SearchUnavailable
-from paperscope.search.query import QuerySyntaxError, SearchFilters
+from paperscope.search.engine import MODES, SearchUnavailable
+from paperscope.search.query import MAX_QUERY_CHARS, QuerySyntaxError, SearchFilters
 from paperscope.web.auth import Viewer, csrf_token, remember_csrf_cookie, resolve_viewer
 from paperscope.web.feeds import bibtex, bibtex_list, feed
 from paperscope.web.render import paper_url
@@ -27,7 +29,8 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer
 # links send it) is no filter. The JSON API stays strict, as its schema says.
 OptionalDate = Annotated[date | None, BeforeValidator(lambda value: value or None)]
 PAGE_SIZE = 30
-SEARCH_PAGE = 10
+SEARCH_PAGE = 20
+MAX_SEARCH_PAGE = 99
 FEED_SIZE = 50
 FEED_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 
@@ -137,13 +140,39 @@ def trending(
 def search(
     request: Request,
     svc: Svc,
-    q: Annotated[str, Query(max_length=2_000)] = "",
-    category: Annotated[str, Query(max_length=200)] = "",
-    published_from: Annotated[OptionalDate, Query(alias="from")] = None,
-    published_until: Annotated[OptionalDate, Query(alias="until")] = None,
-    mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
-    p: Annotated[int, Query(ge=0, le=99)] = 0,
+    # Read as text and checked here, so a wrong value is answered in the form, with what
+    # was typed kept and a message saying what to change.
+    q: str = "",
+    category: str = "",
+    published_from: Annotated[str, Query(alias="from")] = "",
+    published_until: Annotated[str, Query(alias="until")] = "",
+    mode: str = "hybrid",
+    p: str = "0",
 ):
+    problems: list[str] = []
+    if len(q) > MAX_QUERY_CHARS:
+        problems.append(
+            f"A query holds at most {MAX_QUERY_CHARS:,} characters; yours has {len(q):,}: "
+            "shorten it."
+        )
+    if len(category) > 200:
+        problems.append(f"Categories take at most 200 characters; these have {len(category):,}.")
+    start, problem = _form_day(published_from, "From")
+    problems += problem
+    end, problem = _form_day(published_until, "Until")
+    problems += problem
+    if mode not in MODES:
+        problems.append(f"The mode is one of {', '.join(MODES)}, not {mode[:40]!r}.")
+        mode = "hybrid"
+    p = p.strip() or "0"  # left empty, as for the dates: the first page
+    page_number = int(p) if re.fullmatch(r"[0-9]{1,3}", p) else MAX_SEARCH_PAGE + 1
+    if page_number > MAX_SEARCH_PAGE:
+        problems.append(
+            f"The page number must be a whole number from 0 to {MAX_SEARCH_PAGE}, not {p[:40]!r}."
+        )
+        page_number = 0
+    semantic = svc.search.semantic
+    progress = svc.search.embedding_progress()
     context = {
         "q": q,
         "category": category,
@@ -151,22 +180,39 @@ def search(
         "published_until": published_until,
         "mode": mode,
         "results": None,
-        "error": None,
-        "page_number": p,
+        "error": " ".join(problems) or None,
+        "page_number": page_number,
+        "max_query_chars": MAX_QUERY_CHARS,
+        "semantic": semantic,
+        # How far semantic search is while it is off, or while it covers only some papers
+        # (vectors in PostgreSQL are searched as they arrive).
+        "preparing": progress if not semantic or progress.partial else None,
     }
+    if problems:
+        return page(request, "search.html", 422, **context)
     if not q.strip():
         return page(request, "search.html", **context)
     try:
         results = svc.search.search(
             q,
-            mode=mode,
+            mode=mode,  # type: ignore[arg-type]
             limit=SEARCH_PAGE,
-            offset=p * SEARCH_PAGE,
-            filters=_filters(category, published_from, published_until),
+            offset=page_number * SEARCH_PAGE,
+            filters=_filters(category, start, end),
         )
     except (QuerySyntaxError, SearchUnavailable) as error:
         return page(request, "search.html", 422, **(context | {"error": str(error)}))
     return page(request, "search.html", **(context | {"results": results}))
+
+
+def _form_day(value: str, label: str) -> tuple[date | None, list[str]]:
+    """A date from the search form (empty: none), or the problem with it."""
+    if not value.strip():
+        return None, []
+    try:
+        return date.fromisoformat(value.strip()), []
+    except ValueError:
+        return None, [f"{label} takes a date like 2026-01-31, not {value[:40]!r}."]
 
 
 def _filters(category: str, start: date | None, end: date | None) -> SearchFilters:
@@ -182,10 +228,15 @@ def paper_page(request: Request, svc: Svc, paper_id: str, viewer: Viewer = None)
     paper = find_paper(svc, paper_id)
     if paper.id != paper_id:  # a version, prefix or URL: one canonical address per paper
         return Response(status_code=308, headers={"Location": paper_url(paper.id)})
+    similar: list | None = None
     try:
-        similar = svc.search.similar(paper.id, limit=8)
+        # CSLS picks the papers (hubs, near everything, held back); they are listed by the
+        # similarity shown beside each, so the order and the numbers agree.
+        similar = sorted(svc.search.similar(paper.id, limit=8), key=lambda s: -s.cosine)
     except SearchUnavailable:
-        similar = None
+        preparing = svc.search.embedding_progress()
+    else:
+        preparing = None
     upvotes = svc.store.votes.counts([paper.id]).get(paper.id, 0)
     mine = {}
     if viewer is not None:
@@ -199,6 +250,7 @@ def paper_page(request: Request, svc: Svc, paper_id: str, viewer: Viewer = None)
         "paper.html",
         paper=paper,
         similar=similar,
+        preparing=preparing,
         upvotes=upvotes,
         bib=bibtex(paper),
         voted=svc.community.voted(viewer, [paper.id]),
@@ -303,5 +355,13 @@ def search_feed(
 @router.get("/healthz")
 async def health(svc: Svc) -> dict:
     """For load balancers: answers as soon as the app has started, touching no index.
-    `semantic` says whether searches use meaning yet or keywords only."""
-    return {"ok": True, "semantic": svc.search.semantic}
+    `semantic` says whether searches use meaning yet or keywords only; `papers` and
+    `embedded` how many papers are stored and how many have a vector (two counts, asked
+    at most every two seconds; `embedded` is null without an embedding model)."""
+    progress = await run_in_threadpool(svc.search.embedding_progress)
+    return {
+        "ok": True,
+        "semantic": svc.search.semantic,
+        "papers": progress.papers,
+        "embedded": progress.embedded,
+    }
