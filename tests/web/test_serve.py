@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from paperscope.store import open_store
 from paperscope.web.serve import CannotListen, answers, listening_sockets
 
 
@@ -115,7 +116,15 @@ def test_serve_runs_workers_on_their_own_sockets_and_refuses_a_taken_port(web_se
                 pass
             assert time.monotonic() < deadline, "two workers did not listen within 90 s"
             time.sleep(0.25)
-        assert health.json() == {"ok": True, "semantic": True}
+        store = open_store(web_settings)
+        papers = store.papers.count()
+        store.engine.dispose()
+        assert health.json() == {
+            "ok": True,
+            "semantic": True,
+            "papers": papers,
+            "embedded": papers,
+        }
         # Every connection gets answered, whichever worker's socket it lands on.
         for _ in range(10):
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
