@@ -599,7 +599,3 @@ def _in_snapshot(snap: Snapshot, found: list) -> list:
     PostgreSQL are read live, and a paper stored since shows once a refresh takes it in."""
     known = snap.lexical.known
     return [item for item in found if item[0] in known]
-
-
-def open_search(settings: Settings, store: Store) -> SearchEngine:
-    return SearchEngine(settings, store)

@@ -428,9 +428,6 @@ class Digests:
             )
 
     # -- what was sent ----------------------------------------------------------------------
-    def sent_papers(self, subscriber_id: int) -> set[str]:
-        return self.sent_papers_many([subscriber_id])[subscriber_id]
-
     def sent_papers_many(self, subscriber_ids: Sequence[int]) -> dict[int, set[str]]:
         """The papers each subscriber was ever sent."""
         statement = select(SentPaper.subscriber_id, SentPaper.paper_id)
