@@ -75,18 +75,9 @@ class DigestService:
     def composer(self) -> Composer:
         return self.sender.composer()
 
-    def send(
-        self,
-        frequency: Frequency,
-        day: date | None = None,
-        *,
-        dry_run: bool = False,
-        on_progress: Callable[[SendReport], None] | None = None,
-        composer: Composer | None = None,
-    ) -> SendReport:
-        return self.sender.send(
-            frequency, day, dry_run=dry_run, on_progress=on_progress, composer=composer
-        )
+    def send(self, frequency: Frequency, day: date | None = None, **options) -> SendReport:
+        """Each subscriber's digest of the period `day` falls in, once (see sending.py)."""
+        return self.sender.send(frequency, day, **options)
 
     def close(self) -> None:
         self.subscriptions.close()
