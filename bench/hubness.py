@@ -35,17 +35,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from hubness_measures import hubness_stats, k_occurrence, list_overlap, similar_papers
 from paperscope.search.similar import (
     DEFAULT_CANDIDATES,
     DEFAULT_K,
-    hubness_stats,
-    k_occurrence,
-    list_overlap,
     nearest_neighbours,
     neighbour_radius,
     radius_from_neighbours,
     rerank,
-    similar_papers,
 )
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared/data/arxiv-cs-ai/sample_10k.jsonl.gz"
@@ -201,7 +198,7 @@ def main() -> None:
 def add_hnsw_timings(
     timings: Table, vectors: np.ndarray, radius: np.ndarray, exact: np.ndarray, sample
 ) -> None:
-    from paperscope.search.vectors_hnsw import HnswIndex
+    from paperscope.search.vectors.hnsw import HnswIndex
 
     index, build_s = timed(HnswIndex.build, vectors)
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from paperscope.cli import app
 from paperscope.demo import DEMO_CORPUS, DemoSource, demo_shift, load_demo
-from paperscope.search.embeddings import embed_papers, stale_paper_ids
+from paperscope.search.vectors.embed import embed_papers, stale_paper_ids
 from paperscope.store import Store
 from tests.search.conftest import demo_records
 

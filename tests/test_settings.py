@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,20 @@ def test_settings_out_of_range_are_refused(monkeypatch, port):
     monkeypatch.setenv("PAPERSCOPE_PORT", port)
     with pytest.raises(ValueError, match="port"):
         Settings()
+
+
+def test_every_setting_is_documented_and_read():
+    """Like Datasette's tests/test_docs.py: a setting the README leaves out, or that nothing
+    in the package reads, fails here."""
+    from paperscope.settings import SETTINGS
+
+    root = Path(__file__).resolve().parents[1]
+    readme = root / "README.md"
+    documented = set(re.findall(r"`(PAPERSCOPE_[A-Z0-9_]+)`", readme.read_text()))
+    missing = [setting.env for setting in SETTINGS if setting.env not in documented]
+    assert not missing, f"settings missing from README.md's Configuration table: {missing}"
+
+    sources = "\n".join(path.read_text() for path in (root / "src" / "paperscope").rglob("*.py"))
+    unread = [s.name for s in SETTINGS if not re.search(rf"\.{s.name}\b", sources)]
+    assert not unread, f"settings nothing in src/paperscope reads: {unread}"
+    assert all(setting.help for setting in SETTINGS)

@@ -48,11 +48,3 @@ def parse_arxiv_id(text: str) -> ArxivId:
         )
     version = match.group("version")
     return ArxivId(match.group("base"), int(version) if version else None)
-
-
-def is_arxiv_id(text: str) -> bool:
-    try:
-        parse_arxiv_id(text)
-    except InvalidArxivId:
-        return False
-    return True

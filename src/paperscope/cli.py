@@ -317,8 +317,8 @@ def fetch_command(
 
 def _update_indexes(settings: Settings, store: Store, embed: bool | None) -> dict[str, int]:
     """Update the indexes; embed=None embeds only when few papers need it (ingest's default)."""
-    from paperscope.search.embeddings import stale_paper_ids
     from paperscope.search.engine import SearchEngine, SearchUnavailable
+    from paperscope.search.vectors.embed import stale_paper_ids
 
     engine = SearchEngine(settings, store)
     if embed is None:

@@ -85,17 +85,6 @@ class Period:
             return f"Week of {self.start:%B %-d} – {last:%B %-d, %Y}"
         return self.start.strftime("%B %Y")
 
-    def shifted(self, steps: int) -> Period:
-        if self.kind == "day":
-            return Period.day(_moved(self.start, timedelta(days=steps)))
-        if self.kind == "week":
-            return Period.week_of(_moved(self.start, timedelta(weeks=steps)))
-        month = self.start.month - 1 + steps
-        year, month = self.start.year + month // 12, month % 12 + 1
-        if year > date.max.year or year < date.min.year:  # past an end: stay at it
-            return Period.month_of(date.max if year > date.max.year else date.min)
-        return Period.month_of(date(year, month, 1))
-
     @property
     def bounds(self) -> tuple[datetime, datetime]:
         return datetime.combine(self.start, time.min), datetime.combine(self.end, time.min)

@@ -3,17 +3,23 @@
 Precedence, highest first: keyword arguments, ``PAPERSCOPE_*`` environment variables,
 the TOML file named by ``PAPERSCOPE_CONFIG`` (or ``paperscope.toml`` in the data
 directory), then the defaults below.
+
+Settings are grouped by concern, one class a group, each field with its default and its
+help; ``Settings`` is all of them together (``settings.smtp_host``), and ``SETTINGS`` the
+table of every one as (group, name, default, help), as Datasette's ``SETTINGS``. The README
+documents each (tests/test_settings.py checks that, and that each is read somewhere).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -23,6 +29,7 @@ from pydantic_settings import (
 )
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+DIGEST_MAX_PAPERS = 10  # a new subscriber's papers an email, until they choose
 
 
 def _default_data_dir() -> Path:
@@ -39,152 +46,166 @@ def _config_file(data_dir: object = None) -> Path:
     return (Path(data_dir).expanduser() if data_dir else _default_data_dir()) / "paperscope.toml"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PAPERSCOPE_", extra="ignore")
+class StorageSettings(BaseModel):
+    """Where paperscope keeps its state."""
 
-    data_dir: Path = Field(default_factory=_default_data_dir)
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="where the database, indexes and caches live (default: the per-user data dir)",
+    )
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default: a SQLite file in the data directory."
+        default=None,
+        description="SQLite (default: a file in the data dir), or PostgreSQL with pgvector "
+        "(postgresql+psycopg://user:password@host/db)",
     )
-
-    # arXiv sources. The defaults are arXiv's documented endpoints; tests point them at 127.0.0.1.
-    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
-    arxiv_api_url: str = "https://export.arxiv.org/api/query"
-    # arXiv asks for one request every 3 seconds from harvesters.
-    arxiv_request_delay_s: float = Field(default=3.0, ge=0)
-    arxiv_max_retries: int = Field(default=5, ge=0)
-    arxiv_max_retry_after_s: float = Field(default=600.0, ge=0)
-    http_timeout_s: float = Field(default=60.0, gt=0)
-    user_agent: str = "paperscope/0.1 (+https://github.com/paperscope/paperscope)"
-
-    ingest_batch_size: int = Field(default=2000, ge=1)
-
-    models_dir: Path | None = Field(
-        default=None,  # filled in from data_dir below
-        description="Where embedding models are installed; default: models/ in the data dir.",
-    )
-
-    # Search. Fusion defaults were chosen on SciFact train (README, "Search quality").
-    embedding_model: str = Field(
-        default="minilm", description="Packaged model name, or a directory with an ONNX model."
-    )
-    vector_index: Literal["auto", "exact", "hnsw"] = "auto"
-    # Stored vectors are always computed in float32 (the same on every machine). Queries too
-    # by default; "fast" computes them in bfloat16 on a CPU that has it: about a third less
-    # time a query, but a host with bfloat16 then orders some results unlike one without.
-    query_precision: Literal["exact", "fast"] = "exact"
-    # Threads the embedding model may use (default: every core). `paperscope serve` with
-    # several workers gives each its share, so workers do not fight over cores.
-    encoder_threads: int | None = Field(default=None, ge=1, le=256)
-    fusion: Literal["convex", "rrf"] = "convex"
-    fusion_alpha: float = Field(default=0.45, ge=0, le=1, description="Weight of the dense side.")
-    rrf_k: float = Field(default=60.0, gt=0)
-    fusion_candidates: int = Field(default=100, ge=10, le=1000)
-    # A query no paper shares a word with matches nothing unless some paper's cosine to it
-    # reaches this (gibberish has nearest neighbours too). On SciFact's 5,183 documents the
-    # best cosine of 1,108 of its 1,109 queries is above 0.3 (and every one shares a word
-    # with some document), that of 90% of 420 random letter strings below.
-    min_similarity: float = Field(default=0.3, ge=-1, le=1)
-    # `paperscope ingest` embeds new papers itself only when there are at most this many;
-    # more (a first bulk load) is left to `paperscope index`, which says so.
-    embed_on_ingest_max: int = Field(default=5_000, ge=0)
-    # How often `paperscope index` writes where it stands when its output is no terminal.
-    progress_log_every_s: float = Field(default=10.0, gt=0, le=3600)
-    similar_method: Literal["plain", "csls"] = "csls"
-    similar_candidates: int = Field(default=100, ge=10, le=1000)
-
-    # Trending: score = (upvotes + 1) / (hours since published + 2) ** gravity, over the
-    # papers of the last `trending_window_days` days the store holds.
-    trending_window_days: int = Field(default=7, ge=1, le=90)
-    trending_gravity: float = Field(default=1.5, ge=0, le=5)
-
-    # Web server (`paperscope serve`).
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
-    workers: int = Field(default=1, ge=1, le=64)
-    # Every absolute link (feeds, later sign-in and unsubscribe mail) is built on this, never
-    # on a request's Host header. Unset: on the request's own address, which must then be
-    # one of `allowed_hosts`.
-    public_url: str | None = Field(
-        default=None, description="Absolute base URL for links, e.g. https://papers.example"
-    )
-    # Host names a request may name (Host header); others get 400. The public URL's host is
-    # always allowed. "*.example.org" matches subdomains; "*" allows any (not behind a proxy!).
-    allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(LOOPBACK_HOSTS)
-    )
-    # Clients whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips):
-    # addresses or networks, comma-separated; "*" trusts everyone.
-    forwarded_allow_ips: str = "127.0.0.1"
-    # One JSON line per request on stdout (web/access_log.py), from `paperscope serve`.
-    access_log: bool = True
-    # Limits on what a request may send; beyond them it gets a 4xx saying which.
-    max_request_body_bytes: int = Field(default=1_000_000, ge=1_000, le=100_000_000)
-    # 16 KiB: a query of the longest allowed (1,000 characters) fits even percent-encoded.
-    max_url_chars: int = Field(default=16_384, ge=256, le=65_536)
-    # Rendered pages and API answers are kept this long per server process (0: never);
-    # a change to the indexes drops them at once.
-    page_cache_s: float = Field(default=60.0, ge=0, le=3600)
-    # Requests one server process works on at once; later ones wait in arrival order (0: no
-    # limit). See web/admission.py.
-    max_concurrent_requests: int = Field(default=2, ge=0, le=1000)
-    # A pipeline may push papers with PUT /api/papers/{id} and this bearer token (unset: off).
-    ingest_token: SecretStr | None = Field(default=None, min_length=16)
-    # The "papers in your inbox" box on every page (digests: paperscope digest send).
-    subscriptions_enabled: bool = True
-
-    # Email (sign-in links, later digests): one SMTP server. No host: no mail; a server bound
-    # to loopback then prints sign-in links on its console instead (one person, at once).
-    smtp_host: str | None = None
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
-    smtp_user: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_timeout_s: float = Field(default=30.0, gt=0)
-    mail_from: str = "paperscope <paperscope@localhost>"
-    # DKIM: a PEM private key file and its selector sign every message (domain: the From's).
-    dkim_private_key: Path | None = None
-    dkim_selector: str | None = None
-    dkim_domain: str | None = None
-
-    # Digests.
-    digest_max_papers: int = Field(default=10, ge=1, le=100)
-    digest_lease_s: float = Field(default=120.0, gt=0)
-    digest_batch: int = Field(default=100, ge=1, le=10_000)
-    digest_retry_s: float = Field(default=300.0, ge=0)  # first back-off; doubles each try
-    digest_max_attempts: int = Field(default=6, ge=1)
-
-    # Accounts: sign in with a one-time link (no passwords).
-    sign_in_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    session_days: int = Field(default=30, ge=1, le=365)
-    # Anyone with an address may join (the first link signs them up); False: only
-    # addresses `paperscope users add` made (others get the same answer, and no mail).
-    open_signup: bool = True
-    # Signs CSRF tokens. Unset: a key made once and kept in the database (every server
-    # shares it); set it to rotate.
-    secret_key: SecretStr | None = Field(default=None, min_length=16)
-
-    # Community, with Hugging Face's defaults.
-    submission_max_age_days: int = Field(default=7, ge=1, le=3650)
-    submissions_per_day: int = Field(default=5, ge=1, le=1000)
-    # A paper this paperscope lacks is fetched from arXiv off the request path: each try
-    # waits at most this long for an answer, and one arXiv has not answered for
-    # `submission_fetch_give_up_s` fails with a reason the member sees.
-    submission_fetch_timeout_s: float = Field(default=10.0, gt=0, le=120)
-    submission_fetch_give_up_s: float = Field(default=1800.0, gt=0)
-    comment_max_chars: int = Field(default=10_000, ge=100, le=100_000)
-    # Rate limits, per member (per address and per client for sign-in links), held in
-    # the database so that they hold across app servers.
-    sign_in_requests_per_hour: int = Field(default=5, ge=1)
-    sign_in_requests_per_hour_per_client: int = Field(default=30, ge=1)
-    votes_per_minute: int = Field(default=60, ge=1)
-    comments_per_hour: int = Field(default=30, ge=1)
-    submissions_per_hour: int = Field(default=20, ge=1)
 
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+
+class IngestSettings(BaseModel):
+    """Papers in: arXiv's endpoints (tests point them at 127.0.0.1) and how to ask them."""
+
+    arxiv_oai_url: str = Field(
+        default="https://oaipmh.arxiv.org/oai", description="arXiv's OAI-PMH endpoint"
+    )
+    arxiv_api_url: str = Field(
+        default="https://export.arxiv.org/api/query", description="the arXiv API's endpoint"
+    )
+    # arXiv asks for one request every 3 seconds from harvesters.
+    arxiv_request_delay_s: float = Field(
+        default=3.0, ge=0, description="pause between requests to arXiv"
+    )
+    arxiv_max_retries: int = Field(
+        default=5, ge=0, description="tries again after a 429, a 5xx or a broken connection"
+    )
+    arxiv_max_retry_after_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="longest wait between tries (a longer Retry-After is cut to it)",
+    )
+    http_timeout_s: float = Field(default=60.0, gt=0, description="wait for an answer from arXiv")
+    user_agent: str = Field(
+        default="paperscope/0.1 (+https://github.com/paperscope/paperscope)",
+        description="how requests to arXiv introduce themselves",
+    )
+    ingest_batch_size: int = Field(default=2000, ge=1, description="papers per transaction")
+    ingest_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="bearer token for PUT /api/papers/{id} (pushing papers); unset: off",
+    )
+    # More (a first bulk load) is left to `paperscope index`, which says so.
+    embed_on_ingest_max: int = Field(
+        default=5_000, ge=0, description="ingest embeds new papers itself only up to this many"
+    )
+    progress_log_every_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="how often paperscope index reports progress when not on a terminal",
+    )
+
+
+class SearchSettings(BaseModel):
+    """Finding papers. Fusion defaults were chosen on SciFact train (README, "Search quality")."""
+
+    models_dir: Path | None = Field(
+        default=None,  # filled in from data_dir by Settings
+        description="where paperscope models install puts the embedding model "
+        "(default: models/ in the data dir)",
+    )
+    embedding_model: str = Field(
+        default="minilm",
+        description="minilm, potion, or a folder with model.onnx + tokenizer.json "
+        "(or a model2vec model)",
+    )
+    vector_index: Literal["auto", "exact", "hnsw"] = Field(
+        default="auto", description="exact, hnsw, or auto (HNSW from 20k papers)"
+    )
+    # Stored vectors are always float32 (the same on every machine); "fast" queries run in
+    # bfloat16 where the CPU has it, and such a host then orders some results unlike others.
+    query_precision: Literal["exact", "fast"] = Field(
+        default="exact", description="exact (float32) or fast (OpenVINO bfloat16) query vectors"
+    )
+    # `paperscope serve` with several workers gives each its share, so they do not fight.
+    encoder_threads: int | None = Field(
+        default=None, ge=1, le=256, description="threads the embedding model may use (all cores)"
+    )
+    fusion: Literal["convex", "rrf"] = Field(
+        default="convex", description="how hybrid search fuses: convex or rrf"
+    )
+    fusion_alpha: float = Field(
+        default=0.45, ge=0, le=1, description="the semantic side's weight in convex fusion"
+    )
+    rrf_k: float = Field(default=60.0, gt=0, description="reciprocal rank fusion's k")
+    fusion_candidates: int = Field(
+        default=100, ge=10, le=1000, description="results each side offers to fusion"
+    )
+    # Gibberish has nearest neighbours too. On SciFact the best cosine of 1,108 of its 1,109
+    # queries is above 0.3, that of 90% of 420 random letter strings below.
+    min_similarity: float = Field(
+        default=0.3,
+        ge=-1,
+        le=1,
+        description="a query sharing no word with any paper finds only papers this close",
+    )
+    similar_method: Literal["plain", "csls"] = Field(
+        default="csls", description="similar papers by plain cosine or hubness-reduced (csls)"
+    )
+    similar_candidates: int = Field(
+        default=100, ge=10, le=1000, description="nearest papers re-ranked for similar papers"
+    )
+
+
+class WebSettings(BaseModel):
+    """`paperscope serve`: where, for whom, and within which limits."""
+
+    host: str = Field(default="127.0.0.1", description="the address serve listens on")
+    port: int = Field(default=8000, ge=0, le=65535, description="the port serve listens on")
+    workers: int = Field(default=1, ge=1, le=64, description="server processes")
+    # Never a request's Host header: unset, links use the request's own address, which must
+    # then be one of `allowed_hosts`.
+    public_url: str | None = Field(
+        default=None,
+        description="the address readers use (https://papers.example); every absolute link "
+        "is built on it; with https, answers carry HSTS",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(LOOPBACK_HOSTS),
+        description="host names a request's Host may carry (*.example.org for subdomains); "
+        "the public URL's is always allowed; any other gets 400",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="proxies whose X-Forwarded-For/-Proto are believed "
+        "(addresses or networks, comma-separated)",
+    )
+    access_log: bool = Field(default=True, description="one JSON line per request on stdout")
+    max_request_body_bytes: int = Field(
+        default=1_000_000, ge=1_000, le=100_000_000, description="larger bodies get 413"
+    )
+    # 16 KiB: a query of the longest allowed (1,000 characters) fits even percent-encoded.
+    max_url_chars: int = Field(
+        default=16_384, ge=256, le=65_536, description="longer addresses get 414"
+    )
+    page_cache_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="rendered pages and API answers are kept this long (0: off)",
+    )
+    max_concurrent_requests: int = Field(
+        default=2,
+        ge=0,
+        le=1000,
+        description="requests a process works on at once; the rest wait in order (0: no limit)",
+    )
+    subscriptions_enabled: bool = Field(
+        default=True, description='the "trending papers in your inbox" box on every page'
+    )
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -212,6 +233,148 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError(f"public_url {url!r}: no query or fragment")
         return url.strip().rstrip("/")
+
+
+class MailSettings(BaseModel):
+    """One SMTP server for sign-in links and digests. No host: no mail; a server bound to
+    loopback then prints sign-in links on its console instead (one person, at once)."""
+
+    smtp_host: str | None = Field(default=None, description="the mail server; unset: no mail")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="its port")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="starttls", description="starttls, tls or none"
+    )
+    smtp_user: str | None = Field(default=None, description="user name to log in with")
+    smtp_password: SecretStr | None = Field(default=None, description="password to log in with")
+    smtp_timeout_s: float = Field(default=30.0, gt=0, description="wait for the mail server")
+    mail_from: str = Field(
+        default="paperscope <paperscope@localhost>", description="who mail comes from"
+    )
+    dkim_private_key: Path | None = Field(
+        default=None, description="a PEM private key file: DKIM-sign all mail"
+    )
+    dkim_selector: str | None = Field(default=None, description="the DKIM key's selector")
+    dkim_domain: str | None = Field(
+        default=None, description="the DKIM signing domain (default: the From's)"
+    )
+
+
+class DigestSettings(BaseModel):
+    """`paperscope digest send`: what goes in a digest, how rows are claimed and retried."""
+
+    digest_max_papers: int = Field(
+        default=DIGEST_MAX_PAPERS,
+        ge=1,
+        le=100,
+        description="papers an email for a new subscriber, until they choose",
+    )
+    digest_lease_s: float = Field(
+        default=120.0, gt=0, description="how long a sender holds the messages it claimed"
+    )
+    digest_batch: int = Field(
+        default=100, ge=1, le=10_000, description="subscribers claimed and composed at once"
+    )
+    digest_retry_s: float = Field(
+        default=300.0, ge=0, description="first wait after a temporary failure; doubles each try"
+    )
+    digest_max_attempts: int = Field(
+        default=6, ge=1, description="tries before a message is given up"
+    )
+
+
+class AccountSettings(BaseModel):
+    """Members: sign in with a one-time link (no passwords)."""
+
+    sign_in_link_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="how long a sign-in link works"
+    )
+    session_days: int = Field(default=30, ge=1, le=365, description="how long a session lasts")
+    # Others get the same answer, and no mail.
+    open_signup: bool = Field(
+        default=True,
+        description="the first sign-in makes the account; false: only addresses an operator added",
+    )
+    # Unset: a key made once and kept in the database (every server shares it).
+    secret_key: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="signs CSRF tokens (default: made once, kept in the database; set to rotate)",
+    )
+    # Held in the database so that they hold across app servers.
+    sign_in_requests_per_hour: int = Field(
+        default=5, ge=1, description="sign-in links an address may ask for an hour"
+    )
+    sign_in_requests_per_hour_per_client: int = Field(
+        default=30, ge=1, description="sign-in links a client may ask for an hour"
+    )
+
+
+class CommunitySettings(BaseModel):
+    """Submissions, votes, comments and trending, with Hugging Face's defaults."""
+
+    submission_max_age_days: int = Field(
+        default=7, ge=1, le=3650, description="how old a submitted paper may be"
+    )
+    submissions_per_day: int = Field(
+        default=5, ge=1, le=1000, description="papers a member may submit a day"
+    )
+    submissions_per_hour: int = Field(
+        default=20, ge=1, description="submission requests a member may make an hour"
+    )
+    # A paper paperscope lacks is fetched from arXiv off the request path.
+    submission_fetch_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="each try to fetch a submitted paper from arXiv waits this long",
+    )
+    submission_fetch_give_up_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="a paper arXiv has not answered for this long fails, with a reason shown",
+    )
+    comment_max_chars: int = Field(
+        default=10_000, ge=100, le=100_000, description="longest comment"
+    )
+    votes_per_minute: int = Field(
+        default=60, ge=1, description="upvotes a member may cast a minute"
+    )
+    comments_per_hour: int = Field(
+        default=30, ge=1, description="comments a member may post an hour"
+    )
+    # score = (upvotes + 1) / (hours since published + 2) ** gravity
+    trending_window_days: int = Field(
+        default=7, ge=1, le=90, description="trending ranks the papers of this many last days"
+    )
+    trending_gravity: float = Field(
+        default=1.5, ge=0, le=5, description="trending's exponent: how fast age weighs"
+    )
+
+
+GROUPS: dict[str, type[BaseModel]] = {
+    "Storage": StorageSettings,
+    "Getting papers in": IngestSettings,
+    "Search": SearchSettings,
+    "Web server": WebSettings,
+    "Mail": MailSettings,
+    "Digests": DigestSettings,
+    "Accounts": AccountSettings,
+    "Community": CommunitySettings,
+}
+
+
+class Settings(
+    BaseSettings,
+    StorageSettings,
+    IngestSettings,
+    SearchSettings,
+    WebSettings,
+    MailSettings,
+    DigestSettings,
+    AccountSettings,
+    CommunitySettings,
+):
+    model_config = SettingsConfigDict(env_prefix="PAPERSCOPE_", extra="ignore")
 
     @property
     def trusted_hosts(self) -> list[str]:
@@ -275,3 +438,22 @@ class Settings(BaseSettings):
         given = getattr(init_settings, "init_kwargs", {}).get("data_dir")
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file(given))
         return (init_settings, env_settings, toml)
+
+
+@dataclass(frozen=True)
+class Setting:
+    group: str
+    name: str
+    default: Any  # None: unset, or computed (the help says from what)
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "PAPERSCOPE_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(group, name, None if field.default_factory else field.default, field.description or "")
+    for group, model in GROUPS.items()
+    for name, field in model.model_fields.items()
+)

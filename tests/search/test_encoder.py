@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperscope.search.embeddings import paper_text
 from paperscope.search.encoder import (
     MINILM_ONNX_SHA256,
     Encoder,
@@ -35,6 +34,7 @@ from paperscope.search.encoder import (
     minilm_dir,
     potion_dir,
 )
+from paperscope.search.vectors.embed import paper_text
 
 REPO = Path(__file__).resolve().parents[2]
 

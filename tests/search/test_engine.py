@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from paperscope.search.embeddings import embed_papers, stale_paper_ids
 from paperscope.search.engine import SearchEngine, SearchUnavailable
-from paperscope.search.retrieval import Allowed
+from paperscope.search.vectors.base import Allowed
+from paperscope.search.vectors.embed import embed_papers, stale_paper_ids
 from paperscope.store import Store
 from tests.search.conftest import demo_records
 

@@ -4,19 +4,17 @@ import math
 
 import numpy as np
 import pytest
-
-from paperscope.search.similar import (
+from bench.hubness_measures import (
     hubness_report,
     hubness_stats,
     k_occurrence,
     list_overlap,
-    nearest_neighbours,
-    neighbour_radius,
-    rerank,
     similar_papers,
     similar_papers_batch,
     skewness,
 )
+
+from paperscope.search.similar import nearest_neighbours, neighbour_radius, rerank
 
 
 def unit(x: np.ndarray) -> np.ndarray:

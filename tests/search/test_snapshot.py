@@ -10,7 +10,7 @@ import pytest
 
 from paperscope.search.engine import REFRESH_EVERY_S, SearchEngine
 from paperscope.search.query import SearchFilters, parse_query
-from paperscope.search.retrieval import SUBSET_SEARCH_BELOW
+from paperscope.search.vectors.base import SUBSET_SEARCH_BELOW
 from paperscope.store import open_store
 from tests.search.conftest import demo_records
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paperscope.search.vectors import ExactIndex
-from paperscope.search.vectors_hnsw import HnswIndex
+from paperscope.search.vectors.exact import ExactIndex
+from paperscope.search.vectors.hnsw import HnswIndex
 
 DIM = 128  # MiniLM's 384 would only make the build slower: the graph is the same kind
 

@@ -10,8 +10,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from paperscope.search.embeddings import paper_text
 from paperscope.search.snippets import FUNCTION_WORDS
+from paperscope.search.vectors.embed import paper_text
 from paperscope.store import open_store
 from paperscope.web.app import create_app
 from tests.search.conftest import demo_records

@@ -2,7 +2,7 @@
 raw HTML off) and then sanitised by nh3 (Rust's ammonia) with a short allow-list, so no
 script, style, event handler or javascript: link survives either step.
 
-LaTeX reads as it does in abstracts (web/text.py: `$\\alpha$` -> α): math spans are
+LaTeX reads as it does in abstracts (paperscope/text.py: `$\\alpha$` -> α): math spans are
 parsed before emphasis can take their `*` and `_` apart, and the rest of the text goes
 through the same conversion; code spans and blocks are left as written. Both come out as
 text tokens, which markdown-it escapes like any other text."""
@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 from markupsafe import Markup
 
-from paperscope.web.text import readable_latex, readable_tex_at
+from paperscope.text import readable_latex, readable_tex_at
 
 
 def _tex(state: StateInline, silent: bool) -> bool:

@@ -25,7 +25,7 @@ from pathlib import Path
 from paperscope.ingest import IngestReport, JsonlFileSource, Skipped, ingest
 from paperscope.ingest.source import ProgressCallback
 from paperscope.records import PaperRecord
-from paperscope.search.embeddings import paper_text
+from paperscope.search.vectors.embed import paper_text
 from paperscope.store import Store
 
 DEMO_CORPUS = Path(__file__).parent / "papers.jsonl.gz"

@@ -20,8 +20,7 @@ from markupsafe import Markup
 from paperscope import mail
 from paperscope.digest.compose import Entry
 from paperscope.settings import Settings
-from paperscope.web.render import day, paper_url
-from paperscope.web.text import display_title
+from paperscope.text import day, display_title, paper_url
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSS = (TEMPLATES / "digest.css").read_text()

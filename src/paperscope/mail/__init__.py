@@ -1,6 +1,7 @@
 """Email out: one SMTP server (the PAPERSCOPE_SMTP_* settings), for sign-in links and
 digests alike, DKIM-signed when a key is configured. Entry points: ``send(settings,
-message)`` for one message, ``connect(settings)`` for many over one connection."""
+message)`` for one message, ``connect(settings)`` for many over one connection,
+``Reconnecting`` for many that outlive a broken connection."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import secrets
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from email.charset import Charset
 from email.header import Header
 from email.message import Message
@@ -243,6 +244,49 @@ def connect(settings: Settings) -> Iterator[Connection]:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+class Reconnecting:
+    """An SMTP connection opened on first use and opened again after it broke, for a sender
+    that goes on after a failed message. `connect` makes a context manager as `connect(settings)`
+    does."""
+
+    def __init__(self, connect: Callable[[], AbstractContextManager[Connection]]) -> None:
+        self._connect = connect
+        self._context: AbstractContextManager[Connection] | None = None
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> Reconnecting:
+        return self
+
+    def send(self, message: Message, handover: Handover | None = None) -> None:
+        if self._connection is None:
+            self._context = self._connect()
+            self._connection = self._context.__enter__()
+        try:
+            self._connection.send(message, handover)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self._close()
+            raise
+        except smtplib.SMTPException:
+            # The session may be mid-transaction: start the next message on a clean one.
+            try:
+                self._connection.smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                self._close()
+            raise
+        except BaseException:
+            self._close()  # the handover failed mid-DATA: closing the connection drops the message
+            raise
+
+    def _close(self) -> None:
+        context, self._context, self._connection = self._context, None, None
+        if context is not None:
+            with suppress(smtplib.SMTPException, OSError):
+                context.__exit__(None, None, None)
+
+    def __exit__(self, *_exc: object) -> None:
+        self._close()
 
 
 def send(settings: Settings, message: Message) -> None:

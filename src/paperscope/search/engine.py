@@ -4,7 +4,7 @@ Every result explains itself: its lexical and dense ranks and scores, the fused 
 a snippet with the matching words marked.
 
 Lexical search, nearest vectors and similar papers go through one retrieval interface
-(search/retrieval.py): tantivy for words on every backend; the vectors in files on the node
+(search/vectors/base.py): tantivy for words on every backend; the vectors in files on the node
 (numpy/usearch) with SQLite, in PostgreSQL (pgvector) with PostgreSQL.
 
 A search reads one `Snapshot` of the indexes from start to end. The index generation, a
@@ -28,15 +28,15 @@ from typing import Literal
 import numpy as np
 from cachetools import LRUCache
 
-from paperscope.search.dense import IndexKind, LocalVectorFiles
-from paperscope.search.embeddings import embed_papers
 from paperscope.search.encoder import Encoder, ModelNotFound, load_encoder
 from paperscope.search.fusion import fuse
 from paperscope.search.lexical import LexicalIndex, LexicalView
-from paperscope.search.pgvector import PgVectorTable
 from paperscope.search.query import ParsedQuery, SearchFilters, parse_query
-from paperscope.search.retrieval import VectorSearch
 from paperscope.search.snippets import Highlighter, Snippet
+from paperscope.search.vectors.base import VectorSearch
+from paperscope.search.vectors.embed import embed_papers
+from paperscope.search.vectors.local import IndexKind, LocalVectorFiles
+from paperscope.search.vectors.pgvector import PgVectorTable
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
 
@@ -599,7 +599,3 @@ def _in_snapshot(snap: Snapshot, found: list) -> list:
     PostgreSQL are read live, and a paper stored since shows once a refresh takes it in."""
     known = snap.lexical.known
     return [item for item in found if item[0] in known]
-
-
-def open_search(settings: Settings, store: Store) -> SearchEngine:
-    return SearchEngine(settings, store)

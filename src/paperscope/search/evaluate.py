@@ -22,13 +22,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from paperscope.records import PaperRecord
-from paperscope.search.embeddings import paper_text
 from paperscope.search.encoder import Encoder
 from paperscope.search.engine import vector_source
 from paperscope.search.fusion import fuse
 from paperscope.search.lexical import LexicalIndex
 from paperscope.search.query import Clause, ParsedQuery
-from paperscope.search.vectors import ExactIndex
+from paperscope.search.vectors.embed import paper_text
+from paperscope.search.vectors.exact import ExactIndex
 from paperscope.store import Store, StoredPaper, create_database_engine, migrate
 
 DEPTH = 100

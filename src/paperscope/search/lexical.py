@@ -24,7 +24,7 @@ from tantivy import Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
 
 from paperscope.search.query import Clause, ParsedQuery, SearchFilters
 from paperscope.search.query import Occur as QueryOccur
-from paperscope.search.retrieval import Allowed
+from paperscope.search.vectors.base import Allowed
 from paperscope.store import Store, StoredPaper
 
 SCHEMA_VERSION = 2

@@ -20,4 +20,4 @@ def open_store(settings: Settings, *, migrate_schema: bool = True) -> Store:
     with ``migrate_schema=False`` only check that it is (SchemaOutOfDate if not)."""
     engine = create_database_engine(settings.effective_database_url)
     migrate(engine, check_only=not migrate_schema)
-    return Store(engine)
+    return Store(engine, digest_max_papers=settings.digest_max_papers)

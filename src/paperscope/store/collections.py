@@ -141,10 +141,6 @@ class Collections:
                 ).scalars()
             )
 
-    def saved_by(self, user_id: int) -> list[str]:
-        """Every paper in any of the member's collections, most recently added first."""
-        return self.saved_by_many([user_id])[user_id]
-
     def saved_by_many(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
         """Every paper in any of each member's collections, most recently added first."""
         statement = (

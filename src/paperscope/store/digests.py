@@ -163,8 +163,9 @@ def _subscriber(row) -> StoredSubscriber:
 
 
 class Digests:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, max_papers: int) -> None:
         self.engine = engine
+        self.max_papers = max_papers  # a new subscriber's papers an email (digest_max_papers)
 
     # -- subscribers ------------------------------------------------------------------------
     def subscribe(
@@ -176,7 +177,7 @@ class Digests:
         frequency: str = "daily",
         categories: Sequence[str] = (),
         follows: Sequence[str] = (),
-        max_papers: int = 10,
+        max_papers: int | None = None,
     ) -> tuple[StoredSubscriber, bool]:
         """The subscriber of this address, made if new; (subscriber, made). An existing one
         keeps its preferences; `confirmed` activates it either way."""
@@ -188,7 +189,7 @@ class Digests:
                 categories=list(categories),
                 follows=list(follows),
                 for_you=True,
-                max_papers=max_papers,
+                max_papers=self.max_papers if max_papers is None else max_papers,
                 created_at=at,
                 confirmed_at=at if confirmed else None,
             )
@@ -427,9 +428,6 @@ class Digests:
             )
 
     # -- what was sent ----------------------------------------------------------------------
-    def sent_papers(self, subscriber_id: int) -> set[str]:
-        return self.sent_papers_many([subscriber_id])[subscriber_id]
-
     def sent_papers_many(self, subscriber_ids: Sequence[int]) -> dict[int, set[str]]:
         """The papers each subscriber was ever sent."""
         statement = select(SentPaper.subscriber_id, SentPaper.paper_id)

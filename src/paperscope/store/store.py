@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from paperscope.settings import DIGEST_MAX_PAPERS
 from paperscope.store.accounts import Accounts
 from paperscope.store.collections import Collections
 from paperscope.store.comments import Comments
@@ -23,7 +24,7 @@ from paperscope.store.votes import Votes
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, digest_max_papers: int = DIGEST_MAX_PAPERS) -> None:
         self.engine = engine
         self.papers = Papers(engine)
         self.rankings = Rankings(engine)
@@ -36,7 +37,7 @@ class Store:
         self.submissions = Submissions(engine)
         self.comments = Comments(engine)
         self.collections = Collections(engine)
-        self.digests = Digests(engine)
+        self.digests = Digests(engine, digest_max_papers)
 
     @property
     def backend(self) -> str:

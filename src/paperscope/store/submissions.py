@@ -323,25 +323,15 @@ class PendingSubmissions:
 
     def retry(self, request_id: int, owner: str, at: datetime, problem: str) -> bool:
         """Give the claim back to be tried again at `at`; `problem` says what went wrong."""
-        with self.engine.begin() as connection:
-            return (
-                connection.execute(
-                    update(PendingSubmission)
-                    .where(
-                        PendingSubmission.id == request_id,
-                        PendingSubmission.lease_owner == owner,
-                        PendingSubmission.state == "pending",
-                    )
-                    .values(
-                        attempts=PendingSubmission.attempts + 1,
-                        next_attempt_at=at,
-                        lease_owner=None,
-                        lease_until=None,
-                        reason=problem,
-                    )
-                ).rowcount
-                > 0
-            )
+        return self._update_claimed(
+            request_id,
+            owner,
+            attempts=PendingSubmission.attempts + 1,
+            next_attempt_at=at,
+            lease_owner=None,
+            lease_until=None,
+            reason=problem,
+        )
 
     def finish(
         self, request_id: int, owner: str, state: str, reason: str | None, at: datetime
@@ -350,6 +340,18 @@ class PendingSubmissions:
         lease was lost (another fetcher has it, or finished it)."""
         if state not in ("submitted", "failed"):
             raise ValueError(f"state {state!r}: submitted or failed")
+        return self._update_claimed(
+            request_id,
+            owner,
+            state=state,
+            reason=reason,
+            attempts=PendingSubmission.attempts + 1,
+            lease_until=None,
+            finished_at=at,
+        )
+
+    def _update_claimed(self, request_id: int, owner: str, **values) -> bool:
+        """Change a pending request this owner holds the lease on; False if it does not."""
         with self.engine.begin() as connection:
             return (
                 connection.execute(
@@ -359,13 +361,7 @@ class PendingSubmissions:
                         PendingSubmission.lease_owner == owner,
                         PendingSubmission.state == "pending",
                     )
-                    .values(
-                        state=state,
-                        reason=reason,
-                        attempts=PendingSubmission.attempts + 1,
-                        lease_until=None,
-                        finished_at=at,
-                    )
+                    .values(**values)
                 ).rowcount
                 > 0
             )

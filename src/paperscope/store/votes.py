@@ -43,10 +43,6 @@ class Votes:
                 generation.bump(connection, generation.COMMUNITY)
             return gone > 0
 
-    def of_voter(self, voter: str) -> list[str]:
-        """The papers this voter upvoted, most recent first."""
-        return self.of_voters([voter])[voter]
-
     def of_voters(self, voters: Sequence[str]) -> dict[str, list[str]]:
         """The papers each voter upvoted, most recent first."""
         statement = select(Vote.voter, Vote.paper_id).order_by(

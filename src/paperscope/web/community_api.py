@@ -18,6 +18,7 @@ from paperscope.recommend import NotEmbedded, Recommender
 from paperscope.search.engine import SearchUnavailable
 from paperscope.store.collections import StoredCollection
 from paperscope.store.comments import StoredComment
+from paperscope.text import paper_url
 from paperscope.web.api import (
     ERRORS,
     ApiModel,
@@ -29,7 +30,6 @@ from paperscope.web.api import (
     paper_json,
 )
 from paperscope.web.auth import ApiMember
-from paperscope.web.render import paper_url
 from paperscope.web.services import Services, Svc
 
 router = APIRouter(prefix="/api", tags=["members"])

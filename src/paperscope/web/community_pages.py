@@ -19,6 +19,7 @@ from paperscope.community import Refused, Requested
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchUnavailable
 from paperscope.store.accounts import Member
+from paperscope.text import paper_url
 from paperscope.web.auth import (
     Csrf,
     SignedIn,
@@ -30,7 +31,6 @@ from paperscope.web.auth import (
 )
 from paperscope.web.feeds import bibtex_list
 from paperscope.web.pages import error_page, page, paper_page
-from paperscope.web.render import paper_url
 from paperscope.web.services import Services, Svc, client_address
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])

@@ -11,7 +11,7 @@ from typing import Literal
 from feedgen.feed import FeedGenerator
 
 from paperscope.store import StoredPaper
-from paperscope.web.text import display_abstract, display_title, drop_unencodable
+from paperscope.text import display_abstract, display_title, drop_unencodable
 
 # Feed time when no paper carries one: fixed, so an unchanged feed stays byte-identical.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

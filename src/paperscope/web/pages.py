@@ -16,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from paperscope.listings import Listing, Period
 from paperscope.search.engine import MODES, SearchUnavailable
 from paperscope.search.query import MAX_QUERY_CHARS, QuerySyntaxError, SearchFilters
+from paperscope.text import paper_url
 from paperscope.web.auth import Viewer, csrf_token, remember_csrf_cookie, resolve_viewer
 from paperscope.web.feeds import bibtex, bibtex_list, feed
-from paperscope.web.render import paper_url
 from paperscope.web.security import absolute_base
 from paperscope.web.services import Services, Svc, find_paper, period_or_422, run_search
 

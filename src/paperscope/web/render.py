@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import jinja2
 from markupsafe import Markup, escape
@@ -14,7 +13,7 @@ from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.accounts import Member
-from paperscope.web.text import display_abstract, display_title, readable_latex
+from paperscope.text import day, display_abstract, display_title, paper_url, readable_latex
 
 
 def marked(snippet: Snippet) -> Markup:
@@ -37,14 +36,6 @@ def marked_display(shown: Snippet, marker: Highlighter | None, kind: str = "titl
     if text == shown.text:
         return marked(shown)
     return marked(marker.highlight(text)) if marker else Markup(escape(text))
-
-
-def day(value: datetime | None) -> str:
-    return value.strftime("%b %-d, %Y") if value else "—"
-
-
-def paper_url(paper_id: str) -> str:
-    return "/papers/" + quote(paper_id, safe="/.")
 
 
 def search_url(query: str, **params: str) -> str:

@@ -6,7 +6,7 @@ vector `paperscope index` stores anywhere is found by all of them at once.
 
 Filtered searches: where most papers pass, the HNSW index is asked for enough candidates to
 keep k after filtering (iterative index scans, so it never stops short); where few pass, the
-passing papers are scanned exactly (`search/retrieval.py` decides, as for the local index).
+passing papers are scanned exactly (`filtered_nearest` in base.py decides, as for the local index).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from sqlalchemy import Connection, bindparam, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import String
 
-from paperscope.search.dense import neighbour_index, radius_of
-from paperscope.search.embeddings import load_vectors
-from paperscope.search.retrieval import NearestByParts, Neighbours
 from paperscope.search.similar import rerank
+from paperscope.search.vectors.base import NearestByParts, Neighbours
+from paperscope.search.vectors.embed import load_vectors
+from paperscope.search.vectors.local import neighbour_index, radius_of
 from paperscope.store import Store
 from paperscope.store.generation import VECTORS
 from paperscope.store.models import Embedding
@@ -119,7 +119,7 @@ class PgVectorTable:
 
 
 class PgVectors(NearestByParts):
-    """VectorSearch (search/retrieval.py) answered by PostgreSQL."""
+    """`VectorSearch` (base.py) answered by PostgreSQL."""
 
     def __init__(self, store: Store, model: str, dim: int, count: int) -> None:
         self.store = store

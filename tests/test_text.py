@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from paperscope.web import text as web_text
-from paperscope.web.text import (
+from paperscope import text as web_text
+from paperscope.text import (
     display_abstract,
     display_title,
     drop_unencodable,

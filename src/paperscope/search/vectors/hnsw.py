@@ -1,4 +1,4 @@
-"""Approximate nearest neighbours with usearch's HNSW graph, for large corpora."""
+"""Approximate nearest neighbours with usearch's HNSW graph, a `VectorIndex` for large corpora."""
 
 from __future__ import annotations
 

@@ -1,12 +1,14 @@
-"""The one retrieval interface the engine searches through, whatever answers it.
+"""The one interface semantic search goes through, whatever engine answers it.
 
-    lexical  words -> papers     LexicalView (tantivy, an index on each app server)
-    nearest  vector -> papers    DenseIndex (numpy/usearch, files on the node) or
-                                 PgVectors (pgvector, in PostgreSQL)
-    similar  paper -> papers     the same two
+    VectorSearch    vector -> papers (`nearest`), paper -> papers (`similar`)
+        DenseIndex      local.py: files on this node, searched by a VectorIndex
+                            ExactIndex  exact.py: one matrix product (numpy)
+                            HnswIndex   hnsw.py: approximate, usearch's HNSW graph
+        PgVectors       pgvector.py: the embeddings table in PostgreSQL, its HNSW index
 
-Nothing here names an engine's types: papers are arXiv ids, filters are `Allowed`, so the
-engine never branches on which implementation it holds.
+Nothing here names an engine's types: papers are arXiv ids, filters are `Allowed` (the
+lexical side answers which papers a query lets through), so the search engine never
+branches on which implementation it holds.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-
-from paperscope.search.query import ParsedQuery
 
 # Under this share of papers passing a query's filters, semantic search scans just them.
 SUBSET_SEARCH_BELOW = 0.2
@@ -38,12 +39,13 @@ class Allowed:
     accepts: Callable[[Sequence[str]], set[str]]
 
 
-class LexicalSearch(Protocol):
-    def search(self, query: ParsedQuery, limit: int = 10) -> list: ...
+class VectorIndex(Protocol):
+    """Rows nearest to unit query vectors by cosine: `search` answers `(rows, cosines)`,
+    each (b, k), best first, padded with -1 where fewer exist."""
 
-    def allowed(self, query: ParsedQuery) -> Allowed | None:
-        """What semantic search must keep to for this query; None: every paper."""
-        ...
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def save(self, directory: Path) -> None: ...
 
 
 class VectorSearch(Protocol):

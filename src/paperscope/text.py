@@ -1,5 +1,6 @@
-"""Paper text for display: abstracts reflowed into paragraphs, LaTeX made readable as
-plain Unicode so pages and feeds need no JavaScript math renderer.
+"""Paper text for display, on pages, in feeds and in mail: abstracts reflowed into
+paragraphs, LaTeX made readable as plain Unicode so no JavaScript math renderer is needed,
+dates as readers read them, and the path of a paper's page.
 
 Everything here is a pure function of a string and never raises. HTML-looking text
 ("How <SEG> Token Works") is passed through untouched: escaping is the template's job.
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
+from urllib.parse import quote
 
 _UNENCODABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -422,3 +425,11 @@ def display_abstract(text: str) -> str:
     """An abstract as paragraphs joined by "\\n\\n", its LaTeX made readable."""
     paragraphs = readable_latex(reflow(drop_unencodable(text))).split("\n\n")
     return "\n\n".join(p for p in (collapse_whitespace(p) for p in paragraphs) if p)
+
+
+def day(value: datetime | None) -> str:
+    return value.strftime("%b %-d, %Y") if value else "—"
+
+
+def paper_url(paper_id: str) -> str:
+    return "/papers/" + quote(paper_id, safe="/.")

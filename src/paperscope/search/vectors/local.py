@@ -1,5 +1,6 @@
-"""The dense side of search: paper vectors of one model, a neighbour index over them, and
-each paper's neighbourhood radius for hubness-reduced similar papers.
+"""`DenseIndex`, the `VectorSearch` on this node (SQLite deployments): paper vectors of one
+model, a `VectorIndex` over them (exact.py or hnsw.py), and each paper's neighbourhood radius
+for hubness-reduced similar papers.
 
 Built from the ``embeddings`` table and cached on disk (vectors, ids, HNSW graph, radii),
 keyed by a digest of what is stored, so a server starts without recomputing anything and a
@@ -17,11 +18,11 @@ from typing import Literal
 
 import numpy as np
 
-from paperscope.search.embeddings import load_vectors
-from paperscope.search.retrieval import NearestByParts, Neighbours
 from paperscope.search.similar import neighbour_radius, rerank
-from paperscope.search.vectors import ExactIndex, VectorIndex
-from paperscope.search.vectors_hnsw import HnswIndex
+from paperscope.search.vectors.base import NearestByParts, Neighbours, VectorIndex
+from paperscope.search.vectors.embed import load_vectors
+from paperscope.search.vectors.exact import ExactIndex
+from paperscope.search.vectors.hnsw import HnswIndex
 from paperscope.store import Store
 
 IndexKind = Literal["auto", "exact", "hnsw"]
@@ -129,7 +130,7 @@ class DenseIndex(NearestByParts):
         os.replace(partial, cache / "state.json")
         return cls(model, ids, matrix, index, radius)
 
-    # -- queries (the VectorSearch interface, search/retrieval.py) --------------------
+    # -- queries (the VectorSearch interface, base.py) --------------------
     def _nearest(self, vector: np.ndarray, k: int) -> Neighbours:
         if not len(self.ids) or k <= 0:
             return []

@@ -1,4 +1,4 @@
-"""Nearest-neighbour search over paper vectors: the interface and the exact numpy index.
+"""Exact nearest neighbours: one matrix product a query (numpy), a `VectorIndex`.
 
 Vectors are unit length, so cosine is a dot product. ``search`` takes a batch of queries
 and answers ``(rows, cosines)``, each (b, k), best first, padded with -1 where fewer exist.
@@ -7,15 +7,8 @@ and answers ``(rows, cosines)``, each (b, k), best first, padded with -1 where f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
-
-
-class VectorIndex(Protocol):
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def save(self, directory: Path) -> None: ...
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
