@@ -24,7 +24,7 @@ import smtplib
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -40,6 +40,7 @@ from paperscope.digest.periods import DigestPeriod, Frequency, digest_period
 from paperscope.digest.render import Renderer
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchUnavailable
+from paperscope.search.query import parse_query
 from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.digests import Claimed, LeaseLost, StoredSubscriber
@@ -154,6 +155,36 @@ class DigestService:
             raise RateLimited("a confirmation was sent to this address already: check its inbox")
         subscriber, _made = self.store.digests.subscribe(address, now)
         return self._mailer.submit(self._send_confirmation, subscriber)
+
+    def add_subscriber(
+        self,
+        email: str,
+        *,
+        confirmed: bool = False,
+        frequency: str = "daily",
+        categories: Sequence[str] = (),
+        follows: Sequence[str] = (),
+    ) -> tuple[StoredSubscriber, bool]:
+        """An admin's import: the subscriber (True when new); an existing one given
+        categories or follows gets them, and the frequency."""
+        for query in follows:
+            parse_query(query)  # a search that cannot be read is refused, not followed
+        subscriber, made = self.store.digests.subscribe(
+            check_email(email),
+            utcnow(),
+            confirmed=confirmed,
+            frequency=frequency,
+            categories=list(categories),
+            follows=list(follows),
+        )
+        if not made and (categories or follows):
+            self.store.digests.update(
+                subscriber.id,
+                categories=list(categories) or subscriber.categories,
+                follows=list(follows) or subscriber.follows,
+                frequency=frequency,
+            )
+        return subscriber, made
 
     def _send_confirmation(self, subscriber: StoredSubscriber) -> None:
         if subscriber.state == "active":

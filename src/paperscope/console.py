@@ -1,0 +1,175 @@
+"""What the command line shows: progress bars (or plain lines in a log file), reports,
+search results and papers, with Rich. Results go to stdout, everything else to stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import orjson
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from paperscope.ingest import IngestReport, Source
+from paperscope.progress_log import ProgressLog
+from paperscope.search.engine import SearchResults
+from paperscope.store import StoredPaper
+
+out = Console()
+err = Console(stderr=True)
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        papers = task.fields.get("papers", 0)
+        unit = task.fields.get("unit", "papers")
+        rate = papers / task.elapsed if task.elapsed else 0.0
+        return Text(f"{papers:,} {unit}  {rate:,.0f}/s", style="progress.data.speed")
+
+
+@contextmanager
+def progress() -> Iterator[Progress]:
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as bars:
+        yield bars
+
+
+def source_progress(bars: Progress, source: Source, total: float | None = None) -> Callable:
+    """A bar for one source, and the `on_progress` that moves it."""
+    task = bars.add_task(source.description, total=total, papers=0)
+
+    def advance(done: float, size: float | None, report: IngestReport) -> None:
+        bars.update(task, completed=done, total=size, papers=report.read)
+
+    return advance
+
+
+@contextmanager
+def stage_progress(
+    unit: str = "papers", every_s: float = 10.0
+) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per named stage, as the search indexes report them; where stderr is
+    no terminal (a log file), a plain line per stage and at least every `every_s` seconds."""
+    if not err.is_terminal:
+        with ProgressLog(sys.stderr, every_s=every_s, unit=unit) as log:
+            yield log.advance
+        return
+    with progress() as bars:
+        tasks: dict[str, int] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total, papers=0, unit=unit)
+            bars.update(tasks[stage], completed=done, total=total, papers=done)
+
+        yield advance
+
+
+def note(text: str) -> None:
+    err.print(f"[yellow]note:[/yellow] {text}", soft_wrap=True)
+
+
+def summary(report: IngestReport, seconds: float) -> str:
+    s = report.stored
+    rate = report.read / seconds if seconds else 0
+    return (
+        f"read {report.read:,} records in {seconds:.1f}s ({rate:,.0f}/s): "
+        f"{s.inserted:,} new, {s.updated:,} updated, {s.unchanged:,} unchanged"
+    )
+
+
+def report_skips(report: IngestReport) -> None:
+    if not report.skipped_count:
+        return
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in report.skipped_by_kind.most_common())
+    err.print(f"[yellow]skipped {report.skipped_count:,} bad records[/yellow] ({kinds}):")
+    for notice in report.skipped:
+        err.print(f"  {notice.where}: {notice.reason}", highlight=False, markup=False)
+    if report.skipped_count > len(report.skipped):
+        err.print(f"  ... and {report.skipped_count - len(report.skipped):,} more")
+
+
+def finish(report: IngestReport, seconds: float, as_json: bool) -> None:
+    if as_json:
+        print_json(report.as_json() | {"seconds": round(seconds, 3)})
+    else:
+        err.print(summary(report, seconds))
+    report_skips(report)
+
+
+def _styled(text: str, spans) -> Text:
+    styled = Text(text)
+    for start, end in spans:
+        styled.stylize("bold yellow", start, end)
+    return styled
+
+
+def print_results(results: SearchResults) -> None:
+    if not results.hits:
+        out.print("no papers found")
+    for rank, hit in enumerate(results.hits, start=1):
+        out.print(
+            Text(f"{rank:>2}. ", style="bold") + _styled(hit.paper.title, hit.title.highlights)
+        )
+        authors = ", ".join(hit.paper.authors[:6]) + (
+            " et al." if len(hit.paper.authors) > 6 else ""
+        )
+        day = hit.paper.published.date() if hit.paper.published else "?"
+        out.print(Text(f"    {hit.paper.id}  {day}  {authors}", style="cyan"))
+        parts = []
+        if hit.lexical_rank:
+            parts.append(f"keywords #{hit.lexical_rank} ({hit.lexical_score:.2f})")
+        if hit.dense_rank:
+            parts.append(f"meaning #{hit.dense_rank} ({hit.dense_score:.3f})")
+        parts.append(f"score {hit.score:.3f}")
+        out.print(Text("    " + " · ".join(parts), style="dim"))
+        out.print(Text("    ") + _styled(hit.snippet.text, hit.snippet.highlights))
+    err.print(f"{results.mode} search, {results.took_ms:.0f} ms", style="dim")
+
+
+def print_paper(paper: StoredPaper) -> None:
+    out.print(f"[bold]{paper.title}[/bold]", highlight=False, markup=False)
+    out.print(", ".join(paper.authors), style="cyan", highlight=False, markup=False)
+    published = paper.published.date() if paper.published else "?"
+    out.print(
+        f"arXiv:{paper.id}v{paper.version or '?'}  {' '.join(paper.categories)}  "
+        f"published {published}",
+        style="dim",
+        highlight=False,
+        markup=False,
+    )
+    out.print()
+    out.print(" ".join(paper.abstract.split()), highlight=False, markup=False)
+    for label, value in (
+        ("comment", paper.comment),
+        ("journal", paper.journal_ref),
+        ("doi", paper.doi),
+        ("code", " ".join(paper.code_links)),
+    ):
+        if value:
+            out.print(f"[bold]{label}:[/bold] ", end="")
+            out.print(value, highlight=False, markup=False)
+    out.print(paper.arxiv_url, style="blue")
