@@ -3,10 +3,9 @@ and prints the answer (console.py). The rules live in the services."""
 
 from __future__ import annotations
 
-import functools
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -14,19 +13,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from paperscope.app import Paperscope, copy_database, migrate_database
-from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperscope.arxiv_ids import parse_arxiv_id
 from paperscope.console import (
+    UserError,
     err,
     finish,
+    friendly_errors,
     note,
     out,
+    print_copy,
+    print_evaluation,
     print_json,
     print_paper,
     print_results,
+    print_sent,
+    print_similar,
+    print_stats,
     progress,
     source_progress,
     stage_progress,
@@ -43,53 +47,6 @@ app = typer.Typer(
     add_completion=False,
 )
 Json = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
-
-
-class UserError(Exception):
-    """An error whose message is the whole story for the person at the terminal."""
-
-
-def _friendly_errors(command: Callable) -> Callable:
-    """Turn expected failures into one clear line and a non-zero exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from paperscope.accounts import BadEmail
-        from paperscope.ingest.arxiv_http import ArxivError
-        from paperscope.recommend import NotEmbedded
-        from paperscope.search.engine import SearchUnavailable
-        from paperscope.search.evaluate import NotABenchmark
-        from paperscope.search.query import QuerySyntaxError
-        from paperscope.store import SchemaOutOfDate
-        from paperscope.store.copy import CopyMismatch
-        from paperscope.web.serve import CannotListen
-
-        try:
-            return command(*args, **kwargs)
-        except (
-            UserError,
-            BadEmail,
-            SchemaOutOfDate,
-            CopyMismatch,
-            InvalidArxivId,
-            ArxivError,
-            QuerySyntaxError,
-            SearchUnavailable,
-            NotABenchmark,
-            NotEmbedded,
-            CannotListen,
-        ) as error:
-            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-        except SQLAlchemyError as error:
-            err.print(f"[red]database error:[/red] {error.orig or error}", soft_wrap=True)
-        except KeyboardInterrupt:
-            err.print("interrupted: what was stored stays; run the command again to continue")
-            raise typer.Exit(130) from None
-        raise typer.Exit(1)
-
-    return wrapper
 
 
 @contextmanager
@@ -120,7 +77,7 @@ def _stored(core: Paperscope, paper_id: str) -> StoredPaper:
 
 
 @app.command("migrate")
-@_friendly_errors
+@friendly_errors
 def migrate_command() -> None:
     """Create or upgrade the database schema, once (under a lock on PostgreSQL). Servers
     only check it: run this after installing a new paperscope, before `serve`."""
@@ -135,7 +92,7 @@ def migrate_command() -> None:
 
 
 @app.command("copy-store")
-@_friendly_errors
+@friendly_errors
 def copy_store_command(
     from_url: Annotated[str, typer.Option("--from", help="SQLAlchemy URL of the store to copy.")],
     to_url: Annotated[str, typer.Option("--to", help="SQLAlchemy URL to copy it into.")],
@@ -145,11 +102,7 @@ def copy_store_command(
     and checksums at the end."""
     with stage_progress(unit="rows") as advance:  # a bar per table
         report = copy_database(from_url, to_url, on_progress=advance)
-    table = Table("table", "rows", "copied now", "sha256", title="copied and checked")
-    for name, rows in report.rows.items():
-        table.add_row(name, f"{rows:,}", f"{report.copied[name]:,}", report.checksums[name][:16])
-    out.print(table)
-    err.print("done: run `paperscope index` against the new database to build its search indexes")
+    print_copy(report)
 
 
 def _index(core: Paperscope, embed: bool | None) -> dict[str, int]:
@@ -158,7 +111,7 @@ def _index(core: Paperscope, embed: bool | None) -> dict[str, int]:
 
 
 @app.command("ingest")
-@_friendly_errors
+@friendly_errors
 def ingest_command(
     paths: Annotated[list[Path], typer.Argument(help="JSONL or JSONL.gz files (either format).")],
     as_json: Json = False,
@@ -182,7 +135,7 @@ def ingest_command(
 
 
 @app.command("harvest")
-@_friendly_errors
+@friendly_errors
 def harvest_command(
     set_spec: Annotated[str, typer.Option("--set", help="OAI set, e.g. cs or physics:hep-th.")],
     from_: Annotated[
@@ -207,7 +160,7 @@ def harvest_command(
 
 
 @app.command("fetch")
-@_friendly_errors
+@friendly_errors
 def fetch_command(
     ids: Annotated[list[str], typer.Argument(help="arXiv ids, e.g. 2401.04122 or 2401.04122v2.")],
     as_json: Json = False,
@@ -224,7 +177,7 @@ def fetch_command(
 
 
 @app.command("index")
-@_friendly_errors
+@friendly_errors
 def index_command(
     dense: Annotated[
         bool, typer.Option("--dense/--no-dense", help="Also embed papers for semantic search.")
@@ -241,7 +194,7 @@ def index_command(
 
 
 @app.command("search")
-@_friendly_errors
+@friendly_errors
 def search_command(
     query: Annotated[
         str, typer.Argument(help='Words, "phrases", ti:/abs:/au:/cat: fields, -excluded.')
@@ -279,7 +232,7 @@ def search_command(
 
 
 @app.command("similar")
-@_friendly_errors
+@friendly_errors
 def similar_command(
     paper_id: Annotated[str, typer.Argument(metavar="ID")],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
@@ -301,9 +254,7 @@ def similar_command(
             ]
         )
         return
-    for rank, s in enumerate(similar, start=1):
-        out.print(Text(f"{rank:>2}. {s.paper.title}", style="bold"))
-        out.print(Text(f"    {s.paper.id}  cosine {s.cosine:.3f}", style="dim"))
+    print_similar(similar)
 
 
 eval_app = typer.Typer(help="Measure search quality.", no_args_is_help=True)
@@ -311,7 +262,7 @@ app.add_typer(eval_app, name="eval")
 
 
 @eval_app.command("beir")
-@_friendly_errors
+@friendly_errors
 def eval_beir_command(
     directory: Annotated[Path, typer.Argument(help="A BEIR folder (corpus, queries, qrels/).")],
     split: Annotated[str, typer.Option("--split", help="Qrels split to report.")] = "test",
@@ -339,18 +290,7 @@ def eval_beir_command(
     if as_json:
         print_json(report)
         return
-    table = Table(
-        title=f"{directory.name} {split} ({report['results']['lexical']['queries']} "
-        f"queries; fusion tuned on {report['tuned_on'] or 'nothing'}; "
-        f"vectors searched in {report['vectors']})"
-    )
-    for column in ("method", "nDCG@10", "recall@10", "recall@100", "parameters"):
-        table.add_column(column)
-    for name, row in report["results"].items():
-        extra = ", ".join(f"{k}={row[k]}" for k in ("alpha", "rrf_k") if k in row)
-        scores = (f"{row[k]:.4f}" for k in ("ndcg@10", "recall@10", "recall@100"))
-        table.add_row(name, *scores, extra)
-    out.print(table)
+    print_evaluation(report, directory.name, split)
 
 
 models_app = typer.Typer(help="Embedding models for semantic search.", no_args_is_help=True)
@@ -358,7 +298,7 @@ app.add_typer(models_app, name="models")
 
 
 @models_app.command("install")
-@_friendly_errors
+@friendly_errors
 def models_install_command(
     potion: Annotated[
         bool, typer.Option("--potion", help="Also install potion-base-8M (fast static model).")
@@ -386,7 +326,7 @@ Frequency = Annotated[str, typer.Option("--frequency", help="daily or weekly")]
 
 
 @digest_app.command("send")
-@_friendly_errors
+@friendly_errors
 def digest_send_command(
     period: Annotated[str, typer.Option("--period", help="daily or weekly")] = "daily",
     day: Annotated[
@@ -411,18 +351,12 @@ def digest_send_command(
         )
     if as_json:
         print_json(asdict(report))
-    elif report.period is None:
-        out.print("no daily digest today: arXiv announces nothing on Saturdays and Sundays")
     else:
-        out.print(
-            f"{report.period}: {'would send' if dry_run else 'sent'} {report.sent:,}, "
-            f"nothing new for {report.empty:,}, {report.failed:,} failed, "
-            f"{report.retrying:,} to retry ({report.subscribers:,} subscribers)"
-        )
+        print_sent(report, dry_run)
 
 
 @subscribers_app.command("add")
-@_friendly_errors
+@friendly_errors
 def subscribers_add_command(
     email: Annotated[str, typer.Argument(help="The subscriber's email address.")],
     confirmed: Annotated[
@@ -458,7 +392,7 @@ app.add_typer(tokens_app, name="tokens")
 
 
 @users_app.command("add")
-@_friendly_errors
+@friendly_errors
 def users_add_command(
     email: Annotated[str, typer.Argument(help="The member's email address.")],
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
@@ -481,7 +415,7 @@ def users_add_command(
 
 
 @tokens_app.command("create")
-@_friendly_errors
+@friendly_errors
 def tokens_create_command(
     email: Annotated[str, typer.Argument(help="The member's email address.")],
     name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "cli",
@@ -498,7 +432,7 @@ def tokens_create_command(
 
 
 @app.command("recommend")
-@_friendly_errors
+@friendly_errors
 def recommend_command(
     like: Annotated[list[str], typer.Option("--like", help="A paper you like (repeat).")],
     dislike: Annotated[
@@ -532,7 +466,7 @@ def recommend_command(
 
 
 @app.command("worker")
-@_friendly_errors
+@friendly_errors
 def worker_command(
     harvest_set: Annotated[
         list[str] | None, typer.Option("--set", help="OAI sets to harvest (repeat) [cs]")
@@ -575,7 +509,7 @@ def worker_command(
 
 
 @app.command("paper")
-@_friendly_errors
+@friendly_errors
 def paper_command(
     paper_id: Annotated[
         str, typer.Argument(metavar="ID", help="arXiv id, with or without version.")
@@ -591,19 +525,8 @@ def paper_command(
         print_paper(paper)
 
 
-def _print_stats(stats: dict) -> None:
-    table = Table(show_header=False, box=None)
-    for key, value in stats.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {v:,}" for k, v in value.items())
-        elif isinstance(value, int):
-            value = f"{value:,}"
-        table.add_row(key.replace("_", " "), str(value))
-    out.print(table)
-
-
 @app.command("stats")
-@_friendly_errors
+@friendly_errors
 def stats_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the statistics as JSON.")] = False,
 ) -> None:
@@ -613,11 +536,11 @@ def stats_command(
     if as_json:
         print_json(stats)
     else:
-        _print_stats(stats)
+        print_stats(stats)
 
 
 @app.command("demo")
-@_friendly_errors
+@friendly_errors
 def demo_command(
     embed: bool = typer.Option(
         True, "--embed/--no-embed", help="Embed the papers now (about 2 minutes on 2 cores)."
@@ -646,14 +569,14 @@ def demo_command(
                 f"(moved {loaded.shift.days:,} days on from their real dates)"
             )
         _index(core, embed=embed)
-        _print_stats(core.stats())
+        print_stats(core.stats())
     out.print(
         '\nTry: paperscope search "video segmentation tokens"   |   paperscope similar 2501.08549'
     )
 
 
 @app.command("serve")
-@_friendly_errors
+@friendly_errors
 def serve_command(
     host: str = typer.Option(None, help="Address to listen on [default: settings.host]"),
     port: int = typer.Option(None, min=0, max=65535, help="Port [default: settings.port, 8000]"),

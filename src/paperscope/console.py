@@ -3,11 +3,13 @@ search results and papers, with Rich. Results go to stdout, everything else to s
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import orjson
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,6 +21,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 from rich.text import Text
 
 from paperscope.ingest import IngestReport, Source
@@ -28,6 +31,54 @@ from paperscope.store import StoredPaper
 
 out = Console()
 err = Console(stderr=True)
+
+
+class UserError(Exception):
+    """An error whose message is the whole story for the person at the terminal."""
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """Turn expected failures into one clear line and a non-zero exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from paperscope.accounts import BadEmail
+        from paperscope.arxiv_ids import InvalidArxivId
+        from paperscope.ingest.arxiv_http import ArxivError
+        from paperscope.recommend import NotEmbedded
+        from paperscope.search.engine import SearchUnavailable
+        from paperscope.search.evaluate import NotABenchmark
+        from paperscope.search.query import QuerySyntaxError
+        from paperscope.store import SchemaOutOfDate
+        from paperscope.store.copy import CopyMismatch
+        from paperscope.web.serve import CannotListen
+
+        try:
+            return command(*args, **kwargs)
+        except (
+            UserError,
+            BadEmail,
+            SchemaOutOfDate,
+            CopyMismatch,
+            InvalidArxivId,
+            ArxivError,
+            QuerySyntaxError,
+            SearchUnavailable,
+            NotABenchmark,
+            NotEmbedded,
+            CannotListen,
+        ) as error:
+            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        except SQLAlchemyError as error:
+            err.print(f"[red]database error:[/red] {error.orig or error}", soft_wrap=True)
+        except KeyboardInterrupt:
+            err.print("interrupted: what was stored stays; run the command again to continue")
+            raise typer.Exit(130) from None
+        raise typer.Exit(1)
+
+    return wrapper
 
 
 def print_json(data: object) -> None:
@@ -173,3 +224,54 @@ def print_paper(paper: StoredPaper) -> None:
             out.print(f"[bold]{label}:[/bold] ", end="")
             out.print(value, highlight=False, markup=False)
     out.print(paper.arxiv_url, style="blue")
+
+
+def print_similar(similar: list) -> None:
+    for rank, s in enumerate(similar, start=1):
+        out.print(Text(f"{rank:>2}. {s.paper.title}", style="bold"))
+        out.print(Text(f"    {s.paper.id}  cosine {s.cosine:.3f}", style="dim"))
+
+
+def print_evaluation(report: dict, name: str, split: str) -> None:
+    table = Table(
+        title=f"{name} {split} ({report['results']['lexical']['queries']} "
+        f"queries; fusion tuned on {report['tuned_on'] or 'nothing'}; "
+        f"vectors searched in {report['vectors']})"
+    )
+    for column in ("method", "nDCG@10", "recall@10", "recall@100", "parameters"):
+        table.add_column(column)
+    for method, row in report["results"].items():
+        extra = ", ".join(f"{k}={row[k]}" for k in ("alpha", "rrf_k") if k in row)
+        scores = (f"{row[k]:.4f}" for k in ("ndcg@10", "recall@10", "recall@100"))
+        table.add_row(method, *scores, extra)
+    out.print(table)
+
+
+def print_sent(report, dry_run: bool) -> None:
+    if report.period is None:
+        out.print("no daily digest today: arXiv announces nothing on Saturdays and Sundays")
+        return
+    out.print(
+        f"{report.period}: {'would send' if dry_run else 'sent'} {report.sent:,}, "
+        f"nothing new for {report.empty:,}, {report.failed:,} failed, "
+        f"{report.retrying:,} to retry ({report.subscribers:,} subscribers)"
+    )
+
+
+def print_copy(report) -> None:
+    table = Table("table", "rows", "copied now", "sha256", title="copied and checked")
+    for name, rows in report.rows.items():
+        table.add_row(name, f"{rows:,}", f"{report.copied[name]:,}", report.checksums[name][:16])
+    out.print(table)
+    err.print("done: run `paperscope index` against the new database to build its search indexes")
+
+
+def print_stats(stats: dict) -> None:
+    table = Table(show_header=False, box=None)
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v:,}" for k, v in value.items())
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        table.add_row(key.replace("_", " "), str(value))
+    out.print(table)
