@@ -46,6 +46,7 @@ from rich.console import Console
 from rich.table import Table
 
 from paperscope.search.engine import SearchEngine
+from paperscope.search.indexer import Indexer
 from paperscope.search.query import SearchFilters
 from paperscope.settings import Settings
 from paperscope.store import Store, open_store
@@ -139,7 +140,7 @@ def make_queries(
 def measure(settings: Settings, queries) -> tuple[list, SearchEngine]:
     """(mode, queries, milliseconds) rows for one store, each mode on a cold engine."""
     store = open_store(settings)
-    SearchEngine(settings, store).update_indexes(dense=False)  # this node's keyword index
+    Indexer(SearchEngine(settings, store)).update(embed=False)  # this node's keyword index
     rows = []
     for mode in ("lexical", "dense", "hybrid"):
         engine = cold_engine(settings, store, mode)

@@ -229,9 +229,10 @@ def test_a_digest_says_why_each_paper_is_there_and_never_repeats_one(
 
 def test_followed_searches_and_categories_come_first(tmp_path, database_url, smtp, store):
     from paperscope.search.engine import SearchEngine
+    from paperscope.search.indexer import Indexer
 
     settings = _settings(tmp_path, database_url, smtp)
-    SearchEngine(settings, store).update_indexes(dense=False)
+    Indexer(SearchEngine(settings, store)).update(embed=False)
     rows, _ = store.rankings.published(PERIOD.start, PERIOD.end, limit=40)
     target = rows[7][0]
     word = max(target.title.split(), key=len).strip(",:.()")

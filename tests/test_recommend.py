@@ -17,6 +17,7 @@ from paperscope.cli import app
 from paperscope.digest import DigestService
 from paperscope.recommend import NotEmbedded, Recommender
 from paperscope.search.engine import SearchEngine
+from paperscope.search.indexer import Indexer
 from paperscope.settings import Settings
 from paperscope.store import open_store
 from tests.conftest import MODELS_DIR
@@ -42,7 +43,7 @@ def embedded(tmp_path_factory, new_database, minilm):
         for i, r in enumerate(demo_records(80))
     ]
     store.papers.upsert(records)
-    SearchEngine(settings, store, encoder=minilm).update_indexes()
+    Indexer(SearchEngine(settings, store, encoder=minilm)).update()
     yield settings, store, minilm
     store.engine.dispose()
 

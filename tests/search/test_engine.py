@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperscope.search.engine import SearchEngine, SearchUnavailable
+from paperscope.search.indexer import Indexer
 from paperscope.search.vectors.base import Allowed
 from paperscope.search.vectors.embed import embed_papers, stale_paper_ids
 from paperscope.store import Store
@@ -51,7 +52,7 @@ def small_store(store: Store) -> Store:
 @pytest.fixture
 def engine(settings, small_store, minilm) -> SearchEngine:
     engine = SearchEngine(settings, small_store, encoder=minilm)
-    engine.update_indexes()
+    Indexer(engine).update()
     return engine
 
 
@@ -156,7 +157,7 @@ def test_an_interrupted_embedding_run_keeps_finished_chunks(small_store, minilm)
 
 def test_without_vectors_hybrid_falls_back_to_keywords_and_says_so(settings, small_store, minilm):
     engine = SearchEngine(settings, small_store, encoder=minilm)
-    engine.update_indexes(dense=False)
+    Indexer(engine).update(embed=False)
     results = engine.search("video segmentation")
     assert results.mode == "lexical"
     assert results.notices
@@ -170,7 +171,7 @@ def test_a_serving_engine_picks_up_what_another_process_indexed(settings, store,
     records = demo_records(60)
     store.papers.upsert(records[:30])
     writer = SearchEngine(settings, store, encoder=minilm)
-    writer.update_indexes(dense=False)
+    Indexer(writer).update(embed=False)
 
     server = SearchEngine(settings, store, encoder=minilm, build_indexes=False)
     assert server.dense is None
@@ -178,7 +179,7 @@ def test_a_serving_engine_picks_up_what_another_process_indexed(settings, store,
     assert results.mode == "lexical" and results.notices
 
     store.papers.upsert(records[30:])
-    writer.update_indexes()  # lexical for the new papers, then vectors and the dense index
+    Indexer(writer).update()  # lexical for the new papers, then vectors and the dense index
     server.refresh(force=True)
     newcomer = records[45]
     found = server.search(newcomer.title, limit=3)

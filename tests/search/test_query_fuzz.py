@@ -20,6 +20,7 @@ from hypothesis import settings as fuzz_settings
 from hypothesis import strategies as st
 
 from paperscope.search.engine import MODES, SearchEngine
+from paperscope.search.indexer import Indexer
 from paperscope.search.lexical import FIELD_BOOSTS
 from paperscope.search.query import (
     MAX_CLAUSES,
@@ -149,7 +150,7 @@ def engine(tmp_path_factory, minilm, new_database) -> SearchEngine:
     store = open_store(settings)
     store.papers.upsert(demo_records(80))
     engine = SearchEngine(settings, store, encoder=minilm)
-    engine.update_indexes()
+    Indexer(engine).update()
     return engine
 
 

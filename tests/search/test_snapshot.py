@@ -9,6 +9,7 @@ import time
 import pytest
 
 from paperscope.search.engine import REFRESH_EVERY_S, SearchEngine
+from paperscope.search.indexer import Indexer
 from paperscope.search.query import SearchFilters, parse_query
 from paperscope.search.vectors.base import SUBSET_SEARCH_BELOW
 from paperscope.store import open_store
@@ -37,7 +38,7 @@ def indexed(settings, store, minilm):
     """30 papers indexed by one engine (an ingest's); 10 more come later."""
     records = demo_records(40)
     store.papers.upsert(records[:30])
-    SearchEngine(settings, store, encoder=minilm).update_indexes()
+    Indexer(SearchEngine(settings, store, encoder=minilm)).update()
     return records
 
 
@@ -51,7 +52,7 @@ def test_a_slow_reload_happens_off_the_request_and_swaps_in_whole(
     old_ids = {r.id for r in indexed[:30]}
 
     store.papers.upsert(indexed[30:])
-    SearchEngine(settings, store, encoder=minilm).update_indexes()  # another process's index run
+    Indexer(SearchEngine(settings, store, encoder=minilm)).update()  # another process's index run
 
     entered, release = threading.Event(), threading.Event()
     source = type(server.vector_source)  # files on the node, or PostgreSQL
@@ -103,7 +104,7 @@ def test_a_search_finishes_on_the_snapshot_it_started_on(
     records = demo_records(75)
     store.papers.upsert(records[:60])
     engine = SearchEngine(settings, store, encoder=minilm)
-    engine.update_indexes()
+    Indexer(engine).update()
     newcomer = records[72]  # cs.RO, like 3 of the first 60
     query = newcomer.title + words
 
@@ -122,7 +123,7 @@ def test_a_search_finishes_on_the_snapshot_it_started_on(
     def swap_then_encode(text):
         if not swaps:  # another process indexes more papers; this engine picks them up
             store.papers.upsert(records[60:])
-            SearchEngine(settings, store, encoder=minilm).update_indexes()
+            Indexer(SearchEngine(settings, store, encoder=minilm)).update()
             engine.refresh(force=True)
             swaps.append(True)
         return original_query_vector(text)
@@ -156,7 +157,7 @@ def test_a_refreshing_engine_picks_up_another_engines_ingest_and_index(
         newcomer = indexed[35]
         elsewhere = open_store(settings)  # another process: its own connections, its engine
         elsewhere.papers.upsert(indexed[30:])
-        SearchEngine(settings, elsewhere, encoder=minilm).update_indexes()
+        Indexer(SearchEngine(settings, elsewhere, encoder=minilm)).update()
 
         def both_moved():
             _, lexical, dense, _ = server.version()
@@ -184,7 +185,7 @@ def test_searches_without_a_refresher_still_pick_up_changes_themselves(
     assert engine.snapshot is first
 
     store.papers.upsert(indexed[30:])
-    SearchEngine(settings, store, encoder=minilm).update_indexes(dense=False)
+    Indexer(SearchEngine(settings, store, encoder=minilm)).update(embed=False)
     assert engine.snapshot is first  # looked at most every few seconds
     engine._refreshed_at -= REFRESH_EVERY_S
     moved = engine.snapshot

@@ -20,6 +20,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from paperscope.search.engine import SearchEngine
+from paperscope.search.indexer import Indexer
 from paperscope.settings import LOOPBACK_HOSTS, Settings
 from paperscope.store import open_store
 from paperscope.web.app import create_app
@@ -51,7 +52,7 @@ def web_settings(tmp_path_factory, minilm, new_database) -> Settings:
     assert TAG_PAPER in ids and UPVOTED in ids
     store.votes.add(UPVOTED, "reader-1", datetime(2026, 1, 1))
     store.votes.add(UPVOTED, "reader-2", datetime(2026, 1, 1))
-    SearchEngine(settings, store, encoder=minilm).update_indexes()
+    Indexer(SearchEngine(settings, store, encoder=minilm)).update()
     store.engine.dispose()
     return settings
 

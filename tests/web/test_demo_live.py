@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from paperscope.demo import DEMO_CORPUS, DemoSource, load_demo
 from paperscope.search.engine import SearchEngine
+from paperscope.search.indexer import Indexer
 from paperscope.settings import LOOPBACK_HOSTS, Settings
 from paperscope.store import open_store
 from paperscope.web.app import create_app
@@ -48,7 +49,7 @@ def demo_settings(tmp_path_factory, new_database, smtp, minilm) -> Settings:
     loaded = load_demo(store, source=DemoSource(today, corpus))
     assert loaded.report.stored.inserted == PAPERS
     assert loaded.newest_day == today - timedelta(days=1)
-    SearchEngine(settings, store, encoder=minilm).update_indexes()
+    Indexer(SearchEngine(settings, store, encoder=minilm)).update()
     store.engine.dispose()
     return settings
 

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from paperscope import mail
 from paperscope.settings import Settings
 from paperscope.store import Store
+from paperscope.store.accounts import ROLES as ROLES  # what `users add --role` may give
 from paperscope.store.accounts import Member
 
 log = logging.getLogger("paperscope.accounts")
@@ -149,6 +150,21 @@ class AccountService:
 
     def token_member(self, token: str, now: datetime | None = None) -> Member | None:
         return self.store.accounts.token_member(token, now or utcnow())
+
+    def add_member(
+        self, email: str, fullname: str | None = None, role: str | None = None
+    ) -> tuple[Member, bool]:
+        """A member with this address (made if new, True); a given `role` is theirs after,
+        new or not (how the first curator is made)."""
+        address = check_email(email)
+        return self.store.accounts.ensure(address, utcnow(), fullname=fullname, role=role)
+
+    def make_token(self, email: str, name: str) -> tuple[Member, str] | None:
+        """A new API token for the member with this address (None: no such member)."""
+        member = self.store.accounts.by_email(email)
+        if member is None:
+            return None
+        return member, self.store.accounts.add_token(member.id, name, utcnow())
 
     def close(self) -> None:
         self._mailer.shutdown(wait=True)

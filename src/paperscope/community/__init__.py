@@ -22,6 +22,7 @@ from paperscope.accounts import utcnow
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperscope.community.fetcher import SubmissionFetcher
 from paperscope.community.markdown import render_markdown
+from paperscope.ingest.source import PapersIn
 from paperscope.records import PaperRecord
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
@@ -87,10 +88,18 @@ def duplicate(earlier: Submitted, member_id: int, now: datetime) -> Refused:
 
 
 class Community:
-    def __init__(self, settings: Settings, store: Store, fetch: Fetch | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        fetch: Fetch | None = None,
+        *,
+        papers: PapersIn | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self._fetch = fetch or _fetch_from_arxiv
+        self._papers_in = papers or PapersIn(store)
         self._fetcher: SubmissionFetcher | None = None
 
     # -- papers -------------------------------------------------------------------------------
@@ -208,8 +217,7 @@ class Community:
             for request in claimed:
                 self._retry_or_give_up(request, owner, now, f"{error}")
             return len(claimed)
-        if records:
-            self.store.papers.upsert(records)
+        self._papers_in.store_records(records)
         for request in claimed:
             paper = self.store.papers.get(request.paper_id)
             if paper is None:

@@ -14,15 +14,17 @@ one-click POST acts at once, with no session and no cookie, as mail providers se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import date, datetime
 
+from paperscope.accounts import check_email, utcnow
 from paperscope.digest.compose import Composer
 from paperscope.digest.links import BadLink, DigestLinks
 from paperscope.digest.periods import DigestPeriod, Frequency, digest_period
 from paperscope.digest.sending import DigestSender, SendReport
 from paperscope.digest.subscriptions import Subscriptions
+from paperscope.search.query import parse_query
 from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.digests import StoredSubscriber
@@ -64,6 +66,36 @@ class DigestService:
 
     def subscribe(self, email: str, client: str, now: datetime | None = None) -> Future:
         return self.subscriptions.subscribe(email, client, now)
+
+    def add_subscriber(
+        self,
+        email: str,
+        *,
+        confirmed: bool = False,
+        frequency: str = "daily",
+        categories: Sequence[str] = (),
+        follows: Sequence[str] = (),
+    ) -> tuple[StoredSubscriber, bool]:
+        """An admin's import: the subscriber (True when new); an existing one given
+        categories or follows gets them, and the frequency."""
+        for query in follows:
+            parse_query(query)  # a search that cannot be read is refused, not followed
+        subscriber, made = self.store.digests.subscribe(
+            check_email(email),
+            utcnow(),
+            confirmed=confirmed,
+            frequency=frequency,
+            categories=list(categories),
+            follows=list(follows),
+        )
+        if not made and (categories or follows):
+            self.store.digests.update(
+                subscriber.id,
+                categories=list(categories) or subscriber.categories,
+                follows=list(follows) or subscriber.follows,
+                frequency=frequency,
+            )
+        return subscriber, made
 
     def confirm(self, token: str, now: datetime | None = None) -> StoredSubscriber:
         return self.subscriptions.confirm(token, now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from xml.etree.ElementTree import Element
 
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -70,6 +70,27 @@ def fetch_papers(
                 if parse_arxiv_id(paper_id).base not in answered
             )
     return records, skipped
+
+
+class ArxivApiSource:
+    """Given papers, by id, from the arXiv API as a Source (`paperscope fetch`)."""
+
+    def __init__(self, settings: Settings, ids: Iterable[str], sleep: Sleep = time.sleep):
+        self.settings = settings
+        self.ids = list(ids)
+        self.sleep = sleep
+        self.description = "arXiv API"
+        self._done = 0.0
+
+    def position(self) -> tuple[float, float | None]:
+        return self._done, 1.0
+
+    def read(self) -> Iterator[PaperRecord | Skipped]:
+        # All asked first: when arXiv cannot be reached, nothing is stored and the run says so.
+        records, skipped = fetch_papers(self.settings, self.ids, self.sleep)
+        self._done = 1.0
+        yield from records
+        yield from skipped
 
 
 def parse_feed(content: bytes, url: str) -> list[tuple[str, PaperRecord | Skipped]]:

@@ -7,13 +7,21 @@ killed at any point continues where it stopped instead of starting over.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from xml.etree.ElementTree import Element
 
 from paperscope.ingest.arxiv_http import ArxivClient, ArxivError, Sleep, parse_xml
-from paperscope.ingest.source import IngestReport, ProgressCallback, Skipped
+from paperscope.ingest.source import (
+    Checkpoint,
+    IngestReport,
+    PapersIn,
+    ProgressCallback,
+    Skipped,
+)
 from paperscope.records import BadRecord, PaperRecord, make_record
 from paperscope.settings import Settings
 from paperscope.store import Store
@@ -127,6 +135,98 @@ def fetch_page(client: ArxivClient, url: str, params: dict[str, str]) -> OaiPage
     return parse_list_records(response.content, str(response.url))
 
 
+class OaiSource:
+    """One OAI set (e.g. ``cs``, ``physics:hep-th``) as a Source: its records page by page,
+    each page followed by a Checkpoint that saves where the harvest stands.
+
+    Without ``from_date`` the harvest continues from the stored ``harvested_until`` of the
+    set (a full harvest the first time). A saved resumption token of an interrupted
+    harvest with the same window is followed first.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        set_spec: str,
+        from_date: date | None = None,
+        until_date: date | None = None,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.set_spec = set_spec
+        self.description = f"harvest {set_spec}"
+        self.from_date, self.until_date = from_date, until_date
+        self.sleep = sleep
+        self._done = 0.0
+        self._total: float | None = None
+
+    def position(self) -> tuple[float, float | None]:
+        return self._done, self._total
+
+    def read(self) -> Iterator[PaperRecord | Skipped | Checkpoint]:
+        source = f"oai:{self.set_spec}"
+        from_date, until_date = self.from_date, self.until_date
+        harvests = self.store.harvests
+        state = harvests.state(source)
+        harvested_until = state.harvested_until if state else None
+        token: str | None = None
+        if (
+            state is not None
+            and state.resumption_token
+            and from_date in (None, state.resumption_from)
+            and until_date in (None, state.resumption_until)
+        ):
+            token = state.resumption_token
+            from_date, until_date = state.resumption_from, state.resumption_until
+        elif from_date is None:
+            from_date = harvested_until
+        started_from = from_date
+        resuming = token is not None
+
+        with ArxivClient(self.settings, sleep=self.sleep) as client:
+            while True:
+                if token:
+                    params = {"verb": "ListRecords", "resumptionToken": token}
+                else:
+                    params = _first_request(self.set_spec, from_date, until_date)
+                try:
+                    page = fetch_page(client, self.settings.arxiv_oai_url, params)
+                except OaiError as error:
+                    if error.code == "badResumptionToken" and resuming:
+                        # The saved token expired; harvest the saved window again from its start.
+                        token, resuming = None, False
+                        continue
+                    raise
+                resuming = False
+                # The window ends on the day of the first answer, so a restart (after a lost
+                # token) asks for the same window and never leaves a gap before the next run.
+                until_date = until_date or page.response_date
+                yield from page.items
+                start = page.cursor if page.cursor is not None else self._done
+                self._done = float(start + page.size)
+                size = page.complete_list_size
+                self._total = float(size) if size is not None else None
+                # Papers first: a crash before the state is saved only repeats the page.
+                yield Checkpoint(
+                    functools.partial(
+                        harvests.save,
+                        source,
+                        harvested_until=harvested_until,
+                        resumption_token=page.token,
+                        resumption_from=from_date,
+                        resumption_until=until_date,
+                    )
+                )
+                if not page.token:
+                    break
+                token = page.token
+
+        advanced = _advance(harvested_until, started_from, until_date)
+        yield Checkpoint(functools.partial(harvests.save, source, harvested_until=advanced))
+
+
 def harvest(
     store: Store,
     settings: Settings,
@@ -136,73 +236,9 @@ def harvest(
     on_progress: ProgressCallback | None = None,
     sleep: Sleep = time.sleep,
 ) -> IngestReport:
-    """Harvest one OAI set (e.g. ``cs``, ``physics:hep-th``) into the store.
-
-    Without ``from_date`` the harvest continues from the stored ``harvested_until`` of the
-    set (a full harvest the first time). A saved resumption token of an interrupted
-    harvest with the same window is followed first.
-    """
-    source = f"oai:{set_spec}"
-    state = store.harvests.state(source)
-    harvested_until = state.harvested_until if state else None
-    token: str | None = None
-    if (
-        state is not None
-        and state.resumption_token
-        and from_date in (None, state.resumption_from)
-        and until_date in (None, state.resumption_until)
-    ):
-        token = state.resumption_token
-        from_date, until_date = state.resumption_from, state.resumption_until
-    elif from_date is None:
-        from_date = harvested_until
-    started_from = from_date
-    resuming = token is not None
-
-    report = IngestReport()
-    done = 0
-    with ArxivClient(settings, sleep=sleep) as client:
-        while True:
-            if token:
-                params = {"verb": "ListRecords", "resumptionToken": token}
-            else:
-                params = _first_request(set_spec, from_date, until_date)
-            try:
-                page = fetch_page(client, settings.arxiv_oai_url, params)
-            except OaiError as error:
-                if error.code == "badResumptionToken" and resuming:
-                    # The saved token expired; harvest the saved window again from its start.
-                    token, resuming = None, False
-                    continue
-                raise
-            resuming = False
-            # The window ends on the day of the first answer, so a restart (after a lost
-            # token) asks for the same window and never leaves a gap before the next run.
-            until_date = until_date or page.response_date
-
-            records = [item for item in page.items if isinstance(item, PaperRecord)]
-            for item in page.items:
-                if isinstance(item, Skipped):
-                    report.skip(item)
-            report.read += len(records)
-            report.stored += store.harvests.save(
-                source,
-                harvested_until=harvested_until,
-                resumption_token=page.token,
-                resumption_from=from_date,
-                resumption_until=until_date,
-                records=records,
-            )
-            done = page.cursor + page.size if page.cursor is not None else done + page.size
-            if on_progress:
-                total = page.complete_list_size
-                on_progress(float(done), float(total) if total is not None else None, report)
-            if not page.token:
-                break
-            token = page.token
-
-    store.harvests.save(source, harvested_until=_advance(harvested_until, started_from, until_date))
-    return report
+    """Harvest one OAI set into the store (see `OaiSource`)."""
+    source = OaiSource(store, settings, set_spec, from_date, until_date, sleep)
+    return PapersIn(store).ingest(source, on_progress=on_progress)
 
 
 def _first_request(

@@ -1,14 +1,18 @@
-"""The interface every ingest source implements, and the loop that stores what it reads."""
+"""The interface every ingest source implements, and `PapersIn`: the one loop that stores
+what any source reads, and the one way any paper is stored."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from paperscope.records import PaperRecord
 from paperscope.store import Store, UpsertResult
+
+if TYPE_CHECKING:
+    from paperscope.search.indexer import Indexer, StageProgress
 
 # How many skipped records a report keeps word for word; the rest are only counted.
 _KEPT_EXAMPLES = 20
@@ -27,12 +31,20 @@ class Skipped:
         return " ".join(self.reason.split()[:2]).rstrip(":")
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a source stands (an OAI-PMH page and its resumption token): `reached` runs
+    once every record read before it is stored, so a restart resumes after it."""
+
+    reached: Callable[[], object]
+
+
 class Source(Protocol):
-    """Yields records (or Skipped notices) and says how far along it is."""
+    """Yields records (or Skipped notices, or Checkpoints) and says how far along it is."""
 
     description: str
 
-    def read(self) -> Iterator[PaperRecord | Skipped]: ...
+    def read(self) -> Iterator[PaperRecord | Skipped | Checkpoint]: ...
 
     def position(self) -> tuple[float, float | None]:
         """(done, total) in the source's own unit, for a progress bar; total may be unknown."""
@@ -75,6 +87,79 @@ class IngestReport:
         }
 
 
+class PapersIn:
+    """The one way papers come in: every source, the PUT API and members' submissions store
+    their records here (`store_records`), and an ingest run ends by deciding what to index
+    (`bring_indexes_up`)."""
+
+    def __init__(self, store: Store, indexer: Indexer | None = None, *, batch_size: int = 2000):
+        self.store = store
+        self.indexer = indexer
+        self.batch_size = batch_size
+
+    def store_records(self, records: Iterable[PaperRecord | Skipped]) -> IngestReport:
+        """Store one batch atomically (newer versions replace older ones, re-storing changes
+        nothing); Skipped notices are counted in the report."""
+        report = IngestReport()
+        batch: list[PaperRecord] = []
+        for item in records:
+            if isinstance(item, Skipped):
+                report.skip(item)
+            else:
+                batch.append(item)
+        report.read = len(batch)
+        if batch:
+            report.stored = self.store.papers.upsert(batch)
+        return report
+
+    def ingest(
+        self, source: Source, *, on_progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Read a source to the end, storing records in atomic batches.
+
+        Each batch commits on its own and storing is idempotent, so a run killed at any point
+        and started again ends with the same database as one that was never interrupted. A
+        `Checkpoint` the source yields runs once everything read before it is stored.
+        """
+        report = IngestReport()
+        batch: list[PaperRecord | Skipped] = []
+        reported: tuple[float, float | None] | None = None
+
+        def flush() -> None:
+            nonlocal reported
+            if batch:
+                report.merge(self.store_records(batch))
+                batch.clear()
+            position = source.position()
+            if on_progress and position != reported:
+                reported = position
+                on_progress(position[0], position[1], report)
+
+        for item in source.read():
+            if isinstance(item, Checkpoint):
+                flush()
+                item.reached()
+                continue
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                flush()
+        flush()
+        return report
+
+    def bring_indexes_up(
+        self,
+        *,
+        embed: bool | None = None,
+        on_progress: StageProgress | None = None,
+        on_note: Callable[[str], None] | None = None,
+    ) -> dict[str, int]:
+        """After an ingest: bring the indexes level with the store; `embed=None` embeds only
+        when few papers wait for it (`Indexer.update`)."""
+        if self.indexer is None:
+            raise RuntimeError("this PapersIn was made without an indexer")
+        return self.indexer.update(embed=embed, on_progress=on_progress, on_note=on_note)
+
+
 def ingest(
     store: Store,
     source: Source,
@@ -82,29 +167,5 @@ def ingest(
     batch_size: int = 2000,
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Read a source to the end, storing records in atomic batches.
-
-    Each batch commits on its own and storing is idempotent, so a run killed at any point
-    and started again ends with the same database as one that was never interrupted.
-    """
-    report = IngestReport()
-    batch: list[PaperRecord] = []
-
-    def flush() -> None:
-        if batch:
-            report.stored += store.papers.upsert(batch)
-            batch.clear()
-        if on_progress:
-            done, total = source.position()
-            on_progress(done, total, report)
-
-    for item in source.read():
-        if isinstance(item, Skipped):
-            report.skip(item)
-            continue
-        report.read += 1
-        batch.append(item)
-        if len(batch) >= batch_size:
-            flush()
-    flush()
-    return report
+    """Read a source to the end into `store` (see `PapersIn.ingest`)."""
+    return PapersIn(store, batch_size=batch_size).ingest(source, on_progress=on_progress)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -97,6 +97,24 @@ class Recommender:
             raise NotEmbedded("none of those papers has a vector yet: run `paperscope index`")
         pool = candidates if candidates is not None else self.store.papers.published_ids(start, end)
         return self._candidates(pool).recommend(likes, dislikes, limit)
+
+    def published_between(
+        self,
+        likes: Sequence[str],
+        dislikes: Sequence[str] = (),
+        first: date | None = None,
+        last: date | None = None,
+        limit: int = 20,
+    ) -> list[Recommendation]:
+        """`recommend` among the papers first published from day `first` to day `last`
+        (both included; either open)."""
+        return self.recommend(
+            likes,
+            dislikes,
+            start=datetime.combine(first, datetime.min.time()) if first else None,
+            end=datetime.combine(last, datetime.min.time()) + timedelta(days=1) if last else None,
+            limit=limit,
+        )
 
     def for_member(
         self,

@@ -1,4 +1,5 @@
-"""SearchEngine: lexical, dense and hybrid search, similar papers, and keeping indexes fresh.
+"""SearchEngine: lexical, dense and hybrid search, similar papers, and keeping this node's
+view of the indexes fresh (building them is search/indexer.py's job).
 
 Every result explains itself: its lexical and dense ranks and scores, the fused score, and
 a snippet with the matching words marked.
@@ -34,7 +35,6 @@ from paperscope.search.lexical import LexicalIndex, LexicalView
 from paperscope.search.query import ParsedQuery, SearchFilters, parse_query
 from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.search.vectors.base import VectorSearch
-from paperscope.search.vectors.embed import embed_papers
 from paperscope.search.vectors.local import IndexKind, LocalVectorFiles
 from paperscope.search.vectors.pgvector import PgVectorTable
 from paperscope.settings import Settings
@@ -238,8 +238,8 @@ class Snapshot:
 class SearchEngine:
     """Search over one store's indexes.
 
-    A server makes it with ``build_indexes=False``: it then never embeds papers or builds a
-    vector index (`paperscope index` does, on any host), only keeps its node's lexical index
+    A server makes it with ``build_indexes=False``: it then never builds a vector index
+    (`paperscope index`, through `Indexer`, does, on any host), only keeps its node's lexical index
     level with the database, and with `start_refreshing` picks up changes on a background
     thread. Without that thread (the CLI, a library) a search looks every few seconds.
     """
@@ -437,36 +437,13 @@ class SearchEngine:
             except Exception:  # a half-written index, a lost connection: serve on, retry
                 log.exception("refreshing the search indexes failed; serving the last snapshot")
 
-    def update_indexes(
-        self,
-        *,
-        dense: bool = True,
-        on_progress: Callable[[str, int, int], None] | None = None,
-    ) -> dict[str, int]:
-        """Bring every index level with the store; resumable, only touches what changed.
-        The engine then searches a snapshot of the updated indexes."""
-        report = {}
-        say = on_progress or (lambda _stage, _done, _total: None)
-        indexed, removed = self.lexical.sync(
-            self.store, on_progress=lambda done, total: say("lexical index", done, total)
-        )  # waits for another process of this node that is at it
-        report |= {"lexical_indexed": indexed, "lexical_removed": removed}
-        built = None
-        if dense:
-            embedded = embed_papers(
-                self.store,
-                self.encoder,
-                on_progress=lambda done, total: say("embedding papers", done, total),
-            )
-            say("dense index", 0, 1)
-            built = self.vector_source.open(build=True)
-            say("dense index", 1, 1)
-            report |= {"embedded": embedded, "dense_vectors": len(built) if built else 0}
+    def take_in(self, built: VectorSearch | None, *, dense: bool) -> None:
+        """Search what this process's indexer has just built from now on (`Indexer.update`):
+        a snapshot of the updated lexical index and `built`, the vector index it made."""
         with self._refresh_lock:
             self._wants_dense = self._wants_dense or dense
             self._snapshot = self._next_snapshot(self._snapshot, built)
             self._refreshed_at = time.monotonic()
-        return report
 
     def warm_up(self) -> None:
         """Open every index and load the model now, so the first search is not the slow one."""

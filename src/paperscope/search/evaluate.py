@@ -21,14 +21,16 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from paperscope.ingest.source import PapersIn
 from paperscope.records import PaperRecord
 from paperscope.search.encoder import Encoder
-from paperscope.search.engine import vector_source
+from paperscope.search.engine import configured_encoder, vector_source
 from paperscope.search.fusion import fuse
 from paperscope.search.lexical import LexicalIndex
 from paperscope.search.query import Clause, ParsedQuery
 from paperscope.search.vectors.embed import paper_text
 from paperscope.search.vectors.exact import ExactIndex
+from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper, create_database_engine, migrate
 
 DEPTH = 100
@@ -218,7 +220,7 @@ class Evaluation:
         with scratch_store(self.database_url) as (store, directory):
             say("storing vectors", 0, len(documents))
             records = [benchmark_record(d) for d in documents]
-            store.papers.upsert(records)
+            PapersIn(store).store_records(records)
             for start in range(0, len(records), 1000):
                 chunk = range(start, min(start + 1000, len(records)))
                 store.embeddings.save(
@@ -273,3 +275,43 @@ class Evaluation:
             "hybrid (rrf)": metrics(self.runs("rrf", **params["rrf"]), qrels) | params["rrf"],
         }
         return {"split": split, "tuned_on": tuned_on, "results": rows}
+
+
+class NotABenchmark(ValueError):
+    """A folder that is not a usable BEIR benchmark, and what is missing."""
+
+
+def evaluate_beir(
+    settings: Settings,
+    directory: Path,
+    split: str = "test",
+    tune_on: str | None = "train",
+    *,
+    in_memory: bool = False,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
+    """`paperscope eval beir`: the report of `Evaluation.report` with the model's name and
+    where the vectors were searched ("memory", or the configured database's backend, as a
+    store there searches them). Fusion is tuned on `tune_on` where the folder has it."""
+    if not directory.is_dir():
+        raise NotABenchmark(f"no such folder: {directory}")
+    try:
+        benchmark = load_beir(directory)
+    except FileNotFoundError as error:
+        raise NotABenchmark(str(error)) from None
+    if split not in benchmark.qrels:
+        have = ", ".join(benchmark.qrels)
+        raise NotABenchmark(f"no qrels/{split}.tsv in {directory} (have: {have})")
+    if tune_on not in benchmark.qrels:
+        tune_on = None
+    encoder = configured_encoder(settings)
+    database_url = settings.effective_database_url
+    evaluation = Evaluation(
+        benchmark,
+        encoder,
+        settings.data_dir / "eval-cache",
+        on_progress,
+        database_url=None if in_memory else database_url,
+    )
+    backend = "memory" if in_memory else make_url(database_url).get_backend_name()
+    return evaluation.report(split, tune_on) | {"model": encoder.name, "vectors": backend}

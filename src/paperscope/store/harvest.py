@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import Engine, select
 
-from paperscope.records import PaperRecord
 from paperscope.store.models import HarvestState
-from paperscope.store.papers import Papers, UpsertResult
 from paperscope.store.sql import insert_or
 
 
 class Harvests:
-    def __init__(self, engine: Engine, papers: Papers) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.papers = papers
 
     def state(self, source: str) -> HarvestState | None:
         with self.engine.connect() as connection:
@@ -33,14 +29,8 @@ class Harvests:
         resumption_token: str | None = None,
         resumption_from: date | None = None,
         resumption_until: date | None = None,
-        records: Iterable[PaperRecord] = (),
-    ) -> UpsertResult:
-        """Store one harvested page, then where the harvest stands.
-
-        Papers go first: a crash between the two only makes the next run repeat a page,
-        which changes nothing.
-        """
-        result = self.papers.upsert(records)
+    ) -> None:
+        """Store where a harvest stands (after its page's papers: `ingest/oai.py`)."""
         values = {
             "harvested_until": harvested_until,
             "resumption_token": resumption_token,
@@ -54,4 +44,3 @@ class Harvests:
             connection.execute(
                 statement.on_conflict_do_update(index_elements=["source"], set_=values)
             )
-        return result

@@ -30,7 +30,7 @@ class Store:
         self.rankings = Rankings(engine)
         self.votes = Votes(engine)
         self.embeddings = Embeddings(engine)
-        self.harvests = Harvests(engine, self.papers)
+        self.harvests = Harvests(engine)
         self.generations = Generations(engine)
         self.accounts = Accounts(engine)
         self.limits = Limits(engine)

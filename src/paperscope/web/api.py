@@ -372,7 +372,7 @@ def put_paper(
         record = make_record(id=paper_id, **paper.model_dump())
     except BadRecord as error:
         raise HTTPException(status_code=422, detail=str(error)) from None
-    result = svc.store.papers.upsert([record])
+    result = svc.papers.store_records([record]).stored
     if result.inserted:
         response.status_code = 201
     stored = "inserted" if result.inserted else "updated" if result.updated else "unchanged"

@@ -20,13 +20,8 @@ from swagger_ui_bundle import swagger_ui_path
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from paperscope import __version__
-from paperscope.accounts import AccountService
-from paperscope.community import Community
-from paperscope.digest import DigestService
-from paperscope.listings import Listings
-from paperscope.search.engine import SearchEngine
+from paperscope.app import Paperscope
 from paperscope.settings import Settings
-from paperscope.store import open_store
 from paperscope.web import (
     api,
     community_api,
@@ -60,43 +55,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Each worker checks the schema is current; `paperscope migrate` changes it, once.
-        store = open_store(settings, migrate_schema=False)
-        search = SearchEngine(settings, store, build_indexes=False)
+        core = Paperscope.from_settings(settings, migrate=False, server=True)
+        search = core.search
         search.warm_up()
         search.start_refreshing()  # index reloads off the request path
         templates = Jinja2Templates(directory=HERE / "templates")
         templates.env.auto_reload = False  # templates ship with the package: no stat per render
-        render.install(templates.env, settings, store)
-        accounts = AccountService(settings, store)
-        community = Community(settings, store)
-        community.start_fetching()  # submissions waiting for arXiv, off the request path
-        secret = (
-            settings.secret_key.get_secret_value()
-            if settings.secret_key
-            else store.limits.secret("csrf")
-        )
-        app.state.services = Services(
-            settings,
-            store,
-            search,
-            Listings(settings, store),
-            templates,
-            accounts,
-            community,
-            secret,
-            DigestService(settings, store, search=search),
-        )
+        render.install(templates.env, settings, core.store)
+        core.community.start_fetching()  # submissions waiting for arXiv, off the request path
+        app.state.services = Services.of(core, templates)
         # What start-up made (indexes, model, modules: ~300k objects on the 83k corpus) lives
         # as long as the process. Frozen, a full collection no longer walks it: its pauses,
         # which stall every request in this worker, went from 120 ms to under 40 ms.
         gc.collect()
         gc.freeze()
         yield
-        search.stop_refreshing()
-        community.stop_fetching()
-        accounts.close()
-        app.state.services.digests.close()
-        store.engine.dispose()
+        core.close()
 
     app = FastAPI(
         title="paperscope",

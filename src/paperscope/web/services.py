@@ -12,9 +12,11 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
 from paperscope.accounts import AccountService
+from paperscope.app import Paperscope
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperscope.community import Community
 from paperscope.digest import DigestService
+from paperscope.ingest.source import PapersIn
 from paperscope.listings import Listings, Period, PeriodError, parse_period
 from paperscope.search.engine import SearchEngine, SearchUnavailable
 from paperscope.search.query import QuerySyntaxError
@@ -36,6 +38,29 @@ class Services:
     community: Community
     secret_key: str  # signs CSRF tokens; the same on every server (store/limits.py)
     digests: DigestService
+    papers: PapersIn  # the one way papers come in (the PUT API)
+
+    @classmethod
+    def of(cls, core: Paperscope, templates: Jinja2Templates) -> Services:
+        """The services of the application `core` (made once per process)."""
+        settings, store = core.settings, core.store
+        secret = (
+            settings.secret_key.get_secret_value()
+            if settings.secret_key
+            else store.limits.secret("csrf")
+        )
+        return cls(
+            settings,
+            store,
+            core.search,
+            core.listings,
+            templates,
+            core.accounts,
+            core.community,
+            secret,
+            core.digests,
+            core.papers,
+        )
 
     @property
     def https(self) -> bool:

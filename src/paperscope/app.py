@@ -1,0 +1,142 @@
+"""The application: one object that owns the store and the services built on it.
+
+`paperscope.cli` builds one per command and the web app one per process
+(`Paperscope.from_settings()`); everything either does goes through its parts:
+
+    Paperscope
+    ├── settings       Settings: what the environment configured
+    ├── store          Store: the one database (SQLite or PostgreSQL)
+    ├── search         SearchEngine: reads the indexes (search, similar papers)
+    ├── indexer        Indexer: writes them (keyword index, vectors, vector index)
+    ├── papers         PapersIn: the one way papers come in (every source, the PUT API,
+    │                  members' submissions), and what gets indexed after
+    ├── listings       Listings: daily, weekly, monthly and trending papers
+    ├── accounts       AccountService: members, sign-in links, sessions, tokens
+    ├── community      Community: submissions, votes, comments, collections
+    ├── digests        DigestService: subscribers and the emails they get
+    └── recommender    Recommender: papers like the ones a person likes
+
+The services are made on first use, so a command that needs only the store never loads
+the embedding model or starts a mail thread; `close()` stops those that were made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from paperscope.accounts import AccountService
+from paperscope.community import Community
+from paperscope.digest import DigestService
+from paperscope.ingest.source import PapersIn
+from paperscope.listings import Listings
+from paperscope.recommend import Recommender
+from paperscope.search.engine import SearchEngine
+from paperscope.search.indexer import Indexer
+from paperscope.settings import Settings
+from paperscope.store import Store, StoredPaper, create_database_engine, migrate, open_store
+
+
+class Paperscope:
+    def __init__(self, settings: Settings, store: Store, *, build_indexes: bool = True) -> None:
+        self.settings = settings
+        self.store = store
+        self.search = SearchEngine(settings, store, build_indexes=build_indexes)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, *, migrate: bool = True, server: bool = False
+    ) -> Paperscope:
+        """The application on the configured database. `migrate=False` only checks that the
+        schema is current (servers: `paperscope migrate` changes it, once). A `server`
+        never builds a vector index on its own (`paperscope index` does, on any host)."""
+        settings = settings or Settings()
+        store = open_store(settings, migrate_schema=migrate)
+        return cls(settings, store, build_indexes=not server)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        return Indexer(self.search)
+
+    @cached_property
+    def papers(self) -> PapersIn:
+        return PapersIn(self.store, self.indexer, batch_size=self.settings.ingest_batch_size)
+
+    @cached_property
+    def listings(self) -> Listings:
+        return Listings(self.settings, self.store)
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        return AccountService(self.settings, self.store)
+
+    @cached_property
+    def community(self) -> Community:
+        return Community(self.settings, self.store, papers=self.papers)
+
+    @cached_property
+    def digests(self) -> DigestService:
+        return DigestService(self.settings, self.store, search=self.search)
+
+    @cached_property
+    def recommender(self) -> Recommender:
+        return Recommender(self.store, self.search.encoder.name)
+
+    def paper(self, paper_id: str) -> StoredPaper | None:
+        """The stored paper with this (base) id."""
+        return self.store.papers.get(paper_id)
+
+    def stats(self) -> dict:
+        """Counts of what is stored."""
+        return self.store.stats()
+
+    def close(self) -> None:
+        """Stop what the services started (threads, mail, the index refresher) and let the
+        database go."""
+        self.search.stop_refreshing()
+        made = self.__dict__
+        if "community" in made:
+            self.community.stop_fetching()
+        if "accounts" in made:
+            self.accounts.close()
+        if "digests" in made:
+            self.digests.close()
+        self.store.engine.dispose()
+
+
+@dataclass(frozen=True)
+class Migration:
+    where: str  # the database, its password hidden
+    before: str | None  # the revision found (None: an empty database)
+    head: str  # the revision it is at now
+    applied: bool
+
+
+def migrate_database(settings: Settings | None = None) -> Migration:
+    """Create or upgrade the configured database's schema (under a lock on PostgreSQL)."""
+    from paperscope.store.database import schema_revisions
+
+    settings = settings or Settings()
+    engine = create_database_engine(settings.effective_database_url)
+    try:
+        before, head = schema_revisions(engine)
+        applied = migrate(engine)
+        return Migration(engine.url.render_as_string(hide_password=True), before, head, applied)
+    finally:
+        engine.dispose()
+
+
+def copy_database(from_url: str, to_url: str, on_progress=None):
+    """Copy a whole store into another database (resumable; checked at the end): the
+    source is only read, never changed. Returns the copy's report."""
+    from paperscope.store.copy import copy_store
+
+    source = create_database_engine(from_url)
+    destination = create_database_engine(to_url)
+    try:
+        migrate(source, check_only=True)
+        migrate(destination)
+        return copy_store(source, destination, on_progress=on_progress)
+    finally:
+        source.dispose()
+        destination.dispose()
