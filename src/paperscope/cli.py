@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperscope.errors import InvalidInput
 from paperscope.ingest import IngestReport, JsonlFileSource, ingest
 from paperscope.progress_log import ProgressLog
 from paperscope.settings import Settings
@@ -43,7 +44,7 @@ out = Console()
 err = Console(stderr=True)
 
 
-class UserError(Exception):
+class UserError(InvalidInput):
     """An error whose message is the whole story for the person at the terminal."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
+from paperscope.errors import InvalidInput
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
 from paperscope.store.submissions import Submitted
@@ -36,7 +37,7 @@ def _moved(day: date, delta: timedelta) -> date:
         return date.max if delta > timedelta(0) else date.min
 
 
-class PeriodError(ValueError):
+class PeriodError(InvalidInput, ValueError):
     """A date, week or month that cannot be read, with what was expected."""
 
 

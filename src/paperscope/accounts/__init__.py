@@ -22,6 +22,7 @@ from email.message import Message
 from urllib.parse import urlencode
 
 from paperscope import mail
+from paperscope.errors import InvalidInput, TooManyRequests
 from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.accounts import Member
@@ -34,16 +35,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class BadEmail(ValueError):
+class BadEmail(InvalidInput, ValueError):
     """Not an email address."""
 
 
-class RateLimited(RuntimeError):
+class RateLimited(TooManyRequests, RuntimeError):
     """Too many requests of one kind; the message says which and when to retry."""
 
 
-class LinkRefused(RuntimeError):
+class LinkRefused(InvalidInput, RuntimeError):
     """A sign-in link that does not work (any more): `state` is why."""
+
+    status = 400
+    hints = ("Ask for a new link.",)
 
     def __init__(self, state: str) -> None:
         self.state = state

@@ -22,6 +22,7 @@ from paperscope.accounts import utcnow
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperscope.community.fetcher import SubmissionFetcher
 from paperscope.community.markdown import render_markdown
+from paperscope.errors import PaperscopeError
 from paperscope.records import PaperRecord
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
@@ -41,14 +42,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} seconds"
 
 
-class Refused(Exception):
+class Refused(PaperscopeError):
     """A request the rules refuse: `status` (403, 404, 409, 422, 429...), a message, and
     for a duplicate submission the earlier one."""
 
     def __init__(self, status: int, message: str, *, earlier: Submitted | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self.message = message
         self.earlier = earlier
 
 

@@ -38,6 +38,7 @@ from paperscope.accounts import RateLimited, address_key, check_email, utcnow
 from paperscope.digest.compose import Composer, Entry, Item
 from paperscope.digest.periods import DigestPeriod, Frequency, digest_period
 from paperscope.digest.render import Renderer
+from paperscope.errors import InvalidInput
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchUnavailable
 from paperscope.settings import Settings
@@ -49,8 +50,10 @@ log = logging.getLogger("paperscope.digest")
 CONFIRM_MAX_AGE_S = 7 * 86400
 
 
-class BadLink(ValueError):
+class BadLink(InvalidInput, ValueError):
     """A digest link that is forged, expired or for someone no longer subscribed."""
+
+    status = 400
 
 
 @dataclass

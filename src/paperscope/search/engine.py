@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 from cachetools import LRUCache
 
+from paperscope.errors import Unavailable
 from paperscope.search.dense import IndexKind, LocalVectorFiles
 from paperscope.search.embeddings import embed_papers
 from paperscope.search.encoder import Encoder, ModelNotFound, load_encoder
@@ -55,7 +56,7 @@ PROGRESS_TTL_S = 2.0
 log = logging.getLogger(__name__)
 
 
-class SearchUnavailable(RuntimeError):
+class SearchUnavailable(Unavailable, RuntimeError):
     """A search that cannot run yet, with what to do about it."""
 
 
