@@ -27,8 +27,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 
+from paperscope.accounts import Member
 from paperscope.errors import Unauthorized
-from paperscope.store.accounts import Member
 from paperscope.web.services import Services, services
 
 SESSION_COOKIE = "ps_session"
