@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ from paperscope.community import (
     StoredComment,
     render_markdown,
 )
+from paperscope.errors import NotFound
 from paperscope.web.api import (
     ERRORS,
     ApiModel,
@@ -367,7 +368,7 @@ def recommendations(
     dislikes = [parse_arxiv_id(i).base for i in body.negative_paper_ids]
     known = {p.id for p in svc.listings.papers(likes)}
     if missing := [pid for pid in likes if pid not in known]:
-        raise HTTPException(404, f"not in this paperscope: {', '.join(missing[:5])}")
+        raise NotFound(f"not in this paperscope: {', '.join(missing[:5])}")
     recommender = svc.recommender()
     found = recommender.recommend(
         likes,
