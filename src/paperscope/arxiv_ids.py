@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from paperscope.errors import InvalidInput
+
 _NEW = re.compile(r"(?P<base>\d{4}\.\d{4,5})(?:v(?P<version>\d+))?")
 _OLD = re.compile(r"(?P<base>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?")
 # An arXiv page's address, any of them: abs, pdf (with or without ".pdf") or html, on any of
@@ -20,7 +22,7 @@ _URL = re.compile(
 )
 
 
-class InvalidArxivId(ValueError):
+class InvalidArxivId(InvalidInput, ValueError):
     """Raised for text that is not an arXiv identifier."""
 
 

@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from paperscope.errors import InvalidInput, PaperscopeError
 from paperscope.ingest import IngestReport, Source
 from paperscope.progress_log import ProgressLog
 from paperscope.search.engine import SearchResults
@@ -33,7 +34,7 @@ out = Console()
 err = Console(stderr=True)
 
 
-class UserError(Exception):
+class UserError(InvalidInput):
     """An error whose message is the whole story for the person at the terminal."""
 
 
@@ -44,32 +45,9 @@ def friendly_errors(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         from sqlalchemy.exc import SQLAlchemyError
 
-        from paperscope.accounts import BadEmail
-        from paperscope.arxiv_ids import InvalidArxivId
-        from paperscope.ingest.arxiv_http import ArxivError
-        from paperscope.recommend import NotEmbedded
-        from paperscope.search.engine import SearchUnavailable
-        from paperscope.search.evaluate import NotABenchmark
-        from paperscope.search.query import QuerySyntaxError
-        from paperscope.store import SchemaOutOfDate
-        from paperscope.store.copy import CopyMismatch
-        from paperscope.web.serve import CannotListen
-
         try:
             return command(*args, **kwargs)
-        except (
-            UserError,
-            BadEmail,
-            SchemaOutOfDate,
-            CopyMismatch,
-            InvalidArxivId,
-            ArxivError,
-            QuerySyntaxError,
-            SearchUnavailable,
-            NotABenchmark,
-            NotEmbedded,
-            CannotListen,
-        ) as error:
+        except PaperscopeError as error:
             err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         except SQLAlchemyError as error:
             err.print(f"[red]database error:[/red] {error.orig or error}", soft_wrap=True)

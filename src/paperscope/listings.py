@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
+from paperscope.arxiv_ids import parse_arxiv_id
+from paperscope.community.annotations import AnnotatedPaper, annotate
+from paperscope.errors import InvalidInput, NotFound
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
-from paperscope.store.submissions import Submitted
 
 PeriodKind = Literal["day", "week", "month"]
 Sort = Literal["publishedAt", "trending"]
@@ -36,7 +38,7 @@ def _moved(day: date, delta: timedelta) -> date:
         return date.max if delta > timedelta(0) else date.min
 
 
-class PeriodError(ValueError):
+class PeriodError(InvalidInput, ValueError):
     """A date, week or month that cannot be read, with what was expected."""
 
 
@@ -126,12 +128,8 @@ def parse_period(
 
 
 @dataclass(frozen=True)
-class Listed:
-    paper: StoredPaper
-    upvotes: int
+class Listed(AnnotatedPaper):
     score: float | None = None  # the trending score, on trending lists
-    comments: int = 0
-    submission: Submitted | None = None  # who put it on which day's page, if anyone
 
 
 @dataclass(frozen=True)
@@ -160,6 +158,23 @@ class Listings:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
+
+    def paper(self, paper_id: str) -> StoredPaper:
+        """The stored paper for any spelling of its id (versions, arXiv: prefix, abs URL):
+        InvalidArxivId for what is no arXiv id, NotFound for a paper not stored here."""
+        base = parse_arxiv_id(paper_id).base
+        paper = self.store.papers.get(base)
+        if paper is None:
+            raise NotFound(f"paper {base} is not in this paperscope")
+        return paper
+
+    def papers(self, paper_ids: list[str]) -> list[StoredPaper]:
+        """The stored papers of these (base) ids; ids not stored are left out."""
+        return self.store.papers.get_many(paper_ids)
+
+    def has_category(self, code: str) -> bool:
+        """Whether any stored paper is in the category (one arXiv added after our list)."""
+        return self.store.papers.has_category(code)
 
     def latest_day(self) -> date | None:
         newest = self.store.papers.newest_published()
@@ -198,8 +213,12 @@ class Listings:
             if fall_back and total == 0 and submitter is None:
                 everything = self.daily(period, sort=sort, page=page, limit=limit)
                 return replace(everything, view="curated", fallback=True)
-            items = [Listed(e.paper, e.upvotes, submission=e.submission) for e in entries]
-            return self._annotated(Listing(period, items, total, page, limit, "curated"))
+            items = self._listed(
+                [e.paper for e in entries],
+                {e.paper.id: e.upvotes for e in entries},
+                {e.paper.id: e.submission for e in entries if e.submission is not None},
+            )
+            return Listing(period, items, total, page, limit, "curated")
         if period is None:
             latest = self.latest_day()
             if latest is None:
@@ -213,24 +232,19 @@ class Listings:
             limit=limit,
             offset=page * limit,
         )
-        return self._annotated(Listing(period, [Listed(p, n) for p, n in rows], total, page, limit))
+        items = self._listed([p for p, _ in rows], {p.id: n for p, n in rows})
+        return Listing(period, items, total, page, limit)
 
-    def _annotated(self, listing: Listing) -> Listing:
-        """The listing with each paper's comment count and submission."""
-        ids = [item.paper.id for item in listing.items]
-        if not ids:
-            return listing
-        comments = self.store.comments.counts(ids)
-        submitted = self.store.submissions.of(ids)
-        items = [
-            replace(
-                item,
-                comments=comments.get(item.paper.id, 0),
-                submission=item.submission or submitted.get(item.paper.id),
-            )
-            for item in listing.items
-        ]
-        return replace(listing, items=items)
+    def _listed(
+        self,
+        papers: list[StoredPaper],
+        upvotes: dict[str, int],
+        submissions: dict | None = None,
+        scores: dict[str, float] | None = None,
+    ) -> list[Listed]:
+        """The papers, annotated (community/annotations.py), with their trending scores."""
+        annotated = annotate(self.store, papers, upvotes=upvotes, submissions=submissions)
+        return [Listed(**a.annotations(), score=(scores or {}).get(a.paper.id)) for a in annotated]
 
     def nearest_periods(
         self, period: Period, view: View = "all"
@@ -271,12 +285,15 @@ class Listings:
             limit=limit,
             offset=page * limit,
         )
-        items = [
-            Listed(paper, upvotes, self.score(upvotes, paper.published, reference))
-            for paper, upvotes in rows
-        ]
+        items = self._listed(
+            [paper for paper, _ in rows],
+            {paper.id: upvotes for paper, upvotes in rows},
+            scores={
+                paper.id: self.score(upvotes, paper.published, reference) for paper, upvotes in rows
+            },
+        )
         window = Period("day", start.date(), reference.date() + timedelta(days=1))
-        return self._annotated(Listing(window, items, total, page, limit))
+        return Listing(window, items, total, page, limit)
 
     def score(self, upvotes: int, published: datetime | None, now: datetime) -> float:
         """The trending score: (upvotes + 1) / (hours since published + 2) ** gravity.

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import orjson
 
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperscope.errors import InvalidInput
 
 # Limits well above anything arXiv accepts; a value past them is a broken record.
 MAX_TITLE_CHARS = 1_000
@@ -38,7 +39,7 @@ _CODE_LINK = re.compile(
 _NOT_REPO_OWNERS = {"features", "about", "pricing", "topics", "explore", "orgs", "marketplace"}
 
 
-class BadRecord(ValueError):
+class BadRecord(InvalidInput, ValueError):
     """A source record that cannot be stored; the message says why."""
 
 

@@ -22,10 +22,11 @@ from email.message import Message
 from urllib.parse import urlencode
 
 from paperscope import mail
+from paperscope.errors import InvalidInput, TooManyRequests
 from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.accounts import ROLES as ROLES  # what `users add --role` may give
-from paperscope.store.accounts import Member
+from paperscope.store.accounts import Member, TokenInfo
 
 log = logging.getLogger("paperscope.accounts")
 EMAIL = re.compile(r"[^@\s<>()\[\]\\,;:\"']+@[^@\s<>()\[\]\\,;:\"']+\.[^@\s<>()\[\]\\,;:\"'.]+")
@@ -35,16 +36,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class BadEmail(ValueError):
+class BadEmail(InvalidInput, ValueError):
     """Not an email address."""
 
 
-class RateLimited(RuntimeError):
+class RateLimited(TooManyRequests, RuntimeError):
     """Too many requests of one kind; the message says which and when to retry."""
 
 
-class LinkRefused(RuntimeError):
+class LinkRefused(InvalidInput, RuntimeError):
     """A sign-in link that does not work (any more): `state` is why."""
+
+    status = 400
+    hints = ("Ask for a new link.",)
 
     def __init__(self, state: str) -> None:
         self.state = state
@@ -165,6 +169,40 @@ class AccountService:
         if member is None:
             return None
         return member, self.store.accounts.add_token(member.id, name, utcnow())
+
+    def csrf_secret(self) -> str:
+        """What signs form tokens: the configured secret key, else one made once and kept
+        in the database, so that every server signs alike."""
+        if self.settings.secret_key:
+            return self.settings.secret_key.get_secret_value()
+        return self.store.limits.secret("csrf")
+
+    # -- a member's own account -------------------------------------------------------------
+    def sign_out(self, session_token: str) -> None:
+        self.store.accounts.end_session(session_token)
+
+    def sign_out_everywhere(self, member: Member) -> None:
+        self.store.accounts.end_all_sessions(member.id)
+
+    def session_count(self, member: Member, now: datetime | None = None) -> int:
+        return self.store.accounts.session_count(member.id, now or utcnow())
+
+    def rename(self, member: Member, fullname: str) -> None:
+        self.store.accounts.rename(member.id, fullname)
+
+    def tokens(self, member: Member) -> list[TokenInfo]:
+        """The member's API tokens (names and dates, never the tokens)."""
+        return self.store.accounts.tokens(member.id)
+
+    def add_token(self, member: Member, name: str, now: datetime | None = None) -> str:
+        """A new API token, shown once: only its hash is kept."""
+        return self.store.accounts.add_token(member.id, name, now or utcnow())
+
+    def revoke_token(self, member: Member, token_id: int) -> None:
+        self.store.accounts.revoke_token(member.id, token_id)
+
+    def delete(self, member: Member) -> None:
+        self.store.accounts.delete(member.id)
 
     def close(self) -> None:
         self._mailer.shutdown(wait=True)

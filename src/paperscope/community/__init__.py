@@ -20,8 +20,10 @@ from datetime import date, datetime, timedelta
 
 from paperscope.accounts import utcnow
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperscope.community.annotations import AnnotatedPaper, annotate
 from paperscope.community.fetcher import SubmissionFetcher
 from paperscope.community.markdown import render_markdown
+from paperscope.errors import PaperscopeError
 from paperscope.ingest.source import PapersIn
 from paperscope.records import PaperRecord
 from paperscope.settings import Settings
@@ -29,9 +31,19 @@ from paperscope.store import Store, StoredPaper
 from paperscope.store.accounts import Member
 from paperscope.store.collections import DuplicateName, StoredCollection
 from paperscope.store.comments import StoredComment
-from paperscope.store.submissions import Requested, Submitted
+from paperscope.store.generation import COMMUNITY
+from paperscope.store.submissions import STATES, Requested, Submitted
 
-__all__ = ["Community", "Refused", "Requested", "Submitted", "render_markdown"]
+__all__ = [
+    "AnnotatedPaper",
+    "Community",
+    "Refused",
+    "Requested",
+    "StoredCollection",
+    "StoredComment",
+    "Submitted",
+    "render_markdown",
+]
 
 Fetch = Callable[[Settings, list[str]], tuple[list[PaperRecord], list]]
 
@@ -42,14 +54,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} seconds"
 
 
-class Refused(Exception):
+class Refused(PaperscopeError):
     """A request the rules refuse: `status` (403, 404, 409, 422, 429...), a message, and
     for a duplicate submission the earlier one."""
 
     def __init__(self, status: int, message: str, *, earlier: Submitted | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self.message = message
         self.earlier = earlier
 
 
@@ -273,6 +284,8 @@ class Community:
 
     def curate(self, member: Member, paper_id: str, state: str) -> None:
         self._curator(member)
+        if state not in STATES:  # before anything changes
+            raise Refused(422, f"state {state!r}: one of {', '.join(STATES)}")
         paper = self.paper(paper_id)
         if state != "listed" and paper.id not in self.store.submissions.of([paper.id]):
             now = utcnow()  # a curator puts a paper on today's page by featuring it
@@ -335,10 +348,20 @@ class Community:
         if not self.store.comments.delete(comment_id, member.id):
             raise Refused(404, "no such comment of yours")
 
-    def hide_comment(self, member: Member, comment_id: int, hidden: bool = True) -> None:
+    def hide_comment(self, member: Member, comment_id: int, hidden: bool = True) -> StoredComment:
         self._curator(member)
         if not self.store.comments.set_hidden(comment_id, hidden):
             raise Refused(404, "no such comment")
+        found = self.store.comments.get(comment_id)
+        assert found is not None
+        return found
+
+    def own_comment(self, member: Member, comment_id: int) -> StoredComment:
+        """A comment of the member's own; Refused 404 for anyone else's."""
+        found = self.store.comments.get(comment_id)
+        if found is None or found.user_id != member.id:
+            raise Refused(404, "no such comment of yours")
+        return found
 
     # -- collections -------------------------------------------------------------------------
     def _name(self, name: str) -> str:
@@ -352,6 +375,16 @@ class Community:
             return self.store.collections.create(member.id, self._name(name), utcnow())
         except DuplicateName as error:
             raise Refused(409, str(error)) from None
+
+    def collections_of(self, member: Member) -> list[StoredCollection]:
+        return self.store.collections.of_member(member.id)
+
+    def collections_holding(self, member: Member, paper_id: str) -> set[int]:
+        """The ids of the member's collections the paper is in."""
+        return self.store.collections.holding(member.id, paper_id)
+
+    def collection_papers(self, collection: StoredCollection) -> list[StoredPaper]:
+        return self.store.collections.papers(collection.id)
 
     def collection(self, member: Member | None, collection_id: int) -> StoredCollection:
         """The member's own collection; 404 for anyone else's (as if there were none)."""
@@ -397,7 +430,22 @@ class Community:
         else:
             self.store.collections.undismiss(member.id, paper.id)
 
-    # -- what a signed-in page shows ---------------------------------------------------------
+    # -- what a page shows --------------------------------------------------------------------
+    def annotate(
+        self, papers: Sequence[StoredPaper], viewer: Member | None = None
+    ) -> list[AnnotatedPaper]:
+        """The papers with their upvotes, comment counts, submissions, and whether the
+        viewer upvoted each (community/annotations.py)."""
+        return annotate(self.store, papers, viewer)
+
+    def submission(self, paper_id: str) -> Submitted | None:
+        """Who put the paper on which day's page, if anyone."""
+        return self.store.submissions.of([paper_id]).get(paper_id)
+
+    def version(self) -> int:
+        """The community counter: moves on every vote, comment and submission."""
+        return self.store.generations.current(COMMUNITY)
+
     def voted(self, member: Member | None, paper_ids: Sequence[str]) -> set[str]:
         return set() if member is None else self.store.votes.voted(str(member.id), paper_ids)
 

@@ -27,6 +27,7 @@ from paperscope.digest.subscriptions import Subscriptions
 from paperscope.search.query import parse_query
 from paperscope.settings import Settings
 from paperscope.store import Store
+from paperscope.store.accounts import Member
 from paperscope.store.digests import StoredSubscriber
 
 __all__ = ["BadLink", "DigestService", "SendReport", "digest_period"]
@@ -102,6 +103,42 @@ class DigestService:
 
     def unsubscribe(self, token: str) -> StoredSubscriber:
         return self.subscriptions.unsubscribe(token)
+
+    def subscription_of(self, member: Member) -> StoredSubscriber | None:
+        """The subscription of a member's address, in any state; None if they never asked."""
+        return self.store.digests.by_email(member.email)
+
+    def subscribed(self, member: Member) -> bool:
+        """Whether a member has a digest already (pending, active or paused)."""
+        found = self.subscription_of(member)
+        return found is not None and found.state in ("active", "paused", "pending")
+
+    def save_preferences(
+        self,
+        subscriber: StoredSubscriber,
+        *,
+        frequency: str,
+        categories: list[str],
+        follows: list[str],
+        for_you: bool,
+        max_papers: int,
+        paused: bool,
+    ) -> StoredSubscriber:
+        """Store what the preferences form asked for (checked by the form), and pause or
+        resume a confirmed subscription; the subscription as it now is."""
+        self.store.digests.update(
+            subscriber.id,
+            frequency=frequency,
+            categories=categories,
+            follows=follows,
+            for_you=for_you,
+            max_papers=max_papers,
+        )
+        if subscriber.state in ("active", "paused"):
+            self.store.digests.set_state(subscriber.id, "paused" if paused else "active", utcnow())
+        found = self.store.digests.get(subscriber.id)
+        assert found is not None
+        return found
 
     # -- sending ----------------------------------------------------------------------------
     def composer(self) -> Composer:

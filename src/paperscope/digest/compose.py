@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
+from paperscope.community.annotations import annotate
 from paperscope.digest.periods import DigestPeriod
 from paperscope.search.engine import SearchUnavailable
 from paperscope.search.query import QuerySyntaxError, SearchFilters
@@ -168,9 +169,8 @@ class Composer:
         known = self._period(period).papers if period is not None else {}
         missing = [i.paper_id for i in items if i.paper_id not in known]
         if missing:
-            papers = self.store.papers.get_many(missing)
-            upvotes = self.store.votes.counts([p.id for p in papers])
-            known = known | {p.id: (p, upvotes.get(p.id, 0)) for p in papers}
+            annotated = annotate(self.store, self.store.papers.get_many(missing))
+            known = known | {a.paper.id: (a.paper, a.upvotes) for a in annotated}
         return [
             Entry(known[item.paper_id][0], item.reason, item.section, known[item.paper_id][1])
             for item in items

@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 
 from paperscope import mail
 from paperscope.digest.periods import DigestPeriod
+from paperscope.errors import InvalidInput
 from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.digests import StoredSubscriber
@@ -20,8 +21,10 @@ from paperscope.store.digests import StoredSubscriber
 CONFIRM_MAX_AGE_S = 7 * 86400
 
 
-class BadLink(ValueError):
+class BadLink(InvalidInput, ValueError):
     """A digest link that is forged, expired or for someone no longer subscribed."""
+
+    status = 400
 
 
 class DigestLinks:

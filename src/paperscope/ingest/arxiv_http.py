@@ -17,6 +17,7 @@ import httpx
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from paperscope.errors import Upstream
 from paperscope.settings import Settings
 
 Sleep = Callable[[float], None]
@@ -25,7 +26,7 @@ Sleep = Callable[[float], None]
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
-class ArxivError(Exception):
+class ArxivError(Upstream):
     """arXiv could not be asked or did not answer usefully; the message says what to do."""
 
 

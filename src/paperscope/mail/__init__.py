@@ -25,6 +25,7 @@ from typing import Protocol
 
 import dkim
 
+from paperscope.errors import Unavailable
 from paperscope.settings import Settings
 
 # What a DKIM signature covers (those present): who, what, and how to leave the list.
@@ -41,7 +42,7 @@ SIGNED_HEADERS = (
 )
 
 
-class MailNotConfigured(RuntimeError):
+class MailNotConfigured(Unavailable, RuntimeError):
     """No SMTP server is configured (PAPERSCOPE_SMTP_HOST)."""
 
 

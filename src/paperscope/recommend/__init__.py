@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from paperscope.errors import Unavailable
 from paperscope.recommend.model import ForYouModel
 from paperscope.store import Store
 from paperscope.store.accounts import Member
@@ -26,7 +27,7 @@ from paperscope.store.accounts import Member
 RANDOM_NEGATIVES = 200  # papers drawn at random, as negatives beside the dislikes
 
 
-class NotEmbedded(ValueError):
+class NotEmbedded(Unavailable, ValueError):
     """None of the liked papers has a vector yet (`paperscope index`)."""
 
 

@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 from cachetools import LRUCache
 
+from paperscope.errors import Unavailable
 from paperscope.search.encoder import Encoder, ModelNotFound, load_encoder
 from paperscope.search.fusion import fuse
 from paperscope.search.lexical import LexicalIndex, LexicalView
@@ -55,7 +56,7 @@ PROGRESS_TTL_S = 2.0
 log = logging.getLogger(__name__)
 
 
-class SearchUnavailable(RuntimeError):
+class SearchUnavailable(Unavailable, RuntimeError):
     """A search that cannot run yet, with what to do about it."""
 
 

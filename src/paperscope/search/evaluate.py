@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from paperscope.errors import InvalidInput
 from paperscope.ingest.source import PapersIn
 from paperscope.records import PaperRecord
 from paperscope.search.encoder import Encoder
@@ -277,7 +278,7 @@ class Evaluation:
         return {"split": split, "tuned_on": tuned_on, "results": rows}
 
 
-class NotABenchmark(ValueError):
+class NotABenchmark(InvalidInput, ValueError):
     """A folder that is not a usable BEIR benchmark, and what is missing."""
 
 

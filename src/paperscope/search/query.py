@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+from paperscope.errors import InvalidInput
+
 MAX_QUERY_CHARS = 1_000
 MAX_CLAUSES = 64
 
@@ -28,7 +30,7 @@ _TOKEN = re.compile(
 )
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(InvalidInput, ValueError):
     """A query that cannot be understood; the message says how to fix it."""
 
 

@@ -10,12 +10,13 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from paperscope.errors import Conflict
 from paperscope.store.models import Collection, CollectionItem, Dismissal, Paper
 from paperscope.store.papers import StoredPaper
 from paperscope.store.sql import grouped, insert_or
 
 
-class DuplicateName(ValueError):
+class DuplicateName(Conflict, ValueError):
     """The member has a collection of that name already."""
 
 

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Connection, Engine, Table, func, select, text, tuple_
 from sqlalchemy.types import String
 
+from paperscope.errors import PaperscopeError
 from paperscope.store import generation
 from paperscope.store.models import Base, Generation
 from paperscope.store.sql import insert_or
@@ -32,7 +33,7 @@ NOT_COPIED = {Generation.__tablename__}
 Progress = Callable[[str, int, int], None]  # table, rows done, rows in all
 
 
-class CopyMismatch(RuntimeError):
+class CopyMismatch(PaperscopeError, RuntimeError):
     """The destination does not hold what the source does; the message says where."""
 
 

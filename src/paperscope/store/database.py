@@ -17,6 +17,8 @@ from filelock import FileLock
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from paperscope.errors import Unavailable
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -65,7 +67,7 @@ def _alembic_config(engine: Engine) -> Config:
     return config
 
 
-class SchemaOutOfDate(RuntimeError):
+class SchemaOutOfDate(Unavailable, RuntimeError):
     """The database's schema is not the one this paperscope needs; the message says why."""
 
 

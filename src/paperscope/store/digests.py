@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, update
 
+from paperscope.errors import Conflict
 from paperscope.store.models import OutboxMessage, SentPaper, Subscriber
 from paperscope.store.sql import chunks, grouped, insert_or
 
@@ -56,7 +57,7 @@ class Claimed:
     attempts: int
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(Conflict, RuntimeError):
     """Another sender holds the message now: this one must not send it."""
 
 

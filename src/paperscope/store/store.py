@@ -39,6 +39,10 @@ class Store:
         self.collections = Collections(engine)
         self.digests = Digests(engine, digest_max_papers)
 
+    def close(self) -> None:
+        """Close the database connections this store holds."""
+        self.engine.dispose()
+
     @property
     def backend(self) -> str:
         """The database's dialect name: "sqlite" or "postgresql"."""

@@ -11,13 +11,12 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from paperscope.listings import Listed
-from paperscope.records import BadRecord, make_record
-from paperscope.search.engine import SearchHit, SearchUnavailable
+from paperscope.community import AnnotatedPaper, Submitted
+from paperscope.listings import parse_period
+from paperscope.records import make_record
+from paperscope.search.engine import SearchHit
 from paperscope.search.query import SearchFilters
-from paperscope.store import StoredPaper
-from paperscope.store.submissions import Submitted
-from paperscope.web.services import Svc, find_paper, period_or_422, run_search
+from paperscope.web.services import Svc
 
 router = APIRouter(prefix="/api", tags=["api"])
 MAX_LIMIT = 100
@@ -130,12 +129,12 @@ ERRORS = {
 }
 
 
-def paper_json(
-    paper: StoredPaper, upvotes: int, comments: int = 0, submission: Submitted | None = None
-) -> Paper:
+def paper_json(annotated: AnnotatedPaper) -> Paper:
+    """A paper, with what the community added to it, as the API shows one."""
+    paper, submission = annotated.paper, annotated.submission
     github = next((link for link in paper.code_links if "github.com" in link), None)
     return Paper(
-        num_comments=comments,
+        num_comments=annotated.comments,
         submitted_on_daily_by=submitter_json(submission),
         submitted_on_daily_at=as_utc(submission.submitted_at) if submission else None,
         id=paper.id,
@@ -144,7 +143,7 @@ def paper_json(
         authors=[Author(name=name) for name in paper.authors],
         published_at=as_utc(paper.published),
         updated_at=as_utc(paper.updated),
-        upvotes=upvotes,
+        upvotes=annotated.upvotes,
         categories=paper.categories,
         primary_category=paper.primary_category,
         comment=paper.comment,
@@ -158,17 +157,16 @@ def paper_json(
     )
 
 
-def entry_json(
-    paper: StoredPaper, upvotes: int, comments: int = 0, submission: Submitted | None = None
-) -> dict:
-    inner = paper_json(paper, upvotes, comments, submission)
+def entry_json(annotated: AnnotatedPaper) -> dict:
+    """An entry of a list (Hugging Face's ``PaperInfo`` reads both levels)."""
+    inner = paper_json(annotated)
     return {
         "paper": inner,
         "title": inner.title,
         "summary": inner.summary,
         "published_at": inner.published_at,
-        "upvotes": upvotes,
-        "num_comments": comments,
+        "upvotes": inner.upvotes,
+        "num_comments": inner.num_comments,
         "submitted_on_daily_by": inner.submitted_on_daily_by,
         "submitted_on_daily_at": inner.submitted_on_daily_at,
     }
@@ -203,7 +201,7 @@ def daily_papers(
     """The day's papers (or a week's or month's; given several of date, week and month,
     the narrowest wins): those members submitted, featured first, then by upvotes, once
     the instance has submissions; else every new paper, newest or most upvoted first."""
-    period = period_or_422(date_.isoformat() if date_ else None, week, month)
+    period = parse_period(date_.isoformat() if date_ else None, week, month)
     listing = svc.listings.daily(
         period,
         sort=sort,
@@ -212,7 +210,7 @@ def daily_papers(
         view=view or svc.listings.default_view(),
         submitter=submitter or None,
     )
-    return [_entry(item) for item in listing.items]
+    return [entry_json(item) for item in listing.items]
 
 
 @router.get("/trending", response_model=list[DailyPaper], responses=ERRORS)
@@ -223,11 +221,7 @@ def trending(
 ) -> list[dict]:
     """Trending papers: (upvotes + 1) / (hours since published + 2) ^ gravity."""
     listing = svc.listings.trending(page=p, limit=limit)
-    return [_entry(item) for item in listing.items]
-
-
-def _entry(item: Listed) -> dict:
-    return entry_json(item.paper, item.upvotes, item.comments, item.submission)
+    return [entry_json(item) for item in listing.items]
 
 
 @router.get("/papers/search", response_model=list[SearchResult], responses=ERRORS)
@@ -248,7 +242,8 @@ def search_papers(
     if q is None:
         listing = svc.listings.daily(None, limit=limit)
         return [
-            _entry(item) | {"score": 0.0, "explanation": _NO_RANK, "snippet": "", "highlights": []}
+            entry_json(item)
+            | {"score": 0.0, "explanation": _NO_RANK, "snippet": "", "highlights": []}
             for item in listing.items
         ]
     if not q.strip():
@@ -258,14 +253,9 @@ def search_papers(
         published_from=published_from,
         published_until=published_until,
     )
-    hits = run_search(svc, q, mode=mode, limit=limit, offset=offset, filters=filters).hits
-    ids = [hit.paper.id for hit in hits]
-    upvotes, comments = svc.store.votes.counts(ids), svc.store.comments.counts(ids)
-    submitted = svc.store.submissions.of(ids)
-    return [
-        _search_result(hit, upvotes.get(i, 0), comments.get(i, 0), submitted.get(i))
-        for hit, i in zip(hits, ids, strict=True)
-    ]
+    hits = svc.search.search(q, mode=mode, limit=limit, offset=offset, filters=filters).hits
+    annotated = svc.community.annotate([hit.paper for hit in hits])
+    return [_search_result(hit, a) for hit, a in zip(hits, annotated, strict=True)]
 
 
 _NO_RANK = {
@@ -277,11 +267,10 @@ _NO_RANK = {
 }
 
 
-def _search_result(
-    hit: SearchHit, upvotes: int, comments: int = 0, submission: Submitted | None = None
-) -> dict:
+def _search_result(hit: SearchHit, annotated: AnnotatedPaper) -> dict:
+    """A search hit as the API answers it, shaped here once."""
     data = hit.as_json()
-    return entry_json(hit.paper, upvotes, comments, submission) | {
+    return entry_json(annotated) | {
         "score": data["score"],
         "explanation": data["explanation"],
         "snippet": data["snippet"],
@@ -294,32 +283,20 @@ def similar_papers(
     svc: Svc, paper_id: str, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10
 ) -> list[dict]:
     """Papers most like this one, by meaning, with hubness reduction (CSLS)."""
-    paper = find_paper(svc, paper_id)
-    try:
-        found = svc.search.similar(paper.id, limit=limit)
-    except SearchUnavailable as error:
-        raise HTTPException(503, str(error)) from None
-    upvotes = svc.store.votes.counts([s.paper.id for s in found])
+    paper = svc.listings.paper(paper_id)
+    found = svc.search.similar(paper.id, limit=limit)
+    annotated = svc.community.annotate([s.paper for s in found])
     return [
-        {
-            "paper": paper_json(s.paper, upvotes.get(s.paper.id, 0)),
-            "score": s.score,
-            "cosine": s.cosine,
-        }
-        for s in found
+        {"paper": paper_json(a), "score": s.score, "cosine": s.cosine}
+        for s, a in zip(found, annotated, strict=True)
     ]
 
 
 @router.get("/papers/{paper_id:path}", response_model=Paper, responses=ERRORS)
 def paper_info(svc: Svc, paper_id: str) -> Paper:
     """One paper, by arXiv id (any version; `arXiv:` prefixes and abs URLs work too)."""
-    paper = find_paper(svc, paper_id)
-    return paper_json(
-        paper,
-        svc.store.votes.counts([paper.id]).get(paper.id, 0),
-        svc.store.comments.counts([paper.id]).get(paper.id, 0),
-        svc.store.submissions.of([paper.id]).get(paper.id),
-    )
+    (annotated,) = svc.community.annotate([svc.listings.paper(paper_id)])
+    return paper_json(annotated)
 
 
 class PaperIn(BaseModel):
@@ -368,10 +345,7 @@ def put_paper(
     number of servers may take the same paper at once, it is stored once. Needs
     `Authorization: Bearer <PAPERSCOPE_INGEST_TOKEN>`. 201 when the paper is new."""
     _check_ingest_token(svc.settings, authorization)
-    try:
-        record = make_record(id=paper_id, **paper.model_dump())
-    except BadRecord as error:
-        raise HTTPException(status_code=422, detail=str(error)) from None
+    record = make_record(id=paper_id, **paper.model_dump())
     result = svc.papers.store_records([record]).stored
     if result.inserted:
         response.status_code = 201

@@ -9,12 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from swagger_ui_bundle import swagger_ui_path
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -28,25 +25,18 @@ from paperscope.web import (
     community_pages,
     digest_pages,
     docs,
+    errors,
     pages,
     render,
 )
 from paperscope.web.access_log import AccessLog
 from paperscope.web.admission import Admission
-from paperscope.web.auth import SignInFirst, sign_in_url
 from paperscope.web.cache import PageCache
 from paperscope.web.security import RequestLimits, SecurityHeaders, host_patterns
 from paperscope.web.services import Services
 
 HERE = Path(__file__).parent
 log = logging.getLogger("paperscope.web")
-SERVER_ERROR = (
-    '<!doctype html><html lang="en"><title>500 · paperscope</title>'
-    '<link rel="stylesheet" href="/static/style.css"><header class="top"><div class="wrap bar">'
-    '<a class="brand" href="/">paperscope</a></div></header><main class="wrap">'
-    '<h1>Something went wrong on our side</h1><p><a href="/">Back to today\'s papers</a></p>'
-    "</main></html>"
-)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,9 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search.start_refreshing()  # index reloads off the request path
         templates = Jinja2Templates(directory=HERE / "templates")
         templates.env.auto_reload = False  # templates ship with the package: no stat per render
-        render.install(templates.env, settings, core.store)
         core.community.start_fetching()  # submissions waiting for arXiv, off the request path
         app.state.services = Services.of(core, templates)
+        render.install(templates.env, settings, app.state.services.digests)
         # What start-up made (indexes, model, modules: ~300k objects on the 83k corpus) lives
         # as long as the process. Frozen, a full collection no longer walks it: its pauses,
         # which stall every request in this worker, went from 120 ms to under 40 ms.
@@ -126,44 +116,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(digest_pages.router)
     app.include_router(pages.router)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError):
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'] if p not in ('query', 'path'))}: {e['msg']}"
-            for e in error.errors()
-        ]
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": "; ".join(problems), "detail": problems}, 422)
-        return pages.error_page(request, 422, "That request could not be read", problems)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException):
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": str(error.detail)}, error.status_code, error.headers)
-        return pages.error_page(
-            request, error.status_code, str(error.detail), [], headers=error.headers
-        )
-
-    @app.exception_handler(SignInFirst)
-    async def sign_in_first(request: Request, error: SignInFirst):
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": "send an API token"}, 401)
-        return RedirectResponse(sign_in_url(error.next), status_code=303)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception):
-        # Starlette re-raises the error after this answer, so the server logs it as well.
-        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": "something went wrong on the server"}, 500)
-        try:
-            return pages.error_page(
-                request,
-                500,
-                "Something went wrong on our side",
-                ["It is logged. Try again in a moment, or go back to today's papers."],
-            )
-        except Exception:  # the page itself cannot be made (the database is away...)
-            return HTMLResponse(SERVER_ERROR, 500)
-
+    errors.install(app)
     return app

@@ -27,7 +27,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 
-from paperscope.store.accounts import Member
+from paperscope.accounts import Member
+from paperscope.errors import Unauthorized
 from paperscope.web.services import Services, services
 
 SESSION_COOKIE = "ps_session"
@@ -55,7 +56,7 @@ def resolve_viewer(request: Request) -> Member | None:
 Viewer = Annotated[Member | None, Depends(resolve_viewer)]
 
 
-class SignInFirst(Exception):
+class SignInFirst(Unauthorized):
     """A members' page asked for by someone not signed in: app.py answers it with a 303 to
     the sign-in page, which brings them back to `next` afterwards."""
 

@@ -8,16 +8,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperscope.community import Refused, Requested, render_markdown
-from paperscope.recommend import NotEmbedded, Recommender
-from paperscope.search.engine import SearchUnavailable
-from paperscope.store.collections import StoredCollection
-from paperscope.store.comments import StoredComment
+from paperscope.arxiv_ids import parse_arxiv_id
+from paperscope.community import (
+    Refused,
+    Requested,
+    StoredCollection,
+    StoredComment,
+    render_markdown,
+)
+from paperscope.errors import NotFound
 from paperscope.text import paper_url
 from paperscope.web.api import (
     ERRORS,
@@ -44,10 +47,6 @@ AUTH_ERRORS = {
     422: ERRORS[422],
     429: {"model": Problem, "description": "Too many requests of this kind; try later"},
 }
-
-
-def _refusal(error: Refused) -> HTTPException:
-    return HTTPException(error.status, error.message)
 
 
 class SubmitIn(BaseModel):
@@ -111,13 +110,11 @@ def submit_paper(svc: Svc, member: ApiMember, body: SubmitIn):
                 },
                 409,
             )
-        raise _refusal(error) from None
+        raise
     if isinstance(submitted, Requested):
         return JSONResponse(_request_json(submitted).model_dump(mode="json", by_alias=True), 202)
-    paper = svc.store.papers.get(submitted.paper_id)
-    assert paper is not None
-    comments = svc.store.comments.counts([paper.id]).get(paper.id, 0)
-    return entry_json(paper, 0, comments, submitted)
+    (annotated,) = svc.community.annotate([svc.community.paper(submitted.paper_id)])
+    return entry_json(annotated)
 
 
 @router.get("/submissions", response_model=list[SubmissionRequest], responses=AUTH_ERRORS)
@@ -133,10 +130,7 @@ class VoteOut(ApiModel):
 
 
 def _vote(svc: Services, member, paper_id: str, up: bool) -> VoteOut:
-    try:
-        vote = svc.community.vote(member, paper_id, up)
-    except Refused as error:
-        raise _refusal(error) from None
+    vote = svc.community.vote(member, paper_id, up)
     return VoteOut(upvotes=vote.upvotes, upvoted=vote.upvoted)
 
 
@@ -189,10 +183,7 @@ class CommentIn(BaseModel):
 @router.get("/papers/{paper_id:path}/comments", response_model=list[CommentOut], responses=ERRORS)
 def comments(svc: Svc, paper_id: str):
     """A paper's discussion, oldest first (comments a curator hid are left out)."""
-    try:
-        paper = svc.community.paper(paper_id)
-    except Refused as error:
-        raise _refusal(error) from None
+    paper = svc.community.paper(paper_id)
     return [comment_json(c) for c in svc.community.thread(paper.id)]
 
 
@@ -203,26 +194,17 @@ def comments(svc: Svc, paper_id: str):
     responses=AUTH_ERRORS,
 )
 def add_comment(svc: Svc, member: ApiMember, paper_id: str, body: CommentIn):
-    try:
-        return comment_json(svc.community.comment(member, paper_id, body.body))
-    except Refused as error:
-        raise _refusal(error) from None
+    return comment_json(svc.community.comment(member, paper_id, body.body))
 
 
 @router.patch("/comments/{comment_id}", response_model=CommentOut, responses=AUTH_ERRORS)
 def edit_comment(svc: Svc, member: ApiMember, comment_id: int, body: CommentIn):
-    try:
-        return comment_json(svc.community.edit_comment(member, comment_id, body.body))
-    except Refused as error:
-        raise _refusal(error) from None
+    return comment_json(svc.community.edit_comment(member, comment_id, body.body))
 
 
 @router.delete("/comments/{comment_id}", status_code=204, responses=AUTH_ERRORS)
 def delete_comment(svc: Svc, member: ApiMember, comment_id: int):
-    try:
-        svc.community.delete_comment(member, comment_id)
-    except Refused as error:
-        raise _refusal(error) from None
+    svc.community.delete_comment(member, comment_id)
     return Response(status_code=204)
 
 
@@ -270,37 +252,27 @@ def _collection_json(svc: Services, found: StoredCollection, size: int | None = 
 
 
 def _own(svc: Services, member, collection_id: int) -> StoredCollection:
-    try:
-        return svc.community.collection(member, collection_id)
-    except Refused as error:
-        raise _refusal(error) from None
+    return svc.community.collection(member, collection_id)
 
 
 def _detail(svc: Services, found: StoredCollection) -> dict:
-    papers = svc.store.collections.papers(found.id)
-    ids = [p.id for p in papers]
-    upvotes = svc.store.votes.counts(ids)
-    return _collection_json(svc, found, len(papers)) | {
-        "papers": [paper_json(p, upvotes.get(p.id, 0)) for p in papers]
-    }
+    papers = svc.community.annotate(svc.community.collection_papers(found))
+    return _collection_json(svc, found, len(papers)) | {"papers": [paper_json(a) for a in papers]}
 
 
 @router.get("/collections", response_model=list[CollectionOut], responses=AUTH_ERRORS)
 def list_collections(svc: Svc, member: ApiMember):
     """Your collections."""
-    return [_collection_json(svc, c) for c in svc.store.collections.of_member(member.id)]
+    return [_collection_json(svc, c) for c in svc.community.collections_of(member)]
 
 
 @router.post(
     "/collections", response_model=CollectionDetail, status_code=201, responses=AUTH_ERRORS
 )
 def create_collection(svc: Svc, member: ApiMember, body: CollectionIn):
-    try:
-        made = svc.community.create_collection(member, body.name)
-        if body.shared:
-            svc.community.share_collection(member, made.id, True)
-    except Refused as error:
-        raise _refusal(error) from None
+    made = svc.community.create_collection(member, body.name)
+    if body.shared:
+        svc.community.share_collection(member, made.id, True)
     return _detail(svc, _own(svc, member, made.id))
 
 
@@ -317,22 +289,16 @@ def change_collection(
     svc: Svc, member: ApiMember, collection_id: int, body: Annotated[CollectionChange, Body()]
 ):
     """Rename it, or share (a new unguessable link) or stop sharing it."""
-    try:
-        if body.name is not None:
-            svc.community.rename_collection(member, collection_id, body.name)
-        if body.shared is not None:
-            svc.community.share_collection(member, collection_id, body.shared)
-    except Refused as error:
-        raise _refusal(error) from None
+    if body.name is not None:
+        svc.community.rename_collection(member, collection_id, body.name)
+    if body.shared is not None:
+        svc.community.share_collection(member, collection_id, body.shared)
     return _detail(svc, _own(svc, member, collection_id))
 
 
 @router.delete("/collections/{collection_id}", status_code=204, responses=AUTH_ERRORS)
 def delete_collection(svc: Svc, member: ApiMember, collection_id: int):
-    try:
-        svc.community.delete_collection(member, collection_id)
-    except Refused as error:
-        raise _refusal(error) from None
+    svc.community.delete_collection(member, collection_id)
     return Response(status_code=204)
 
 
@@ -340,10 +306,7 @@ def delete_collection(svc: Svc, member: ApiMember, collection_id: int):
     "/collections/{collection_id}/papers", response_model=CollectionDetail, responses=AUTH_ERRORS
 )
 def add_to_collection(svc: Svc, member: ApiMember, collection_id: int, body: PaperRef):
-    try:
-        svc.community.collect(member, collection_id, body.paper_id, keep=True)
-    except Refused as error:
-        raise _refusal(error) from None
+    svc.community.collect(member, collection_id, body.paper_id, keep=True)
     return _detail(svc, _own(svc, member, collection_id))
 
 
@@ -353,10 +316,7 @@ def add_to_collection(svc: Svc, member: ApiMember, collection_id: int, body: Pap
     responses=AUTH_ERRORS,
 )
 def remove_from_collection(svc: Svc, member: ApiMember, collection_id: int, paper_id: str):
-    try:
-        svc.community.collect(member, collection_id, paper_id, keep=False)
-    except Refused as error:
-        raise _refusal(error) from None
+    svc.community.collect(member, collection_id, paper_id, keep=False)
     return _detail(svc, _own(svc, member, collection_id))
 
 
@@ -404,31 +364,25 @@ def recommendations(
 ):
     """Papers like the liked ones (a model learned from them on the stored embeddings),
     as Semantic Scholar's recommendations API answers: `{"recommendedPapers": [...]}`."""
-    try:
-        likes = [parse_arxiv_id(i).base for i in body.positive_paper_ids]
-        dislikes = [parse_arxiv_id(i).base for i in body.negative_paper_ids]
-    except InvalidArxivId as error:
-        raise HTTPException(422, str(error)) from None
-    known = {p.id for p in svc.store.papers.get_many(likes)}
+    likes = [parse_arxiv_id(i).base for i in body.positive_paper_ids]
+    dislikes = [parse_arxiv_id(i).base for i in body.negative_paper_ids]
+    known = {p.id for p in svc.listings.papers(likes)}
     if missing := [pid for pid in likes if pid not in known]:
-        raise HTTPException(404, f"not in this paperscope: {', '.join(missing[:5])}")
-    try:
-        recommender = Recommender(svc.store, svc.search.encoder.name)
-        found = recommender.recommend(
-            likes,
-            dislikes,
-            start=datetime.combine(from_, datetime.min.time()) if from_ else None,
-            limit=limit,
-        )
-    except (NotEmbedded, SearchUnavailable) as error:
-        raise HTTPException(503, str(error)) from None
-    papers = {p.id: p for p in svc.store.papers.get_many([r.paper_id for r in found])}
-    upvotes = svc.store.votes.counts(list(papers))
+        raise NotFound(f"not in this paperscope: {', '.join(missing[:5])}")
+    recommender = svc.recommender()
+    found = recommender.recommend(
+        likes,
+        dislikes,
+        start=datetime.combine(from_, datetime.min.time()) if from_ else None,
+        limit=limit,
+    )
+    papers = recommender.papers([r.paper_id for r in found])
+    annotated = {a.paper.id: a for a in svc.community.annotate(list(papers.values()))}
     return {
         "recommended_papers": [
-            paper_json(papers[r.paper_id], upvotes.get(r.paper_id, 0)).model_dump()
+            paper_json(annotated[r.paper_id]).model_dump()
             | {"score": r.score, "because": r.because}
             for r in found
-            if r.paper_id in papers
+            if r.paper_id in annotated
         ]
     }

@@ -13,12 +13,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from paperscope.accounts import BadEmail, LinkRefused, RateLimited, utcnow
+from paperscope.accounts import LinkRefused, Member, utcnow
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperscope.community import Refused, Requested
-from paperscope.recommend import Recommender
+from paperscope.community import Refused, Requested, StoredCollection
 from paperscope.search.engine import SearchUnavailable
-from paperscope.store.accounts import Member
 from paperscope.text import paper_url
 from paperscope.web.auth import (
     Csrf,
@@ -30,7 +28,7 @@ from paperscope.web.auth import (
     set_session_cookie,
 )
 from paperscope.web.feeds import bibtex_list
-from paperscope.web.pages import error_page, page, paper_page
+from paperscope.web.pages import page, paper_page
 from paperscope.web.services import Services, Svc, client_address
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])
@@ -51,10 +49,6 @@ def _back(target: str | None, default: str = "/") -> RedirectResponse:
     return RedirectResponse(safe_next(target, default), status_code=303)
 
 
-def _refused(request: Request, error: Refused) -> HTMLResponse:
-    return error_page(request, error.status, error.message, [])
-
-
 # -- sign in and out -------------------------------------------------------------------------
 @router.get("/signin", response_class=HTMLResponse)
 def sign_in_form(request: Request, svc: Svc, next: Annotated[str, Query(max_length=2_000)] = "/"):
@@ -67,12 +61,7 @@ def sign_in_form(request: Request, svc: Svc, next: Annotated[str, Query(max_leng
 def sign_in_request(request: Request, svc: Svc, email: Line, next: Next = "/"):
     if svc.accounts.delivery is None:
         return page(request, "signin.html", 503, next="/", delivery=None, sent=False)
-    try:
-        svc.accounts.request_link(email, client_address(request), next=safe_next(next))
-    except BadEmail as error:
-        return error_page(request, 422, str(error), [])
-    except RateLimited as error:
-        return error_page(request, 429, str(error), [])
+    svc.accounts.request_link(email, client_address(request), next=safe_next(next))
     # The same page whether or not the address has an account.
     return page(
         request, "signin.html", next=safe_next(next), delivery=svc.accounts.delivery, sent=True
@@ -90,16 +79,13 @@ def sign_in_confirm_form(
     scanners open links too)."""
     state = svc.accounts.link_state(token) if token else "unknown"
     if state != "valid":
-        return error_page(request, 400, str(LinkRefused(state)), ["Ask for a new link."])
+        raise LinkRefused(state)
     return page(request, "signin_confirm.html", token=token, next=safe_next(next))
 
 
 @router.post("/signin/confirm", dependencies=[Csrf])
 def sign_in_confirm(request: Request, svc: Svc, token: Line, next: Next = "/"):
-    try:
-        _member, session = svc.accounts.redeem(token)
-    except LinkRefused as error:
-        return error_page(request, 400, str(error), ["Ask for a new link."])
+    _member, session = svc.accounts.redeem(token)
     response = _back(next)
     set_session_cookie(response, session, svc.settings.session_days, svc.https)
     return response
@@ -109,7 +95,7 @@ def sign_in_confirm(request: Request, svc: Svc, token: Line, next: Next = "/"):
 def sign_out(request: Request, svc: Svc):
     token = request.cookies.get("ps_session")
     if token:
-        svc.store.accounts.end_session(token)
+        svc.accounts.sign_out(token)
     response = _back("/")
     clear_session_cookie(response, svc.https)
     return response
@@ -117,7 +103,7 @@ def sign_out(request: Request, svc: Svc):
 
 @router.post("/signout/everywhere", dependencies=[Csrf])
 def sign_out_everywhere(svc: Svc, member: SignedIn):
-    svc.store.accounts.end_all_sessions(member.id)
+    svc.accounts.sign_out_everywhere(member)
     response = _back("/")
     clear_session_cookie(response, svc.https)
     return response
@@ -132,9 +118,9 @@ def _account_page(
         "account.html",
         status,
         member=member,
-        tokens=svc.store.accounts.tokens(member.id),
-        sessions=svc.store.accounts.session_count(member.id, utcnow()),
-        digest=svc.store.digests.by_email(member.email),
+        tokens=svc.accounts.tokens(member),
+        sessions=svc.accounts.session_count(member),
+        digest=svc.digests.subscription_of(member),
         **extra,
     )
 
@@ -155,19 +141,19 @@ def account_name(request: Request, svc: Svc, member: SignedIn, fullname: Line):
             422,
             name_problem="A display name has 1 to 100 characters: type one and save again.",
         )
-    svc.store.accounts.rename(member.id, fullname)
+    svc.accounts.rename(member, fullname)
     return _back("/account")
 
 
 @router.post("/account/tokens", response_class=HTMLResponse, dependencies=[Csrf])
 def account_new_token(request: Request, svc: Svc, member: SignedIn, name: Line = "API token"):
-    token = svc.store.accounts.add_token(member.id, " ".join(name.split()) or "API token", utcnow())
+    token = svc.accounts.add_token(member, " ".join(name.split()) or "API token")
     return _account_page(request, svc, member, new_token=token)
 
 
 @router.post("/account/tokens/{token_id:int}/revoke", dependencies=[Csrf])
 def account_revoke_token(svc: Svc, member: SignedIn, token_id: int):
-    svc.store.accounts.revoke_token(member.id, token_id)
+    svc.accounts.revoke_token(member, token_id)
     return _back("/account")
 
 
@@ -181,7 +167,7 @@ def account_delete(request: Request, svc: Svc, member: SignedIn, confirm: Line =
             422,
             delete_problem=f"To delete your account, type its address, {member.email}, exactly.",
         )
-    svc.store.accounts.delete(member.id)
+    svc.accounts.delete(member)
     response = _back("/")
     clear_session_cookie(response, svc.https)
     return response
@@ -251,10 +237,7 @@ def submit(request: Request, svc: Svc, member: SignedIn, paper_id: Line, comment
 
 @router.post("/papers/{paper_id:path}/upvote", dependencies=[Csrf])
 def upvote(request: Request, svc: Svc, member: SignedIn, paper_id: str, next: Next = ""):
-    try:
-        svc.community.vote(member, paper_id)
-    except Refused as error:
-        return _refused(request, error)
+    svc.community.vote(member, paper_id)
     return _back(next, paper_url(paper_id))
 
 
@@ -262,21 +245,13 @@ def upvote(request: Request, svc: Svc, member: SignedIn, paper_id: str, next: Ne
 def dismiss(
     request: Request, svc: Svc, member: SignedIn, paper_id: str, undo: Line = "", next: Next = ""
 ):
-    try:
-        svc.community.dismiss(member, paper_id, dismissed=not undo)
-    except Refused as error:
-        return _refused(request, error)
+    svc.community.dismiss(member, paper_id, dismissed=not undo)
     return _back(next, paper_url(paper_id))
 
 
 @router.post("/papers/{paper_id:path}/curate", dependencies=[Csrf])
 def curate(request: Request, svc: Svc, member: SignedIn, paper_id: str, state: Line):
-    try:
-        svc.community.curate(member, paper_id, state)
-    except (Refused, ValueError) as error:
-        if isinstance(error, Refused):
-            return _refused(request, error)
-        return error_page(request, 422, str(error), [])
+    svc.community.curate(member, paper_id, state)
     return _back(paper_url(paper_id))
 
 
@@ -287,7 +262,7 @@ def add_comment(request: Request, svc: Svc, member: SignedIn, paper_id: str, bod
         comment = svc.community.comment(member, paper_id, body)
     except Refused as error:
         if error.status == 404:
-            return _refused(request, error)
+            raise
         # The paper's page again, its form holding what they wrote and saying what to change.
         request.state.comment_draft = CommentDraft(body, error.message)
         answer = paper_page(request, svc, paper_id, member)
@@ -296,19 +271,9 @@ def add_comment(request: Request, svc: Svc, member: SignedIn, paper_id: str, bod
     return RedirectResponse(f"{paper_url(comment.paper_id)}#comment-{comment.id}", 303)
 
 
-def _own_comment(svc: Services, member: Member, comment_id: int):
-    found = svc.store.comments.get(comment_id)
-    if found is None or found.user_id != member.id:
-        raise Refused(404, "no such comment of yours")
-    return found
-
-
 @router.get("/comments/{comment_id:int}/edit", response_class=HTMLResponse)
 def edit_comment_form(request: Request, svc: Svc, member: SignedIn, comment_id: int):
-    try:
-        comment = _own_comment(svc, member, comment_id)
-    except Refused as error:
-        return _refused(request, error)
+    comment = svc.community.own_comment(member, comment_id)
     return page(request, "comment_edit.html", comment=comment, body=comment.body, problem=None)
 
 
@@ -318,8 +283,8 @@ def edit_comment(request: Request, svc: Svc, member: SignedIn, comment_id: int, 
         comment = svc.community.edit_comment(member, comment_id, body)
     except Refused as error:
         if error.status != 422:
-            return _refused(request, error)
-        comment = _own_comment(svc, member, comment_id)
+            raise
+        comment = svc.community.own_comment(member, comment_id)
         return page(
             request,
             "comment_edit.html",
@@ -333,63 +298,47 @@ def edit_comment(request: Request, svc: Svc, member: SignedIn, comment_id: int, 
 
 @router.post("/comments/{comment_id:int}/delete", dependencies=[Csrf])
 def delete_comment(request: Request, svc: Svc, member: SignedIn, comment_id: int):
-    try:
-        comment = _own_comment(svc, member, comment_id)
-        svc.community.delete_comment(member, comment_id)
-    except Refused as error:
-        return _refused(request, error)
+    comment = svc.community.own_comment(member, comment_id)
+    svc.community.delete_comment(member, comment_id)
     return RedirectResponse(f"{paper_url(comment.paper_id)}#discussion", 303)
 
 
 @router.post("/comments/{comment_id:int}/hide", dependencies=[Csrf])
 def hide_comment(request: Request, svc: Svc, member: SignedIn, comment_id: int, hidden: Line = "1"):
-    try:
-        svc.community.hide_comment(member, comment_id, hidden == "1")
-        comment = svc.store.comments.get(comment_id)
-    except Refused as error:
-        return _refused(request, error)
-    return _back(f"{paper_url(comment.paper_id)}#comment-{comment_id}" if comment else "/")
+    comment = svc.community.hide_comment(member, comment_id, hidden == "1")
+    return _back(f"{paper_url(comment.paper_id)}#comment-{comment_id}")
 
 
 # -- collections -----------------------------------------------------------------------------
 @router.get("/collections", response_class=HTMLResponse)
 def collections(request: Request, svc: Svc, member: SignedIn):
-    return page(request, "collections.html", collections=svc.store.collections.of_member(member.id))
+    return page(request, "collections.html", collections=svc.community.collections_of(member))
 
 
 @router.post("/collections", dependencies=[Csrf])
 def create_collection(
     request: Request, svc: Svc, member: SignedIn, name: Line, paper_id: Line = ""
 ):
-    try:
-        made = svc.community.create_collection(member, name)
-        if paper_id:
-            svc.community.collect(member, made.id, paper_id, keep=True)
-    except Refused as error:
-        return _refused(request, error)
+    made = svc.community.create_collection(member, name)
+    if paper_id:
+        svc.community.collect(member, made.id, paper_id, keep=True)
     return _back(paper_url(paper_id) if paper_id else f"/collections/{made.id}")
 
 
 @router.get("/collections/{collection_id:int}.bib")
 def collection_bibtex(request: Request, svc: Svc, viewer: Viewer, collection_id: int):
-    try:
-        found = svc.community.collection(viewer, collection_id)
-    except Refused as error:
-        return _refused(request, error)
-    return _bib(svc, found.id)
+    found = svc.community.collection(viewer, collection_id)
+    return _bib(svc, found)
 
 
 @router.get("/collections/{collection_id:int}", response_class=HTMLResponse)
 def collection(request: Request, svc: Svc, viewer: Viewer, collection_id: int):
-    try:
-        found = svc.community.collection(viewer, collection_id)
-    except Refused as error:
-        return _refused(request, error)
+    found = svc.community.collection(viewer, collection_id)
     return _collection_page(request, svc, found, own=True)
 
 
 def _collection_page(request: Request, svc: Services, found, *, own: bool) -> HTMLResponse:
-    papers = svc.store.collections.papers(found.id)
+    papers = svc.community.collection_papers(found)
     share_url = None
     if own and found.share_token:
         share_url = f"{svc.settings.public_url or str(request.base_url).rstrip('/')}"
@@ -399,8 +348,8 @@ def _collection_page(request: Request, svc: Services, found, *, own: bool) -> HT
     )
 
 
-def _bib(svc: Services, collection_id: int) -> Response:
-    papers = svc.store.collections.papers(collection_id)
+def _bib(svc: Services, found: StoredCollection) -> Response:
+    papers = svc.community.collection_papers(found)
     return Response(
         bibtex_list(papers),
         media_type="application/x-bibtex; charset=utf-8",
@@ -410,18 +359,12 @@ def _bib(svc: Services, collection_id: int) -> Response:
 
 @router.get("/c/{token}.bib")
 def shared_collection_bibtex(request: Request, svc: Svc, token: str):
-    try:
-        return _bib(svc, svc.community.shared_collection(token).id)
-    except Refused as error:
-        return _refused(request, error)
+    return _bib(svc, svc.community.shared_collection(token))
 
 
 @router.get("/c/{token}", response_class=HTMLResponse)
 def shared_collection(request: Request, svc: Svc, token: str):
-    try:
-        found = svc.community.shared_collection(token)
-    except Refused as error:
-        return _refused(request, error)
+    found = svc.community.shared_collection(token)
     response = _collection_page(request, svc, found, own=False)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key
@@ -430,10 +373,7 @@ def shared_collection(request: Request, svc: Svc, token: str):
 
 @router.post("/collections/{collection_id:int}/rename", dependencies=[Csrf])
 def rename_collection(request: Request, svc: Svc, member: SignedIn, collection_id: int, name: Line):
-    try:
-        svc.community.rename_collection(member, collection_id, name)
-    except Refused as error:
-        return _refused(request, error)
+    svc.community.rename_collection(member, collection_id, name)
     return _back(f"/collections/{collection_id}")
 
 
@@ -441,19 +381,13 @@ def rename_collection(request: Request, svc: Svc, member: SignedIn, collection_i
 def share_collection(
     request: Request, svc: Svc, member: SignedIn, collection_id: int, shared: Line = "1"
 ):
-    try:
-        svc.community.share_collection(member, collection_id, shared == "1")
-    except Refused as error:
-        return _refused(request, error)
+    svc.community.share_collection(member, collection_id, shared == "1")
     return _back(f"/collections/{collection_id}")
 
 
 @router.post("/collections/{collection_id:int}/delete", dependencies=[Csrf])
 def delete_collection(request: Request, svc: Svc, member: SignedIn, collection_id: int):
-    try:
-        svc.community.delete_collection(member, collection_id)
-    except Refused as error:
-        return _refused(request, error)
+    svc.community.delete_collection(member, collection_id)
     return _back("/collections")
 
 
@@ -467,10 +401,7 @@ def collect(
     remove: Line = "",
     next: Next = "",
 ):
-    try:
-        svc.community.collect(member, collection_id, paper_id, keep=not remove)
-    except Refused as error:
-        return _refused(request, error)
+    svc.community.collect(member, collection_id, paper_id, keep=not remove)
     return _back(next, f"/collections/{collection_id}")
 
 
@@ -480,27 +411,25 @@ def for_you(request: Request, svc: Svc, viewer: SignedIn):
     """Papers of the trending window picked for the member from what they upvoted and
     saved (and not what they are not interested in)."""
     now = utcnow()
-    found = []
     try:
-        recommender = Recommender(svc.store, svc.search.encoder.name)
+        recommender = svc.recommender()
         found = recommender.for_member(
             viewer,
             start=now - timedelta(days=svc.settings.trending_window_days),
             limit=30,
         )
-    except SearchUnavailable:
-        pass  # no model yet: the page says how to get some
-    papers = {p.id: p for p in svc.store.papers.get_many([r.paper_id for r in found])}
-    liked = {p.id: p for p in svc.store.papers.get_many([r.because for r in found if r.because])}
-    upvotes = svc.store.votes.counts(list(papers))
+    except SearchUnavailable:  # no model yet: the page says how to get some
+        return page(request, "for_you.html", items=[], voted=set())
+    papers = recommender.papers([r.paper_id for r in found])
+    liked = recommender.papers([r.because for r in found if r.because])
+    annotated = {a.paper.id: a for a in svc.community.annotate(list(papers.values()), viewer)}
     items = [
-        (papers[r.paper_id], upvotes.get(r.paper_id, 0), liked.get(r.because))
+        (papers[r.paper_id], annotated[r.paper_id].upvotes, liked.get(r.because))
         for r in found
         if r.paper_id in papers
     ]
-    return page(
-        request, "for_you.html", items=items, voted=svc.community.voted(viewer, list(papers))
-    )
+    voted = {paper_id for paper_id, a in annotated.items() if a.voted}
+    return page(request, "for_you.html", items=items, voted=voted)
 
 
 # -- about -----------------------------------------------------------------------------------

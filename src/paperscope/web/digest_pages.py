@@ -12,13 +12,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from paperscope.accounts import BadEmail, RateLimited, utcnow
+from paperscope.accounts import BadEmail, Member, utcnow
 from paperscope.arxiv_taxonomy import archive_subjects, known_category
-from paperscope.digest import BadLink
+from paperscope.digest import StoredSubscriber
 from paperscope.digest.periods import digest_period
 from paperscope.search.query import QuerySyntaxError, parse_query
-from paperscope.store.accounts import Member
-from paperscope.store.digests import StoredSubscriber
 from paperscope.web.auth import Csrf, SignInFirst, Viewer, coming_from, resolve_viewer
 from paperscope.web.pages import error_page, page
 from paperscope.web.services import Services, Svc, client_address
@@ -41,7 +39,7 @@ def subscribe(request: Request, svc: Svc, email: Line):
         )
     try:
         svc.digests.subscribe(email, client_address(request))
-    except BadEmail as error:
+    except BadEmail as error:  # answered in the form, the address kept
         return page(
             request,
             "subscribe.html",
@@ -52,26 +50,18 @@ def subscribe(request: Request, svc: Svc, email: Line):
             problem=f"{str(error)[:1].upper()}{str(error)[1:]}: correct the address and subscribe"
             " again.",
         )
-    except RateLimited as error:
-        return error_page(request, 429, str(error), [])
     return page(request, "subscribe.html", email="", sent=True, delivery=svc.digests.delivery)
 
 
 @router.get("/digest/confirm", response_class=HTMLResponse)
 def confirm_form(request: Request, svc: Svc, token: Token = ""):
-    try:
-        subscriber = svc.digests.subscriber_of("confirm", token)
-    except BadLink as error:
-        return error_page(request, 400, str(error), [])
+    subscriber = svc.digests.subscriber_of("confirm", token)
     return page(request, "digest_confirm.html", subscriber=subscriber, token=token)
 
 
 @router.post("/digest/confirm", response_class=HTMLResponse, dependencies=[Csrf])
 def confirm(request: Request, svc: Svc, token: Line):
-    try:
-        subscriber = svc.digests.confirm(token)
-    except BadLink as error:
-        return error_page(request, 400, str(error), [])
+    subscriber = svc.digests.confirm(token)
     return _preferences_page(request, svc, subscriber, saved="You are subscribed.")
 
 
@@ -119,7 +109,7 @@ def _read_preferences(svc: Services, form: PreferencesForm) -> Preferences | tup
     categories: list[str] = []
     for code in form.categories.replace(",", " ").split():
         known = known_category(code)
-        if known is None and svc.store.papers.has_category(code):
+        if known is None and svc.listings.has_category(code):
             known = code  # a class arXiv added after this list, already in the store
         if known is None:
             classes = archive_subjects(code)
@@ -183,7 +173,7 @@ def _preferences_page(
 
 
 def _own_subscription(svc: Services, member: Member) -> StoredSubscriber | None:
-    found = svc.store.digests.by_email(member.email)
+    found = svc.digests.subscription_of(member)
     return found if found is not None and found.state != "unsubscribed" else None
 
 
@@ -200,10 +190,7 @@ def preferences(request: Request, svc: Svc, viewer: Viewer, token: Token = ""):
                 "/subscribe?" + urlencode({"email": viewer.email}), status_code=303
             )
         return _preferences_page(request, svc, subscriber)
-    try:
-        subscriber = svc.digests.subscriber_of("manage", token)
-    except BadLink as error:
-        return error_page(request, 400, str(error), [])
+    subscriber = svc.digests.subscriber_of("manage", token)
     return _preferences_page(request, svc, subscriber)
 
 
@@ -219,44 +206,33 @@ def save_preferences(
     max_papers: Line = "10",
     paused: Line = "",
 ):
-    try:
-        subscriber = svc.digests.subscriber_of("manage", token)
-    except BadLink as error:
-        return error_page(request, 400, str(error), [])
+    subscriber = svc.digests.subscriber_of("manage", token)
     form = PreferencesForm(frequency, categories, follows, bool(for_you), max_papers, bool(paused))
     wanted = _read_preferences(svc, form)
     if not isinstance(wanted, Preferences):  # nothing saved: the form again, as typed
         return _preferences_page(request, svc, subscriber, status=422, form=form, problem=wanted)
-    svc.store.digests.update(
-        subscriber.id,
+    found = svc.digests.save_preferences(
+        subscriber,
         frequency=wanted.frequency,
         categories=wanted.categories,
         follows=wanted.follows,
         for_you=wanted.for_you,
         max_papers=wanted.max_papers,
+        paused=bool(paused),
     )
-    if subscriber.state in ("active", "paused"):
-        svc.store.digests.set_state(subscriber.id, "paused" if paused else "active", utcnow())
-    found = svc.store.digests.get(subscriber.id)
     return _preferences_page(request, svc, found, saved="Saved.")
 
 
 @router.get("/digest/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_form(request: Request, svc: Svc, token: str):
-    try:
-        subscriber = svc.digests.subscriber_of("unsubscribe", token)
-    except BadLink as error:
-        return error_page(request, 400, str(error), [])
+    subscriber = svc.digests.subscriber_of("unsubscribe", token)
     return page(request, "digest_unsubscribe.html", subscriber=subscriber, token=token, done=False)
 
 
 @router.post("/digest/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe(request: Request, svc: Svc, token: str):
     """RFC 8058 one-click: the POST itself unsubscribes (no session, cookie or CSRF token)."""
-    try:
-        subscriber = svc.digests.unsubscribe(token)
-    except BadLink as error:
-        return error_page(request, 400, str(error), [])
+    subscriber = svc.digests.unsubscribe(token)
     return page(request, "digest_unsubscribe.html", subscriber=subscriber, token=token, done=True)
 
 
@@ -264,19 +240,14 @@ def unsubscribe(request: Request, svc: Svc, token: str):
 def preview(request: Request, svc: Svc, viewer: Viewer, token: Token = ""):
     """The next digest as it would be mailed (a subscriber's manage link, or the signed-in
     member's own subscription)."""
-    try:
-        if token:
-            subscriber = svc.digests.subscriber_of("manage", token)
-        elif viewer is None:
-            raise SignInFirst(coming_from(request))
-        elif found := _own_subscription(svc, viewer):
-            subscriber = found
-        else:
-            return RedirectResponse(
-                "/subscribe?" + urlencode({"email": viewer.email}), status_code=303
-            )
-    except BadLink as error:
-        return error_page(request, 400, str(error), [])
+    if token:
+        subscriber = svc.digests.subscriber_of("manage", token)
+    elif viewer is None:
+        raise SignInFirst(coming_from(request))
+    elif found := _own_subscription(svc, viewer):
+        subscriber = found
+    else:
+        return RedirectResponse("/subscribe?" + urlencode({"email": viewer.email}), status_code=303)
     day = utcnow().date()
     period = digest_period(subscriber.frequency, day) or digest_period("weekly", day)
     composer = svc.digests.composer()

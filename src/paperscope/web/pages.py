@@ -13,14 +13,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
-from paperscope.listings import Listing, Period
+from paperscope.listings import Listing, Period, parse_period
 from paperscope.search.engine import MODES, SearchUnavailable
 from paperscope.search.query import MAX_QUERY_CHARS, QuerySyntaxError, SearchFilters
 from paperscope.text import paper_url
 from paperscope.web.auth import Viewer, csrf_token, remember_csrf_cookie, resolve_viewer
 from paperscope.web.feeds import bibtex, bibtex_list, feed
 from paperscope.web.security import absolute_base
-from paperscope.web.services import Services, Svc, find_paper, period_or_422, run_search
+from paperscope.web.services import Services, Svc
 
 # Every page knows who is reading (None for a reader not signed in; no query without a
 # session cookie).
@@ -80,7 +80,7 @@ def daily(
 ):
     default_view = svc.listings.default_view()
     listing = svc.listings.daily(
-        period_or_422(date_, week, month),
+        parse_period(date_, week, month),
         sort=sort,
         page=p,
         limit=PAGE_SIZE,
@@ -223,9 +223,9 @@ def _filters(category: str, start: date | None, end: date | None) -> SearchFilte
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
 def paper_page(request: Request, svc: Svc, paper_id: str, viewer: Viewer = None):
     if paper_id.endswith(".bib"):
-        paper = find_paper(svc, paper_id.removesuffix(".bib"))
+        paper = svc.listings.paper(paper_id.removesuffix(".bib"))
         return Response(bibtex(paper), media_type="application/x-bibtex; charset=utf-8")
-    paper = find_paper(svc, paper_id)
+    paper = svc.listings.paper(paper_id)
     if paper.id != paper_id:  # a version, prefix or URL: one canonical address per paper
         return Response(status_code=308, headers={"Location": paper_url(paper.id)})
     similar: list | None = None
@@ -237,12 +237,12 @@ def paper_page(request: Request, svc: Svc, paper_id: str, viewer: Viewer = None)
         preparing = svc.search.embedding_progress()
     else:
         preparing = None
-    upvotes = svc.store.votes.counts([paper.id]).get(paper.id, 0)
+    (annotated,) = svc.community.annotate([paper], viewer)
     mine = {}
     if viewer is not None:
         mine = {
-            "collections": svc.store.collections.of_member(viewer.id),
-            "holding": svc.store.collections.holding(viewer.id, paper.id),
+            "collections": svc.community.collections_of(viewer),
+            "holding": svc.community.collections_holding(viewer, paper.id),
             "dismissed": paper.id in svc.community.dismissed(viewer),
         }
     return page(
@@ -251,10 +251,10 @@ def paper_page(request: Request, svc: Svc, paper_id: str, viewer: Viewer = None)
         paper=paper,
         similar=similar,
         preparing=preparing,
-        upvotes=upvotes,
+        upvotes=annotated.upvotes,
         bib=bibtex(paper),
-        voted=svc.community.voted(viewer, [paper.id]),
-        submission=svc.store.submissions.of([paper.id]).get(paper.id),
+        voted={paper.id} if annotated.voted else set(),
+        submission=annotated.submission,
         comments=svc.community.thread(paper.id, viewer),
         mine=mine,
     )
@@ -270,19 +270,13 @@ def search_bibtex(
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ):
-    results = _search_or_422(
-        svc, q, mode, limit, _filters(category, published_from, published_until)
-    )
+    filters = _filters(category, published_from, published_until)
+    results = svc.search.search(q, mode=mode, limit=limit, filters=filters)
     return Response(
         bibtex_list([hit.paper for hit in results.hits]),
         media_type="application/x-bibtex; charset=utf-8",
         headers={"Content-Disposition": 'inline; filename="paperscope-search.bib"'},
     )
-
-
-def _search_or_422(svc: Services, q: str, mode, limit: int, filters: SearchFilters):
-    # Pages have always answered 422 here, where the API answers 503.
-    return run_search(svc, q, mode=mode, limit=limit, filters=filters, unavailable_status=422)
 
 
 # -- feeds ------------------------------------------------------------------------------
@@ -292,11 +286,10 @@ def _feed(request: Request, kind: str, papers, title: str, description: str) -> 
     svc: Services = request.app.state.services
     base = absolute_base(svc.settings, request)
     query = request.url.query
-    ids = [paper.id for paper in papers]
-    upvotes, comments = svc.store.votes.counts(ids), svc.store.comments.counts(ids)
+    annotated = {a.paper.id: a for a in svc.community.annotate(papers)}
 
     def note(paper_id: str) -> str:
-        votes, said = upvotes.get(paper_id, 0), comments.get(paper_id, 0)
+        votes, said = annotated[paper_id].upvotes, annotated[paper_id].comments
         return f"▲ {votes} upvote{'s' * (votes != 1)} · {said} comment{'s' * (said != 1)}"
 
     body = feed(
@@ -323,7 +316,7 @@ def daily_feed(
     view: Literal["curated", "all"] | None = None,
 ):
     listing: Listing = svc.listings.daily(
-        period_or_422(date_, week, month),
+        parse_period(date_, week, month),
         limit=FEED_SIZE,
         view=view or svc.listings.default_view(),
     )
@@ -347,7 +340,8 @@ def search_feed(
     category: Annotated[str, Query(max_length=200)] = "",
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
 ):
-    results = _search_or_422(svc, q, mode, FEED_SIZE, _filters(category, None, None))
+    filters = _filters(category, None, None)
+    results = svc.search.search(q, mode=mode, limit=FEED_SIZE, filters=filters)
     papers = [hit.paper for hit in results.hits]
     return _feed(request, kind, papers, f"paperscope: {q}", f"Papers matching {q!r}")
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import jinja2
 from markupsafe import Markup, escape
 
+from paperscope.accounts import Member
 from paperscope.community.markdown import render_markdown
 from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.settings import Settings
-from paperscope.store import Store
-from paperscope.store.accounts import Member
 from paperscope.text import day, display_abstract, display_title, paper_url, readable_latex
+
+if TYPE_CHECKING:  # digest/render.py imports this package's text helpers
+    from paperscope.digest import DigestService
 
 
 def marked(snippet: Snippet) -> Markup:
@@ -42,12 +45,11 @@ def search_url(query: str, **params: str) -> str:
     return "/search?" + urlencode({"q": query, **{k: v for k, v in params.items() if v}})
 
 
-def install(env: jinja2.Environment, settings: Settings, store: Store) -> None:
+def install(env: jinja2.Environment, settings: Settings, digests: DigestService) -> None:
     def subscribed(member: Member) -> bool:
         """Whether a signed-in member has a digest already (so no subscribe box for them);
         their pages are never cached, so the answer is theirs alone."""
-        found = store.digests.by_email(member.email)
-        return found is not None and found.state in ("active", "paused", "pending")
+        return digests.subscribed(member)
 
     env.filters.update(
         marked=marked,

@@ -15,6 +15,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paperscope.errors import TooLarge
 from paperscope.settings import Settings
 
 # Pages work without JavaScript; the one script (the API docs) is a static file.
@@ -73,7 +74,7 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-class RequestTooLarge(Exception):
+class RequestTooLarge(TooLarge):
     pass
 
 

@@ -17,13 +17,14 @@ import socket
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+from paperscope.errors import Unavailable
 from paperscope.settings import LOOPBACK_HOSTS, Settings
 from paperscope.store import open_store
 
 APP = "paperscope.web.app:create_app"
 
 
-class CannotListen(RuntimeError):
+class CannotListen(Unavailable, RuntimeError):
     pass
 
 

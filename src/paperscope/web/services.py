@@ -1,6 +1,5 @@
 """What every route needs: the app's services, and the request helpers the pages and the
-API share (reading a paper id or a period, running a search), each turning bad input into
-the HTTP error that says what was wrong."""
+API share. Errors are raised as they come (web/errors.py answers them)."""
 
 from __future__ import annotations
 
@@ -8,21 +7,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
 from paperscope.accounts import AccountService
 from paperscope.app import Paperscope
-from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperscope.community import Community
 from paperscope.digest import DigestService
 from paperscope.ingest.source import PapersIn
-from paperscope.listings import Listings, Period, PeriodError, parse_period
-from paperscope.search.engine import SearchEngine, SearchUnavailable
-from paperscope.search.query import QuerySyntaxError
+from paperscope.listings import Listings
+from paperscope.recommend import Recommender
+from paperscope.search.engine import SearchEngine
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper
-from paperscope.store.generation import COMMUNITY
 
 
 @dataclass
@@ -43,24 +40,23 @@ class Services:
     @classmethod
     def of(cls, core: Paperscope, templates: Jinja2Templates) -> Services:
         """The services of the application `core` (made once per process)."""
-        settings, store = core.settings, core.store
-        secret = (
-            settings.secret_key.get_secret_value()
-            if settings.secret_key
-            else store.limits.secret("csrf")
-        )
         return cls(
-            settings,
-            store,
+            core.settings,
+            core.store,
             core.search,
             core.listings,
             templates,
             core.accounts,
             core.community,
-            secret,
+            core.accounts.csrf_secret(),
             core.digests,
             core.papers,
         )
+
+    def recommender(self) -> Recommender:
+        """A recommender over this server's model, for one request (it keeps what it
+        reads); SearchUnavailable without a model."""
+        return Recommender(self.store, self.search.encoder.name)
 
     @property
     def https(self) -> bool:
@@ -74,7 +70,7 @@ class Services:
         now = time.monotonic()
         if now - self._community_read_at > 1.0:
             self._community_read_at = now
-            self._community = self.store.generations.current(COMMUNITY)
+            self._community = self.community.version()
         return self._community
 
     def forget_community_version(self) -> None:
@@ -100,30 +96,4 @@ def client_address(request: Request) -> str:
 
 def find_paper(svc: Services, paper_id: str) -> StoredPaper:
     """The stored paper for any spelling of its id (versions, arXiv: prefix, abs URL)."""
-    try:
-        base = parse_arxiv_id(paper_id).base
-    except InvalidArxivId as error:
-        raise HTTPException(422, str(error)) from None
-    paper = svc.store.papers.get(base)
-    if paper is None:
-        raise HTTPException(404, f"paper {base} is not in this paperscope")
-    return paper
-
-
-def period_or_422(day: str | None, week: str | None, month: str | None) -> Period | None:
-    """The period a request names (see `parse_period`), or a 422 saying what was expected."""
-    try:
-        return parse_period(day, week, month)
-    except PeriodError as error:
-        raise HTTPException(422, str(error)) from None
-
-
-def run_search(svc: Services, q: str, *, unavailable_status: int = 503, **options):
-    """The search, or an HTTP error: 422 for a query that cannot be read, and
-    `unavailable_status` when semantic search is asked for before it is ready."""
-    try:
-        return svc.search.search(q, **options)
-    except QuerySyntaxError as error:
-        raise HTTPException(422, str(error)) from None
-    except SearchUnavailable as error:
-        raise HTTPException(unavailable_status, str(error)) from None
+    return svc.listings.paper(paper_id)

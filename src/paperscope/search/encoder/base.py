@@ -11,6 +11,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from paperscope.errors import Unavailable
+
 ProgressCallback = Callable[[int, int], None]
 """Called after each batch with (texts done, texts in all)."""
 
@@ -30,11 +32,11 @@ _MAX_CHARS_PER_TOKEN = 400
 _TOKENIZE_CHUNK = 2048  # texts per tokenizer call; bounds memory held by Encoding objects
 
 
-class ModelNotFound(RuntimeError):
+class ModelNotFound(Unavailable, RuntimeError):
     """A model's files are missing; the message says how to get them."""
 
 
-class ModelFileMismatch(RuntimeError):
+class ModelFileMismatch(Unavailable, RuntimeError):
     """A weight or tokenizer file differs from the pinned one."""
 
 
