@@ -23,12 +23,15 @@ the embedding model or starts a mail thread; `close()` stops those that were mad
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 
 from paperscope.accounts import AccountService
 from paperscope.community import Community
+from paperscope.demo import DemoLoad, DemoSource, load_demo
 from paperscope.digest import DigestService
-from paperscope.ingest.source import PapersIn
+from paperscope.ingest.oai import OaiSource
+from paperscope.ingest.source import PapersIn, ProgressCallback
 from paperscope.listings import Listings
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchEngine
@@ -85,6 +88,25 @@ class Paperscope:
     def paper(self, paper_id: str) -> StoredPaper | None:
         """The stored paper with this (base) id."""
         return self.store.papers.get(paper_id)
+
+    def harvest_source(
+        self, set_spec: str, from_date: date | None = None, until_date: date | None = None
+    ) -> OaiSource:
+        """One OAI-PMH set as a source for `papers.ingest`: it resumes where the last
+        harvest of the set ended (the store keeps where that is)."""
+        return OaiSource(self.store, self.settings, set_spec, from_date, until_date)
+
+    def load_demo(
+        self, source: DemoSource, *, on_progress: ProgressCallback | None = None
+    ) -> DemoLoad:
+        """The shipped demo papers, dated to end yesterday, with the vectors of unchanged
+        text kept (demo/__init__.py)."""
+        return load_demo(
+            self.store,
+            source=source,
+            batch_size=self.settings.ingest_batch_size,
+            on_progress=on_progress,
+        )
 
     def stats(self) -> dict:
         """Counts of what is stored."""
