@@ -146,6 +146,20 @@ def browser():
         browser.close()
 
 
+def _contrast(foreground: str, background: str) -> float:
+    """WCAG's contrast ratio of two CSS rgb() colours."""
+
+    def luminance(colour: str) -> float:
+        red, green, blue = (int(c) / 255 for c in re.findall(r"\d+", colour)[:3])
+        linear = [
+            c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)
+        ]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def _no_sideways_scroll(page, width: int) -> None:
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"{page.url} scrolls sideways on a phone ({scroll} px wide)"
@@ -258,8 +272,10 @@ def test_a_new_user_walks_through_a_fresh_demo(browser, server, demo):
     entries = page.locator("main li.paper")
     assert entries.count() >= 1
     reasons = page.locator("main li.paper .why").all_inner_texts()
-    assert f"matches `{FOLLOWED}`" in reasons, reasons
+    assert f"matches “{FOLLOWED}”" in reasons, reasons
     shoot(page, "walk-5-digest-preview")
+    page.click("#digest-preferences")  # and back to what it is made of
+    assert page.locator("textarea[name=follows]").input_value() == FOLLOWED
 
     # 5. A paper that does not exist: the site's own page, with its navigation.
     answer = page.goto(f"{base}/papers/9999.99999")
@@ -269,6 +285,16 @@ def test_a_new_user_walks_through_a_fresh_demo(browser, server, demo):
     assert page.locator("a.me").inner_text() == "ann"  # still signed in
     assert page.locator("main a", has_text="Back to today's papers").count() == 1
     shoot(page, "walk-6-error-page")
+
+    # In a dark colour scheme the notes and the upvoted buttons stay readable.
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{base}/?date={yesterday}")
+    for element in ("p.notice", "button.votes.voted"):
+        colours = page.locator(element).first.evaluate(
+            "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+        )
+        assert _contrast(*colours) >= 4.5, (element, colours)
+    shoot(page, "walk-9-dark")
     context.close()
 
     # 6. A phone: neither the front page nor a discussed paper scrolls sideways.
