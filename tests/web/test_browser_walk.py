@@ -289,7 +289,7 @@ def test_a_new_user_walks_through_a_fresh_demo(browser, server, demo):
     # In a dark colour scheme the notes and the upvoted buttons stay readable.
     page.emulate_media(color_scheme="dark")
     page.goto(f"{base}/?date={yesterday}")
-    for element in ("p.notice", "button.votes.voted"):
+    for element in ("p.notice", "button.votes.voted", "header .search-box button"):
         colours = page.locator(element).first.evaluate(
             "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
         )
