@@ -21,7 +21,6 @@ import contextlib
 import hashlib
 import logging
 import smtplib
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -80,7 +79,7 @@ class DigestService:
         self.store = store
         self.search = search
         self._secret: str | None = None
-        self._console = console or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._console = console or mail.print_on_console
         self._connect = connect or (lambda: mail.connect(settings))
         self._mailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-mail")
 
