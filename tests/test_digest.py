@@ -242,7 +242,7 @@ def test_followed_searches_and_categories_come_first(tmp_path, database_url, smt
     service = DigestService(settings, store, search=SearchEngine(settings, store))
     assert service.send("daily", DAY).sent == 1
     text = smtp.inbox.wait_for("follower@example.org").get_body(("plain",)).get_content()
-    assert f"/papers/{target.id}" in text and f"matches `ti:{word}`" in text
+    assert f"/papers/{target.id}" in text and f"matches “ti:{word}”" in text
     service.close()
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -81,7 +80,7 @@ class AccountService:
         self.settings = settings
         self.store = store
         self._deliver = deliver or (lambda message: mail.send(settings, message))
-        self._console = console or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._console = console or mail.print_on_console
         self._mailer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sign-in-mail")
 
     @property

@@ -157,7 +157,7 @@ class Composer:
                 except (QuerySyntaxError, SearchUnavailable):  # one bad search skips
                     hits = []
                 found = [
-                    Item(hit.paper.id, f"matches `{query}`", "follows")
+                    Item(hit.paper.id, f"matches “{query}”", "follows")
                     for hit in hits
                     if period.start <= (hit.paper.published or period.start) < period.end
                 ]

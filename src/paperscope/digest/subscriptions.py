@@ -6,7 +6,6 @@ the same for every address: the confirmation goes out from a background thread.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -32,7 +31,7 @@ class Subscriptions:
         self.settings = settings
         self.store = store
         self.links = links
-        self._console = console or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._console = console or mail.print_on_console
         self._mailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-mail")
 
     @property

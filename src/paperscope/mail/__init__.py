@@ -10,6 +10,7 @@ import secrets
 import smtplib
 import socket
 import ssl
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from email.charset import Charset
@@ -44,6 +45,14 @@ SIGNED_HEADERS = (
 
 class MailNotConfigured(Unavailable, RuntimeError):
     """No SMTP server is configured (PAPERSCOPE_SMTP_HOST)."""
+
+
+def print_on_console(line: str) -> None:
+    """A link for the person at a loopback server's console, on a line of its own: written
+    at once with its newline (print() writes them apart, and the access log, written from
+    another thread to the same terminal, landed between them, gluing its JSON to the link)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def domain_of(settings: Settings) -> str:

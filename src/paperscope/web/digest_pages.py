@@ -253,5 +253,10 @@ def preview(request: Request, svc: Svc, viewer: Viewer, token: Token = ""):
     composer = svc.digests.composer()
     entries = composer.entries(composer.choose(subscriber, period), period)
     return page(
-        request, "digest_preview.html", subscriber=subscriber, period=period, entries=entries
+        request,
+        "digest_preview.html",
+        subscriber=subscriber,
+        period=period,
+        entries=entries,
+        token=token,
     )
