@@ -126,35 +126,40 @@ def main() -> None:
             time.sleep(0.5)
 
     threading.Thread(target=watch_log, daemon=True).start()
-    try:
-        rows.append(
-            ("server answers /healthz", f"{run.wait_until(lambda: _health(run.base)):.0f} s")
-        )
-        rows.append(
-            ("keyword search answers", f"{run.wait_until(lambda: _searches(run.base)):.0f} s")
-        )
-        semantic = run.wait_until(lambda: _health(run.base).get("semantic"))
-        rows.append(("semantic search on", f"{semantic:.0f} s"))
+
+    def log_rows() -> None:
         changes = [t for t, _ in log_lines]
         gaps = [b - a for a, b in itertools.pairwise(changes)]
         if changes:
             rows.append(("index.log: first line", f"{changes[0]:.0f} s"))
             rows.append(("index.log: longest silence", f"{max(gaps, default=0):.0f} s"))
-    finally:
-        run.stop()
-    again = Run(clone, data, port)
+        else:
+            rows.append(("index.log: first line", "none"))
+
     try:
-        rows.append(
-            ("restart answers /healthz", f"{again.wait_until(lambda: _health(again.base)):.0f} s")
-        )
-    finally:
-        again.stop()
-    table = Table(title=f"a fresh clone's `bash scripts/run` ({os.cpu_count()} cores)")
-    table.add_column("moment")
-    table.add_column("since start", justify="right")
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
+        try:
+            up = run.wait_until(lambda: _health(run.base))
+            rows.append(("server answers /healthz", f"{up:.0f} s"))
+            found = run.wait_until(lambda: _searches(run.base))
+            rows.append(("keyword search answers", f"{found:.0f} s"))
+            semantic = run.wait_until(lambda: _health(run.base).get("semantic"))
+            rows.append(("semantic search on", f"{semantic:.0f} s"))
+        finally:
+            log_rows()
+            run.stop()
+        again = Run(clone, data, port)
+        try:
+            back = again.wait_until(lambda: _health(again.base))
+            rows.append(("restart answers /healthz", f"{back:.0f} s"))
+        finally:
+            again.stop()
+    finally:  # what was measured is shown even when a step gave up
+        table = Table(title=f"a fresh clone's `bash scripts/run` ({os.cpu_count()} cores)")
+        table.add_column("moment")
+        table.add_column("since start", justify="right")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
     if args.keep:
         out.print(f"kept: {work}")
     else:
