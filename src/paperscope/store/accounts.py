@@ -159,20 +159,10 @@ class Accounts:
     # -- sign-in links ----------------------------------------------------------------------
     def add_link(self, email: str, at: datetime, ttl: timedelta) -> str:
         """A new one-time link token for the address (returned once, stored as a hash)."""
-        token = new_token()
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert_or(connection, SignInLink.__table__).values(
-                    token_hash=token_hash(token),
-                    email=normal_email(email),
-                    created_at=at,
-                    expires_at=at + ttl,
-                    used_at=None,
-                )
-            )
-            # Old links are kept a day (so a reused one is told apart from a forged one).
-            connection.execute(delete(SignInLink).where(SignInLink.expires_at < at - timedelta(1)))
-        return token
+        # Old links are kept a day (so a reused one is told apart from a forged one).
+        return self._add_token(
+            SignInLink, at, ttl, at - timedelta(1), email=normal_email(email), used_at=None
+        )
 
     def link_state(self, token: str, at: datetime) -> str:
         """ "valid", "used", "expired" or "unknown" (without using it)."""
@@ -205,17 +195,26 @@ class Accounts:
 
     # -- sessions ---------------------------------------------------------------------------
     def add_session(self, user_id: int, at: datetime, ttl: timedelta) -> str:
+        return self._add_token(Session, at, ttl, at, user_id=user_id)
+
+    def _add_token(
+        self,
+        kind: type[SignInLink] | type[Session],
+        at: datetime,
+        ttl: timedelta,
+        expired_before: datetime,
+        **row: object,
+    ) -> str:
+        """A new token row of `kind` (links, sessions) valid for `ttl`, returned once and
+        stored as a hash; rows that expired before `expired_before` go."""
         token = new_token()
         with self.engine.begin() as connection:
             connection.execute(
-                insert_or(connection, Session.__table__).values(
-                    token_hash=token_hash(token),
-                    user_id=user_id,
-                    created_at=at,
-                    expires_at=at + ttl,
+                insert_or(connection, kind.__table__).values(
+                    token_hash=token_hash(token), created_at=at, expires_at=at + ttl, **row
                 )
             )
-            connection.execute(delete(Session).where(Session.expires_at < at))
+            connection.execute(delete(kind).where(kind.expires_at < expired_before))
         return token
 
     def session_member(self, token: str, at: datetime) -> tuple[Member, str] | None:

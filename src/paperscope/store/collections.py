@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperscope.errors import Conflict
@@ -52,17 +52,14 @@ class Collections:
         return found
 
     def get(self, collection_id: int) -> StoredCollection | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                select(Collection).where(Collection.id == collection_id)
-            ).first()
-        return _collection(row) if row else None
+        return self._one(Collection.id == collection_id)
 
     def by_share_token(self, token: str) -> StoredCollection | None:
+        return self._one(Collection.share_token == token)
+
+    def _one(self, condition: ColumnElement[bool]) -> StoredCollection | None:
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(Collection).where(Collection.share_token == token)
-            ).first()
+            row = connection.execute(select(Collection).where(condition)).first()
         return _collection(row) if row else None
 
     def of_member(self, user_id: int) -> list[StoredCollection]:

@@ -7,6 +7,7 @@ exception is a vector, which PostgreSQL keeps in pgvector's type so SQL can sear
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 from pgvector.sqlalchemy import VECTOR
@@ -26,11 +27,16 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def _owned_by(parent: str, **options: Any) -> MappedColumn[Any]:
+    """A column naming its parent row (`table.id`): the row is deleted with its parent."""
+    return mapped_column(ForeignKey(parent, ondelete="CASCADE"), **options)
 
 
 class VectorBytes(TypeDecorator):
@@ -82,9 +88,7 @@ class Paper(Base):
 class PaperAuthor(Base):
     __tablename__ = "paper_authors"
 
-    paper_id: Mapped[str] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
-    )
+    paper_id: Mapped[str] = _owned_by("papers.id", primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     # Case- and accent-folded name, so "Schölkopf" is found as "scholkopf".
@@ -94,9 +98,7 @@ class PaperAuthor(Base):
 class PaperCategory(Base):
     __tablename__ = "paper_categories"
 
-    paper_id: Mapped[str] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
-    )
+    paper_id: Mapped[str] = _owned_by("papers.id", primary_key=True)
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
 
     __table_args__ = (Index("ix_paper_categories_category", "category", "paper_id"),)
@@ -121,9 +123,7 @@ class Embedding(Base):
 
     __tablename__ = "embeddings"
 
-    paper_id: Mapped[str] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
-    )
+    paper_id: Mapped[str] = _owned_by("papers.id", primary_key=True)
     # Model name and version, e.g. "all-MiniLM-L6-v2@onnx-int8-8199be6f": vectors of
     # different models are never mixed.
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -141,9 +141,7 @@ class Vote(Base):
 
     __tablename__ = "votes"
 
-    paper_id: Mapped[str] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
-    )
+    paper_id: Mapped[str] = _owned_by("papers.id", primary_key=True)
     voter: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -194,7 +192,7 @@ class Session(Base):
     __tablename__ = "sessions"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = _owned_by("users.id", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
@@ -205,7 +203,7 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = _owned_by("users.id", index=True)
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(16))  # the token's first characters, to tell apart
@@ -241,9 +239,7 @@ class Submission(Base):
 
     __tablename__ = "submissions"
 
-    paper_id: Mapped[str] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
-    )
+    paper_id: Mapped[str] = _owned_by("papers.id", primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     day: Mapped[date] = mapped_column(Date)
     submitted_at: Mapped[datetime] = mapped_column(DateTime)
@@ -265,7 +261,7 @@ class PendingSubmission(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     paper_id: Mapped[str] = mapped_column(String(40))  # base arXiv id, not stored yet
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = _owned_by("users.id")
     comment: Mapped[str] = mapped_column(Text)  # "" for none; starts the discussion
     state: Mapped[str] = mapped_column(String(16))  # pending, submitted, failed
     reason: Mapped[str | None] = mapped_column(Text)  # why it failed, for the member
@@ -289,8 +285,8 @@ class Comment(Base):
     __tablename__ = "comments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    paper_id: Mapped[str] = _owned_by("papers.id")
+    user_id: Mapped[int] = _owned_by("users.id")
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     edited_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -305,7 +301,7 @@ class Collection(Base):
     __tablename__ = "collections"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = _owned_by("users.id")
     name: Mapped[str] = mapped_column(String(200))
     share_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -316,12 +312,8 @@ class Collection(Base):
 class CollectionItem(Base):
     __tablename__ = "collection_items"
 
-    collection_id: Mapped[int] = mapped_column(
-        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
-    )
-    paper_id: Mapped[str] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
-    )
+    collection_id: Mapped[int] = _owned_by("collections.id", primary_key=True)
+    paper_id: Mapped[str] = _owned_by("papers.id", primary_key=True)
     added_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -330,12 +322,8 @@ class Dismissal(Base):
 
     __tablename__ = "dismissals"
 
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    paper_id: Mapped[str] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[int] = _owned_by("users.id", primary_key=True)
+    paper_id: Mapped[str] = _owned_by("papers.id", primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -368,7 +356,7 @@ class OutboxMessage(Base):
     __tablename__ = "digest_outbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = _owned_by("subscribers.id")
     period: Mapped[str] = mapped_column(String(32))  # "daily:2026-12-02", "weekly:2026-W49"
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     state: Mapped[str] = mapped_column(String(16))  # pending, sent, empty, failed, skipped
@@ -392,8 +380,6 @@ class SentPaper(Base):
 
     __tablename__ = "digest_sent_papers"
 
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
-    )
+    subscriber_id: Mapped[int] = _owned_by("subscribers.id", primary_key=True)
     paper_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     sent_at: Mapped[datetime] = mapped_column(DateTime)
