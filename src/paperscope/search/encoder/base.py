@@ -59,6 +59,28 @@ class Encoder(Protocol):
         ...
 
 
+def encode_in_batches(
+    texts: Sequence[str],
+    dim: int,
+    batch_size: int,
+    embed: Callable[[np.ndarray], np.ndarray],
+    on_progress: ProgressCallback | None,
+    order: np.ndarray | None = None,
+) -> np.ndarray:
+    """`Encoder.encode` for every model kind: `embed(rows)` (row indices into `texts`) a batch
+    at a time, in `order` (default: as given), into one float32 array in input order."""
+    if isinstance(texts, str):
+        raise TypeError("encode() takes a sequence of texts; use encode_query() for one")
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    rows_in_order = np.arange(len(texts)) if order is None else order
+    for start in range(0, len(texts), batch_size):
+        rows = rows_in_order[start : start + batch_size]
+        out[rows] = embed(rows)
+        if on_progress is not None:
+            on_progress(min(start + batch_size, len(texts)), len(texts))
+    return out
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:

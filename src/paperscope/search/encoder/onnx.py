@@ -19,6 +19,7 @@ from paperscope.search.encoder.base import (
     _cpu_count,
     _load_tokenizer,
     _normalise,
+    encode_in_batches,
 )
 from paperscope.search.encoder.runtimes import (
     _DEVICES,
@@ -125,21 +126,19 @@ class OnnxEncoder:
         batch_size: int = 32,
         on_progress: ProgressCallback | None = None,
     ) -> np.ndarray:
-        if isinstance(texts, str):
-            raise TypeError("encode() takes a sequence of texts; use encode_query() for one")
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
+        if not texts or isinstance(texts, str):  # nothing to tokenize (a lone text is refused)
+            return encode_in_batches(texts, self.dim, batch_size, self._run_batch, on_progress)
         token_ids = self._tokenize(texts)
         model = self._model(self._runs_on)
-        # Longest first: the slowest batch runs first, so progress only speeds up.
-        order = np.argsort([-len(t) for t in token_ids], kind="stable")
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self._run_batch(model, [token_ids[i] for i in rows])
-            if on_progress is not None:
-                on_progress(min(start + batch_size, len(order)), len(order))
-        return out
+        return encode_in_batches(
+            texts,
+            self.dim,
+            batch_size,
+            lambda rows: self._run_batch(model, [token_ids[i] for i in rows]),
+            on_progress,
+            # Longest first: the slowest batch runs first, so progress only speeds up.
+            order=np.argsort([-len(t) for t in token_ids], kind="stable"),
+        )
 
     def encode_query(self, text: str) -> np.ndarray:
         # Padded to a few fixed widths: the runtime keeps a plan per input shape, and a

