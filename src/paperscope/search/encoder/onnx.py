@@ -22,6 +22,7 @@ from paperscope.search.encoder.base import (
 )
 from paperscope.search.encoder.runtimes import (
     _DEVICES,
+    RuntimeKind,
     _computes_in,
     _OnnxRuntimeModel,
     _open_model,
@@ -69,7 +70,7 @@ class OnnxEncoder:
         kind = _runtime_kind(runtime, use_gpu, precision)
         query_kind = _runtime_kind(runtime, use_gpu, query_precision)
         self._open = functools.partial(_open_model, model_path, threads=threads or _cpu_count())
-        self._models: dict[tuple[str, str], _OpenVinoModel | _OnnxRuntimeModel] = {}
+        self._models: dict[tuple[RuntimeKind, str], _OpenVinoModel | _OnnxRuntimeModel] = {}
         self.compute_precision = _computes_in(kind, precision)
         self.query_compute_precision = _computes_in(query_kind, query_precision)
         self._runs_on = (kind, self.compute_precision)
@@ -82,7 +83,7 @@ class OnnxEncoder:
         query_model = self._model(self._queries_run_on)
         self.dim = int(self._run_batch(query_model, [self._tokenizer.encode("").ids]).shape[1])
 
-    def _model(self, runs_on: tuple[str, str]) -> _OpenVinoModel | _OnnxRuntimeModel:
+    def _model(self, runs_on: tuple[RuntimeKind, str]) -> _OpenVinoModel | _OnnxRuntimeModel:
         """The model opened on a runtime, computing in a precision, on first use."""
         if runs_on not in self._models:
             kind, computes_in = runs_on
