@@ -16,6 +16,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -50,7 +51,9 @@ def friendly_errors(command: Callable) -> Callable:
         except PaperscopeError as error:
             err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         except SQLAlchemyError as error:
-            err.print(f"[red]database error:[/red] {error.orig or error}", soft_wrap=True)
+            # Only errors from the driver carry its own message (`orig`).
+            driver = getattr(error, "orig", None)
+            err.print(f"[red]database error:[/red] {driver or error}", soft_wrap=True)
         except KeyboardInterrupt:
             err.print("interrupted: what was stored stays; run the command again to continue")
             raise typer.Exit(130) from None
@@ -107,7 +110,7 @@ def stage_progress(
             yield log.advance
         return
     with progress() as bars:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def advance(stage: str, done: int, total: int) -> None:
             if stage not in tasks:

@@ -36,7 +36,7 @@ def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("paperscope", appauthor=False))
 
 
-def _config_file(data_dir: object = None) -> Path:
+def _config_file(data_dir: str | os.PathLike[str] | None = None) -> Path:
     """PAPERSCOPE_CONFIG, else paperscope.toml in the data directory the settings will
     have: the one given as an argument first, as for every other setting."""
     explicit = os.environ.get("PAPERSCOPE_CONFIG")

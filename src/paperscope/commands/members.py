@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -16,8 +16,9 @@ from paperscope.console import (
     print_json,
     print_sent,
 )
+from paperscope.digest.periods import Frequency
 
-Frequency = Annotated[str, typer.Option("--frequency", help="daily or weekly")]
+FrequencyOption = Annotated[str, typer.Option("--frequency", help="daily or weekly")]
 
 
 @friendly_errors
@@ -70,7 +71,7 @@ def subscribers_add_command(
     follow: Annotated[
         list[str] | None, typer.Option("--follow", help="A search to follow (repeat).")
     ] = None,
-    frequency: Frequency = "daily",
+    frequency: FrequencyOption = "daily",
 ) -> None:
     """Add a digest subscriber (an admin importing a list)."""
     if frequency not in ("daily", "weekly"):
@@ -108,7 +109,7 @@ def digest_send_command(
             status.update(f"digests: {report.sent:,} sent, {report.empty:,} empty")
 
         report = core.digests.send(
-            period, parse_day(day, "--date"), dry_run=dry_run, on_progress=progress
+            cast(Frequency, period), parse_day(day, "--date"), dry_run=dry_run, on_progress=progress
         )
     if as_json:
         print_json(asdict(report))

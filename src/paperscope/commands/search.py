@@ -129,6 +129,7 @@ def models_install_command(
     from paperscope.search.encoder import install_minilm, install_potion, minilm_dir
 
     models_dir = Settings().models_dir
+    assert models_dir is not None  # the settings fill it in (<data dir>/models) when unset
     if (minilm_dir(models_dir) / "model.onnx").exists():
         err.print(f"all-MiniLM-L6-v2 already installed in {minilm_dir(models_dir)}")
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, overload
 
 Frequency = Literal["daily", "weekly"]
 
@@ -23,6 +23,10 @@ class DigestPeriod:
         return self.key.replace(":", "-")
 
 
+@overload
+def digest_period(frequency: Literal["weekly"], day: date) -> DigestPeriod: ...
+@overload
+def digest_period(frequency: Frequency, day: date) -> DigestPeriod | None: ...
 def digest_period(frequency: Frequency, day: date) -> DigestPeriod | None:
     """The period a send on `day` is for; None for a daily send on a day arXiv announces
     nothing (Saturday, Sunday)."""

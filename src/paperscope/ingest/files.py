@@ -10,6 +10,7 @@ Formats are told apart per record, so one file may even mix them:
 from __future__ import annotations
 
 import gzip
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,13 +44,13 @@ class JsonlFileSource:
             self._raw = raw
             compressed = raw.read(2) == b"\x1f\x8b"
             raw.seek(0)
-            stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+            stream: io.BufferedIOBase = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
             try:
                 yield from self._read_lines(stream)
             except (OSError, EOFError) as error:  # truncated or corrupt gzip
                 yield Skipped(f"{self.path.name}", f"unreadable file from here on: {error}")
 
-    def _read_lines(self, stream: IO[bytes]) -> Iterator[PaperRecord | Skipped]:
+    def _read_lines(self, stream: io.BufferedIOBase) -> Iterator[PaperRecord | Skipped]:
         number = 0
         while True:
             line = stream.readline(MAX_LINE_BYTES + 1)
@@ -66,7 +67,7 @@ class JsonlFileSource:
             yield parse_line(line, where)
 
 
-def _skip_rest_of_line(stream: IO[bytes]) -> int:
+def _skip_rest_of_line(stream: io.BufferedIOBase) -> int:
     skipped = 0
     while True:
         chunk = stream.readline(1 << 20)

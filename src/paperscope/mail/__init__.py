@@ -18,7 +18,7 @@ from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import compat32
+from email.policy import Compat32
 from email.utils import formataddr, formatdate, getaddresses, make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
@@ -111,7 +111,9 @@ def _boundary(text: str, html_part: MIMEText) -> str:
 
 
 _AS_IS = Charset("utf-8")
-_AS_IS.body_encoding = None  # an ASCII body goes as it is: "7bit"
+# An ASCII body goes as it is: "7bit" (typeshed has body_encoding an int; None is what
+# email.charset itself gives a charset that needs no encoding).
+_AS_IS.body_encoding = None  # type: ignore[assignment]
 LONGEST_LINE = 998  # octets, RFC 5322
 
 
@@ -121,7 +123,8 @@ def _html_part(html: str) -> MIMEText:
     when a line is too long for mail."""
     ascii_html = html.encode("ascii", "xmlcharrefreplace").decode("ascii")
     if max(map(len, ascii_html.splitlines()), default=0) <= LONGEST_LINE:
-        return MIMEText(ascii_html, "html", _AS_IS)
+        # MIMEText takes a Charset (it hands it to set_payload); typeshed says str only.
+        return MIMEText(ascii_html, "html", _AS_IS)  # type: ignore[arg-type]
     return MIMEText(html, "html", "utf-8")
 
 
@@ -131,7 +134,7 @@ def _header_text(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode()
 
 
-class _Wire(type(compat32)):
+class _Wire(Compat32):
     """compat32 on the wire (CRLF), writing header values as `compose` made them: ASCII,
     non-ASCII text already in encoded words. Compat32 would refold each one through a
     Header object: a third of the time it took to turn a digest into bytes."""
@@ -241,6 +244,7 @@ def connect(settings: Settings) -> Iterator[Connection]:
         smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
     # Commands and the message's last line go out at once, not after the previous segment's
     # acknowledgement (Nagle's algorithm with delayed ACKs stalled each message ~40 ms).
+    assert smtp.sock is not None  # the constructor connected
     smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         if settings.smtp_security == "starttls":

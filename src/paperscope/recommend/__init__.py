@@ -206,6 +206,7 @@ class _Pool:
 
         missing = [pid for pid in paper_ids if pid not in self._words]
         if missing:
+            assert self.vectorizer is not None, "asked for words of a pool without a vocabulary"
             rows = self.vectorizer.transform([_text(self.papers[pid]) for pid in missing])
             self._words.update((pid, rows[n]) for n, pid in enumerate(missing))
         return sparse.vstack([self._words[pid] for pid in paper_ids], format="csr")

@@ -19,6 +19,7 @@ on simulated readers (real corpus, held-out likes); the README has the table.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -27,6 +28,9 @@ from scipy import sparse
 # Ridge strengths: of 0.3, 1 and 3 tried in bench/personalise.py, the best for each signal.
 MEANING_ALPHA = 3.0
 WORDS_ALPHA = 0.3
+
+# Feature rows, one a paper: a dense numpy array (meaning) or a scipy CSR matrix (words).
+Rows = Any
 
 
 def zscore(values: np.ndarray) -> np.ndarray:
@@ -154,7 +158,7 @@ class ForYouModel:
         self,
         *,
         meaning: tuple[np.ndarray, np.ndarray],
-        words: tuple | None,
+        words: tuple[Rows, Rows] | None,
         authors: Sequence[Sequence[str]],
     ) -> None:
         self.meaning = Contrast(*meaning, MEANING_ALPHA)
@@ -165,7 +169,7 @@ class ForYouModel:
         self,
         *,
         meaning: tuple[np.ndarray, np.ndarray | None],
-        words: tuple | None,
+        words: tuple[Rows, Rows | None] | None,
         authors: Sequence[Sequence[str]],
         drop: Sequence[int] = (),
         keep: np.ndarray | None = None,
@@ -186,7 +190,7 @@ class ForYouModel:
 def for_you_scores(
     *,
     meaning: tuple[np.ndarray, np.ndarray, np.ndarray],
-    words: tuple | None,
+    words: tuple[Rows, Rows, Rows] | None,
     authors: tuple[Sequence[Sequence[str]], Sequence[Sequence[str]]],
 ) -> np.ndarray:
     """One reader: `meaning` and `words` are (positives, negatives, candidates) feature rows;

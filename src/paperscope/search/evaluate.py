@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from sqlalchemy import text
@@ -26,7 +27,7 @@ from paperscope.ingest.source import PapersIn
 from paperscope.records import PaperRecord
 from paperscope.search.encoder import Encoder
 from paperscope.search.engine import configured_encoder, vector_source
-from paperscope.search.fusion import fuse
+from paperscope.search.fusion import FusionMethod, fuse
 from paperscope.search.lexical import LexicalIndex
 from paperscope.search.query import Clause, ParsedQuery
 from paperscope.search.vectors.embed import paper_text
@@ -241,7 +242,12 @@ class Evaluation:
                     say("semantic queries", i + 1, len(self.query_ids))
             return runs
 
-    def runs(self, method: str, alpha: float = 0.5, rrf_k: float = 60) -> dict[str, list[str]]:
+    def runs(
+        self,
+        method: Literal["lexical", "dense"] | FusionMethod,
+        alpha: float = 0.5,
+        rrf_k: float = 60,
+    ) -> dict[str, list[str]]:
         if method == "lexical":
             return {q: list(self.lexical[q]) for q in self.query_ids}
         if method == "dense":

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import tantivy
@@ -392,7 +393,8 @@ class LexicalView:
         )
 
     def count(self, query: Query) -> int:
-        return self.searcher.search(query, limit=1, count=True).count
+        # tantivy's stub leaves out SearchResult.count, which it has.
+        return self.searcher.search(query, limit=1, count=True).count  # type: ignore[attr-defined]
 
     def ids(self, query: Query) -> set[str]:
         """Ids of all papers matching a query."""
@@ -415,7 +417,10 @@ class LexicalView:
         return self._all_ids(both, limit=len(paper_ids))
 
     def _keys(self, addresses: list) -> list[int]:
-        return self.searcher.fast_field_values("key", addresses) if addresses else []
+        # "key" is an integer fast field (tantivy's hint covers every kind of field).
+        return (
+            cast(list[int], self.searcher.fast_field_values("key", addresses)) if addresses else []
+        )
 
     def _id(self, key: int) -> str | None:
         # The searcher can be a commit ahead of the manifest it was read with (the writer

@@ -78,6 +78,7 @@ _MIGRATION_LOCK = 0x70617065727363  # "paperscope" in spirit
 def schema_revisions(engine: Engine) -> tuple[str | None, str]:
     """(the database's revision, None if it has no schema; the newest this code knows)."""
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    assert head is not None, "paperscope ships its migrations"
     with engine.connect() as connection:
         current = MigrationContext.configure(
             connection, opts={"version_table_schema": _SCHEMAS.get(engine)}

@@ -23,8 +23,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
-from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RootTransaction,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from paperscope.errors import Conflict
 from paperscope.store.models import OutboxMessage, SentPaper, Subscriber
@@ -38,7 +51,7 @@ class StoredSubscriber:
     id: int
     email: str
     state: str
-    frequency: str
+    frequency: Literal["daily", "weekly"]
     categories: list[str]
     follows: list[str]
     for_you: bool
@@ -82,10 +95,10 @@ _KEEP_PAPERS = (
     .where(OutboxMessage.id == bindparam("m_id"), OutboxMessage.lease_owner == bindparam("m_owner"))
     .values(papers=bindparam("m_papers"))
 )
-_REMEMBER_SENT: dict[str, object] = {}
+_REMEMBER_SENT: dict[str, postgresql.Insert | sqlite.Insert] = {}
 
 
-def _remember_sent(connection):
+def _remember_sent(connection: Connection) -> postgresql.Insert | sqlite.Insert:
     dialect = connection.dialect.name
     if dialect not in _REMEMBER_SENT:
         _REMEMBER_SENT[dialect] = insert_or(
@@ -95,37 +108,45 @@ def _remember_sent(connection):
 
 
 class MarkSent:
-    def __init__(self, engine, message_id, owner, subscriber_id, paper_ids, at) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        message_id: int,
+        owner: str,
+        subscriber_id: int,
+        paper_ids: Sequence[str],
+        at: datetime,
+    ) -> None:
         self.engine = engine
         self.message_id, self.owner, self.subscriber_id = message_id, owner, subscriber_id
         self.paper_ids, self.at = list(dict.fromkeys(paper_ids)), at
-        self._connection = None
-        self._transaction = None
+        self._connection: Connection | None = None
+        self._transaction: RootTransaction | None = None
         self.committed = False
 
     def prepare(self) -> None:
         try:
-            self._connection = self.engine.connect()
-            self._transaction = self._connection.begin()
-            self._record()
+            self._connection = connection = self.engine.connect()
+            self._transaction = connection.begin()
+            self._record(connection)
         except BaseException:
             self.rollback()
             raise
 
-    def _record(self) -> None:
-        if self._connection.dialect.name == "postgresql":
+    def _record(self, connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
             # The commit must be as short as can be (a sender killed during it repeats a
             # message): it returns once PostgreSQL has the record, not once it is on disk.
             # A database crash within a fraction of a second may then repeat one message.
-            self._connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
-        done = self._connection.execute(
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
+        done = connection.execute(
             _MARK_SENT, {"m_id": self.message_id, "m_owner": self.owner, "m_at": self.at}
         ).rowcount
         if not done:
             raise LeaseLost(f"message {self.message_id} is another sender's now")
         if self.paper_ids:
-            self._connection.execute(
-                _remember_sent(self._connection),
+            connection.execute(
+                _remember_sent(connection),
                 [
                     {"subscriber_id": self.subscriber_id, "paper_id": pid, "sent_at": self.at}
                     for pid in self.paper_ids
@@ -133,6 +154,7 @@ class MarkSent:
             )
 
     def commit(self) -> None:
+        assert self._transaction is not None, "commit() before prepare()"
         self._transaction.commit()
         self.committed = True
         self._close()
@@ -198,17 +220,18 @@ class Digests:
                 statement.on_conflict_do_nothing(index_elements=["email"]).returning(Subscriber.id)
             ).first()
         found = self.by_email(email)
-        assert found is not None
+        assert found is not None  # made just now, or there before
         if confirmed and found.state != "active":
             self.set_state(found.id, "active", at)
             found = self.get(found.id)
+            assert found is not None
         return found, made is not None
 
     def get(self, subscriber_id: int) -> StoredSubscriber | None:
         return self.get_many([subscriber_id]).get(subscriber_id)
 
     def get_many(self, subscriber_ids: Sequence[int]) -> dict[int, StoredSubscriber]:
-        found = {}
+        found: dict[int, StoredSubscriber] = {}
         with self.engine.connect() as connection:
             for chunk in chunks(list(subscriber_ids)):
                 rows = connection.execute(select(Subscriber).where(Subscriber.id.in_(chunk)))

@@ -7,7 +7,7 @@ exception is a vector, which PostgreSQL keeps in pgvector's type so SQL can sear
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pgvector.sqlalchemy import VECTOR
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -31,7 +32,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model here is mapped to a Table (DeclarativeBase allows any FromClause), which
+    # is what `insert`, `update` and `insert_or` take.
+    __table__: ClassVar[Table]
 
 
 def _owned_by(parent: str, **options: Any) -> MappedColumn[Any]:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import QueryableAttribute
+
+Key = TypeVar("Key")
 
 # Stay under SQLite's bound-parameter limit in IN (...) lists.
 ID_CHUNK = 900
@@ -16,17 +20,22 @@ def chunks(items: Sequence, size: int = ID_CHUNK) -> Iterable[Sequence]:
         yield items[start : start + size]
 
 
-def insert_or(connection: Connection, table: Table):
+def insert_or(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that can say what a conflicting row becomes (`on_conflict_do_nothing`,
     `on_conflict_do_update`): SQLite and PostgreSQL spell it alike, from different modules."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
 
 
-def counts_per(engine: Engine, key: Column, keys: Sequence, *where: ColumnElement) -> dict:
+def counts_per(
+    engine: Engine,
+    key: QueryableAttribute[Key],
+    keys: Sequence[Key],
+    *where: ColumnElement[bool],
+) -> dict[Key, int]:
     """How many rows each of `keys` has in `key`'s table (those with any; `where` narrows
     the rows counted), asked in batches."""
-    counts: dict = {}
+    counts: dict[Key, int] = {}
     with engine.connect() as connection:
         for chunk in chunks(list(keys)):
             counts.update(
@@ -37,10 +46,15 @@ def counts_per(engine: Engine, key: Column, keys: Sequence, *where: ColumnElemen
     return counts
 
 
-def grouped(statement, key: Column, keys: Sequence, engine: Engine) -> dict[object, list]:
+def grouped(
+    statement: Select[Key, *tuple[Any, ...]],
+    key: QueryableAttribute[Key],
+    keys: Sequence[Key],
+    engine: Engine,
+) -> dict[Key, list[Any]]:
     """Rows of `statement` (a select whose first column is `key`) for each of `keys`, in the
     statement's order, every key present (an empty list if it has none), asked in batches."""
-    found: dict = {k: [] for k in keys}
+    found: dict[Key, list[Any]] = {k: [] for k in keys}
     with engine.connect() as connection:
         for chunk in chunks(list(found)):
             for row in connection.execute(statement.where(key.in_(chunk))):

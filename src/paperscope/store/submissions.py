@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
@@ -192,7 +193,7 @@ class Requested:
     user_name: str
     user_fullname: str
     comment: str
-    state: str
+    state: Literal["pending", "submitted", "failed"]
     reason: str | None
     requested_at: datetime
     attempts: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, overload
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -120,7 +120,7 @@ class Problem(BaseModel):
     error: str
 
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No such paper"},
     413: {"model": Problem, "description": "The request body is too large"},
     414: {"model": Problem, "description": "The address is too long"},
@@ -172,6 +172,10 @@ def entry_json(annotated: AnnotatedPaper) -> dict:
     }
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value else None
 
@@ -323,7 +327,7 @@ class StoredOut(ApiModel):
     stored: Literal["inserted", "updated", "unchanged"]
 
 
-WRITE_ERRORS = {
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No or a wrong ingest token"},
     403: {"model": Problem, "description": "Pushing papers is turned off on this server"},
     413: ERRORS[413],
@@ -349,6 +353,7 @@ def put_paper(
     result = svc.papers.store_records([record]).stored
     if result.inserted:
         response.status_code = 201
+    stored: Literal["inserted", "updated", "unchanged"]
     stored = "inserted" if result.inserted else "updated" if result.updated else "unchanged"
     return StoredOut(id=record.id, stored=stored)
 

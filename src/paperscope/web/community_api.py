@@ -6,7 +6,7 @@ shape where it has one (`POST /api/papers/submit`, `upvotes`, `numComments`,
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
@@ -39,7 +39,7 @@ router = APIRouter(prefix="/api", tags=["members"])
 # Open to everyone, so listed with the open API (under one tag: Swagger UI lists an
 # operation once per tag).
 open_router = APIRouter(prefix="/api", tags=["api"])
-AUTH_ERRORS = {
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No or a wrong API token"},
     403: {"model": Problem, "description": "Only curators may"},
     404: ERRORS[404],
@@ -72,7 +72,7 @@ def _request_json(requested: Requested) -> SubmissionRequest:
     return SubmissionRequest(
         id=requested.id,
         paper_id=requested.paper_id,
-        status=requested.state,  # type: ignore[arg-type]
+        status=requested.state,
         reason=requested.reason,
         requested_at=as_utc(requested.requested_at),
         attempts=requested.attempts,

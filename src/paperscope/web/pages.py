@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -14,7 +14,7 @@ from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from paperscope.listings import Listing, Period, parse_period
-from paperscope.search.engine import MODES, SearchUnavailable
+from paperscope.search.engine import MODES, EmbeddingProgress, SearchUnavailable
 from paperscope.search.query import MAX_QUERY_CHARS, QuerySyntaxError, SearchFilters
 from paperscope.text import paper_url
 from paperscope.web.auth import Viewer, csrf_token, remember_csrf_cookie, resolve_viewer
@@ -173,7 +173,7 @@ def search(
         page_number = 0
     semantic = svc.search.semantic
     progress = svc.search.embedding_progress()
-    context = {
+    context: dict[str, Any] = {
         "q": q,
         "category": category,
         "published_from": published_from,
@@ -229,6 +229,7 @@ def paper_page(request: Request, svc: Svc, paper_id: str, viewer: Viewer = None)
     if paper.id != paper_id:  # a version, prefix or URL: one canonical address per paper
         return Response(status_code=308, headers={"Location": paper_url(paper.id)})
     similar: list | None = None
+    preparing: EmbeddingProgress | None
     try:
         # CSLS picks the papers (hubs, near everything, held back); they are listed by the
         # similarity shown beside each, so the order and the numbers agree.

@@ -13,6 +13,7 @@ import copy
 import os
 import shutil
 import socket
+from typing import Any
 
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
@@ -44,7 +45,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     if settings.encoder_threads is None and workers > 1:
         # Workers are separate processes that read settings from the environment.
         os.environ["PAPERSCOPE_ENCODER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-    options = {"host": host, "port": port, "workers": workers, "factory": True}
+    options: dict[str, Any] = {"host": host, "port": port, "workers": workers, "factory": True}
     # uvicorn's own access log and proxy-header handling are off: the app has both
     # (web/access_log.py, and ProxyHeadersMiddleware with `forwarded_allow_ips`).
     options |= {"log_level": "warning", "access_log": False, "proxy_headers": False}

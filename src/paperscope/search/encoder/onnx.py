@@ -23,6 +23,7 @@ from paperscope.search.encoder.base import (
 )
 from paperscope.search.encoder.runtimes import (
     _DEVICES,
+    RuntimeKind,
     _computes_in,
     _OnnxRuntimeModel,
     _open_model,
@@ -70,7 +71,7 @@ class OnnxEncoder:
         kind = _runtime_kind(runtime, use_gpu, precision)
         query_kind = _runtime_kind(runtime, use_gpu, query_precision)
         self._open = functools.partial(_open_model, model_path, threads=threads or _cpu_count())
-        self._models: dict[tuple[str, str], _OpenVinoModel | _OnnxRuntimeModel] = {}
+        self._models: dict[tuple[RuntimeKind, str], _OpenVinoModel | _OnnxRuntimeModel] = {}
         self.compute_precision = _computes_in(kind, precision)
         self.query_compute_precision = _computes_in(query_kind, query_precision)
         self._runs_on = (kind, self.compute_precision)
@@ -83,7 +84,7 @@ class OnnxEncoder:
         query_model = self._model(self._queries_run_on)
         self.dim = int(self._run_batch(query_model, [self._tokenizer.encode("").ids]).shape[1])
 
-    def _model(self, runs_on: tuple[str, str]) -> _OpenVinoModel | _OnnxRuntimeModel:
+    def _model(self, runs_on: tuple[RuntimeKind, str]) -> _OpenVinoModel | _OnnxRuntimeModel:
         """The model opened on a runtime, computing in a precision, on first use."""
         if runs_on not in self._models:
             kind, computes_in = runs_on
@@ -120,6 +121,10 @@ class OnnxEncoder:
         pooled = (output * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return _normalise(pooled)
 
+    def _no_batch(self, rows: np.ndarray) -> np.ndarray:
+        """What no text embeds to: for `encode` of nothing (a lone text is refused first)."""
+        return np.empty((len(rows), self.dim), dtype=np.float32)
+
     def encode(
         self,
         texts: Sequence[str],
@@ -127,7 +132,7 @@ class OnnxEncoder:
         on_progress: ProgressCallback | None = None,
     ) -> np.ndarray:
         if not texts or isinstance(texts, str):  # nothing to tokenize (a lone text is refused)
-            return encode_in_batches(texts, self.dim, batch_size, self._run_batch, on_progress)
+            return encode_in_batches(texts, self.dim, batch_size, self._no_batch, on_progress)
         token_ids = self._tokenize(texts)
         model = self._model(self._runs_on)
         return encode_in_batches(

@@ -7,7 +7,7 @@ import functools
 import importlib.util
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -74,7 +74,8 @@ class _OpenVinoModel:
         if actual != computes_in:
             raise RuntimeError(f"OpenVINO computes in {actual}, not the {computes_in} asked for")
         self._request = compiled.create_infer_request()
-        self._static_request = None
+        # The InferRequest for one-text batches, made on the first one.
+        self._static_request: Any = None
         self.compute_precision = computes_in
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:

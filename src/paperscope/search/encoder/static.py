@@ -55,7 +55,7 @@ class StaticEncoder:
                 out[row] = self._embeddings[ids].mean(axis=0)
         if self._normalize:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
-            out = out / np.where(norms > 0, norms, 1.0)
+            out /= np.where(norms > 0, norms, 1.0)
         return out
 
     def encode(

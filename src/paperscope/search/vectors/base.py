@@ -14,12 +14,15 @@ branches on which implementation it holds.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from paperscope.search.similar import Method
 
 # Under this share of papers passing a query's filters, semantic search scans just them.
 SUBSET_SEARCH_BELOW = 0.2
@@ -58,16 +61,27 @@ class VectorSearch(Protocol):
         ...
 
     def similar(
-        self, paper_id: str, k: int, *, candidates: int, method: str
+        self, paper_id: str, k: int, *, candidates: int, method: Method
     ) -> list[tuple[str, float, float]]:
         """(paper id, hubness-corrected score, cosine) of the papers most like one paper."""
         ...
 
 
-class NearestByParts:
+class NearestByParts(ABC):
     """`VectorSearch.nearest` for an implementation that answers its two parts:
     `_nearest(vector, m)`, the m nearest of all its papers, and `_nearest_among(vector, ids,
     m)`, the m nearest of those ids."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def _nearest(self, vector: np.ndarray, k: int) -> Neighbours: ...
+
+    @abstractmethod
+    def _nearest_among(
+        self, vector: np.ndarray, paper_ids: Sequence[str], k: int
+    ) -> Neighbours: ...
 
     def nearest(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> Neighbours:
         """The k papers nearest to a unit vector by cosine, among `allowed` if given."""

@@ -23,7 +23,8 @@ class HnswIndex:
     def __init__(self, index: Index) -> None:
         self.index = index
         # ef at query time: recall against exact search is checked in tests/search.
-        self.index.expansion_search = 128
+        # (usearch has the setter; mypy misses it, written apart from its getter)
+        self.index.expansion_search = 128  # type: ignore[misc]
 
     @classmethod
     def build(cls, matrix: np.ndarray, threads: int = 0) -> HnswIndex:

@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from paperscope.search.similar import neighbour_radius, rerank
+from paperscope.search.similar import Method, neighbour_radius, rerank
 from paperscope.search.vectors.base import NearestByParts, Neighbours, VectorIndex
 from paperscope.search.vectors.embed import load_vectors
 from paperscope.search.vectors.exact import ExactIndex
@@ -150,12 +150,12 @@ class DenseIndex(NearestByParts):
         found, cosines = self.exact.search_rows(vector, rows, k)
         return [(self.ids[r], float(c)) for r, c in zip(found, cosines, strict=True) if r >= 0]
 
-    def rows_of(self, paper_ids: Sequence[str | None]) -> np.ndarray:
+    def rows_of(self, paper_ids: Sequence[str]) -> np.ndarray:
         """Each id's row, -1 where it has no vector."""
         return np.fromiter((self.rows.get(i, -1) for i in paper_ids), np.int64, len(paper_ids))
 
     def similar(
-        self, paper_id: str, k: int = 10, *, candidates: int = 100, method: str = "csls"
+        self, paper_id: str, k: int = 10, *, candidates: int = 100, method: Method = "csls"
     ) -> list[tuple[str, float, float]]:
         """(id, hubness-corrected score, cosine) of the papers most similar to one paper."""
         row = self.rows.get(paper_id)

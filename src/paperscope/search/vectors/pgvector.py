@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import String
 
-from paperscope.search.similar import rerank
+from paperscope.search.similar import Method, rerank
 from paperscope.search.vectors.base import NearestByParts, Neighbours
 from paperscope.search.vectors.embed import load_vectors
 from paperscope.search.vectors.local import neighbour_index, radius_of
@@ -176,7 +176,7 @@ class PgVectors(NearestByParts):
         return None if blob is None else np.frombuffer(blob, dtype="<f4")
 
     def similar(
-        self, paper_id: str, k: int = 10, *, candidates: int = 100, method: str = "csls"
+        self, paper_id: str, k: int = 10, *, candidates: int = 100, method: Method = "csls"
     ) -> list[tuple[str, float, float]]:
         with self.store.engine.begin() as connection:
             _search_breadth(connection, candidates)
