@@ -144,7 +144,7 @@ def index_command(
 @friendly_errors
 def demo_command(
     embed: bool = typer.Option(
-        True, "--embed/--no-embed", help="Embed the papers now (about 2 minutes on 2 cores)."
+        True, "--embed/--no-embed", help="Embed the papers now (about 4 minutes on 2 cores)."
     ),
 ) -> None:
     """Load the shipped demo corpus, its dates moved so that its newest papers are
