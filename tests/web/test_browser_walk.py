@@ -29,6 +29,7 @@ import pytest
 
 from paperscope.demo import DEMO_CORPUS, DemoSource, load_demo
 from paperscope.search.engine import SearchEngine
+from paperscope.search.indexer import Indexer
 from paperscope.settings import Settings
 from paperscope.store import open_store
 from tests.search.conftest import REPO
@@ -99,7 +100,7 @@ def demo(tmp_path_factory, new_database, minilm) -> Settings:
     loaded = load_demo(store, source=DemoSource(today, corpus))
     assert loaded.report.stored.inserted == PAPERS
     assert loaded.newest_day == today - timedelta(days=1)
-    SearchEngine(settings, store, encoder=minilm).update_indexes()
+    Indexer(SearchEngine(settings, store, encoder=minilm)).update()
     store.engine.dispose()
     return settings
 
@@ -122,10 +123,8 @@ def server(demo) -> Iterator[tuple[str, ConsoleServer]]:
         while True:
             assert console.process.poll() is None, "paperscope serve ended"
             try:
-                if httpx.get(f"{base}/healthz", timeout=2).json() == {
-                    "ok": True,
-                    "semantic": True,
-                }:
+                health = httpx.get(f"{base}/healthz", timeout=2).json()
+                if health["semantic"] and health["embedded"] == health["papers"] > 0:
                     break
             except httpx.TransportError:
                 pass

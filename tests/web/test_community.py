@@ -345,11 +345,24 @@ def test_upvotes_are_one_per_member_and_idempotent(people, fresh, community_app)
     assert api.post("/api/papers/2612.99999/upvote", headers=headers).status_code == 404
 
 
+def _settled(services, quiet_s: float = 1.5, limit_s: float = 30.0) -> None:
+    """Wait until the page cache's version (the search snapshot, the community counter) has
+    stood still a moment: earlier tests leave background work (index refreshes, submissions
+    fetched from arXiv) that may move it between two requests."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = (services.search.version(), services.community_version())
+        time.sleep(quiet_s)
+        if (services.search.version(), services.community_version()) == before:
+            return
+
+
 def test_two_signed_in_members_see_only_their_own_state_on_a_cached_page(
     people, fresh, community_app
 ):
     paper = fresh()
     anonymous = TestClient(community_app)
+    _settled(community_app.state.services)
     assert anonymous.get(f"/papers/{paper}").headers["x-cache"] == "miss"
     assert anonymous.get(f"/papers/{paper}").headers["x-cache"] == "hit"
     jo = people("jo@example.org")
