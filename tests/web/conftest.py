@@ -4,6 +4,8 @@ socket (huggingface_hub, schemathesis, Chromium)."""
 
 from __future__ import annotations
 
+import gzip
+import itertools
 import os
 import secrets
 import socket
@@ -19,6 +21,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from paperscope.demo import DEMO_CORPUS, DemoSource, load_demo
 from paperscope.search.engine import SearchEngine
 from paperscope.search.indexer import Indexer
 from paperscope.settings import LOOPBACK_HOSTS, Settings
@@ -173,3 +176,29 @@ def people(community_app, smtp):
         return person
 
     return make
+
+
+def live_demo(folder: Path, minilm, papers: int, **settings) -> Settings:
+    """A data directory as `scripts/run` leaves it: the first `papers` lines of the demo
+    corpus loaded as `paperscope demo` loads them (dated to end yesterday) and embedded."""
+    corpus = folder / "demo.jsonl.gz"
+    with gzip.open(DEMO_CORPUS, "rb") as source, gzip.open(corpus, "wb") as target:
+        target.writelines(itertools.islice(source, papers))
+    models = Path(os.environ.get("PAPERSCOPE_MODELS_DIR", REPO / ".data" / "models"))
+    made = Settings(data_dir=folder / "data", models_dir=models, **settings)
+    store = open_store(made)
+    today = datetime.now(UTC).date()
+    loaded = load_demo(store, source=DemoSource(today, corpus))
+    assert loaded.report.stored.inserted == papers
+    assert loaded.newest_day == today - timedelta(days=1)
+    Indexer(SearchEngine(made, store, encoder=minilm)).update()
+    store.engine.dispose()
+    return made
+
+
+@pytest.fixture(scope="module")
+def community_store(community_settings):
+    """The members' store, for tests that look behind the pages."""
+    store = open_store(community_settings)
+    yield store
+    store.engine.dispose()

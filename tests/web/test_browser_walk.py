@@ -10,8 +10,6 @@ test-artifacts/ (walk-*.png)."""
 
 from __future__ import annotations
 
-import gzip
-import itertools
 import os
 import queue
 import re
@@ -21,22 +19,17 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
-from paperscope.demo import DEMO_CORPUS, DemoSource, load_demo
-from paperscope.search.engine import SearchEngine
-from paperscope.search.indexer import Indexer
 from paperscope.settings import Settings
 from paperscope.store import open_store
-from tests.search.conftest import REPO
-from tests.web.conftest import _free_port
-from tests.web.test_browser import CHROMIUM, FLAGS, shoot
+from tests.web import test_browser
+from tests.web.conftest import _free_port, live_demo
+from tests.web.test_browser import shoot
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
+pytestmark = test_browser.pytestmark
 
 PAPERS = 300  # the first lines of the corpus: four days of papers and the two named ones
 FOLLOWED = "language model agents"
@@ -86,23 +79,7 @@ class ConsoleServer:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, new_database, minilm) -> Settings:
     """A data directory as `scripts/run` leaves it: the demo (a slice) loaded and embedded."""
-    folder = tmp_path_factory.mktemp("walk")
-    corpus = folder / "demo.jsonl.gz"
-    with gzip.open(DEMO_CORPUS, "rb") as source, gzip.open(corpus, "wb") as target:
-        target.writelines(itertools.islice(source, PAPERS))
-    settings = Settings(
-        data_dir=folder / "data",
-        database_url=new_database(),
-        models_dir=Path(os.environ.get("PAPERSCOPE_MODELS_DIR", REPO / ".data" / "models")),
-    )
-    store = open_store(settings)
-    today = datetime.now(UTC).date()
-    loaded = load_demo(store, source=DemoSource(today, corpus))
-    assert loaded.report.stored.inserted == PAPERS
-    assert loaded.newest_day == today - timedelta(days=1)
-    Indexer(SearchEngine(settings, store, encoder=minilm)).update()
-    store.engine.dispose()
-    return settings
+    return live_demo(tmp_path_factory.mktemp("walk"), minilm, PAPERS, database_url=new_database())
 
 
 @pytest.fixture(scope="module")
@@ -135,14 +112,7 @@ def server(demo) -> Iterator[tuple[str, ConsoleServer]]:
         console.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
+browser = test_browser.browser
 
 
 def _contrast(foreground: str, background: str) -> float:

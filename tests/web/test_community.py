@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from paperscope.accounts import utcnow
-from paperscope.store import open_store
 from paperscope.store.models import Comment, Paper, User, Vote
 from tests.web.conftest import RECENT
 from tests.web.members import csrf_in
@@ -25,10 +24,8 @@ SQL = "'); DROP TABLE users; --"
 
 
 @pytest.fixture(scope="module")
-def store(community_settings):
-    store = open_store(community_settings)
-    yield store
-    store.engine.dispose()
+def store(community_store):
+    return community_store
 
 
 @pytest.fixture(scope="module")

@@ -6,24 +6,16 @@ end yesterday), with real MiniLM vectors."""
 
 from __future__ import annotations
 
-import gzip
-import itertools
-import os
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from paperscope.demo import DEMO_CORPUS, DemoSource, load_demo
-from paperscope.search.engine import SearchEngine
-from paperscope.search.indexer import Indexer
 from paperscope.settings import LOOPBACK_HOSTS, Settings
 from paperscope.store import open_store
 from paperscope.web.app import create_app
-from tests.search.conftest import REPO
+from tests.web.conftest import live_demo
 from tests.web.members import Person
 
 PAPERS = 300  # the first lines of the corpus: four days of papers and the two named ones
@@ -31,27 +23,16 @@ PAPERS = 300  # the first lines of the corpus: four days of papers and the two n
 
 @pytest.fixture(scope="module")
 def demo_settings(tmp_path_factory, new_database, smtp, minilm) -> Settings:
-    folder = tmp_path_factory.mktemp("demo-live")
-    corpus = folder / "demo.jsonl.gz"
-    with gzip.open(DEMO_CORPUS, "rb") as source, gzip.open(corpus, "wb") as target:
-        target.writelines(itertools.islice(source, PAPERS))
-    settings = Settings(
-        data_dir=folder / "data",
+    return live_demo(
+        tmp_path_factory.mktemp("demo-live"),
+        minilm,
+        PAPERS,
         database_url=new_database(),
-        models_dir=Path(os.environ.get("PAPERSCOPE_MODELS_DIR", REPO / ".data" / "models")),
         allowed_hosts=["testserver", *LOOPBACK_HOSTS],
         public_url="http://testserver",
         mail_from="paperscope <papers@example.org>",
         **smtp.settings(),
     )
-    store = open_store(settings)
-    today = datetime.now(UTC).date()
-    loaded = load_demo(store, source=DemoSource(today, corpus))
-    assert loaded.report.stored.inserted == PAPERS
-    assert loaded.newest_day == today - timedelta(days=1)
-    Indexer(SearchEngine(settings, store, encoder=minilm)).update()
-    store.engine.dispose()
-    return settings
 
 
 @pytest.fixture(scope="module")

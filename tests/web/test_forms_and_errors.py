@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperscope.accounts import utcnow
-from paperscope.store import open_store
 from paperscope.web.app import create_app
 from tests.mail_server import link_in
 from tests.web.conftest import RECENT
@@ -21,10 +20,8 @@ from tests.web.members import csrf_in
 
 
 @pytest.fixture(scope="module")
-def store(community_settings):
-    store = open_store(community_settings)
-    yield store
-    store.engine.dispose()
+def store(community_store):
+    return community_store
 
 
 @pytest.fixture(scope="module")
