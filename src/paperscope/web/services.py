@@ -19,7 +19,7 @@ from paperscope.listings import Listings
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchEngine
 from paperscope.settings import Settings
-from paperscope.store import Store, StoredPaper
+from paperscope.store import Store
 
 
 @dataclass
@@ -92,8 +92,3 @@ Svc = Annotated[Services, Depends(services)]
 def client_address(request: Request) -> str:
     """The client's address (the proxy's word for it where trusted): rate limits count by it."""
     return request.client.host if request.client else "unknown"
-
-
-def find_paper(svc: Services, paper_id: str) -> StoredPaper:
-    """The stored paper for any spelling of its id (versions, arXiv: prefix, abs URL)."""
-    return svc.listings.paper(paper_id)
