@@ -24,7 +24,6 @@ from sqlalchemy import text
 
 from paperscope.search.evaluate import (
     DEPTH,
-    benchmark_record,
     load_beir,
     metrics,
     scratch_store,
@@ -76,7 +75,7 @@ def main() -> None:
             runs["tantivy"][query_id] = [hit.paper_id for hit in hits]
 
     with scratch_store(args.database_url) as (store, _):
-        store.papers.upsert([benchmark_record(d) for d in benchmark.documents])
+        store.papers.upsert(benchmark.records)
         with store.engine.begin() as connection:
             for statement in filter(str.strip, FULL_TEXT.split(";")):
                 connection.execute(text(statement))

@@ -63,7 +63,7 @@ class Paperscope:
 
     @cached_property
     def papers(self) -> PapersIn:
-        return PapersIn(self.store, self.indexer, batch_size=self.settings.ingest_batch_size)
+        return PapersIn(self.store, batch_size=self.settings.ingest_batch_size)
 
     @cached_property
     def listings(self) -> Listings:

@@ -52,56 +52,49 @@ class PaperscopeError(Exception):
     status: int = 500
     hints: tuple[str, ...] = ()
 
+    def __init_subclass__(cls, *, status: int | None = None, **kwargs: object) -> None:
+        # A kind names its HTTP answer in its class line: `class NotFound(PaperscopeError,
+        # status=404)`; a subclass without one answers as its parent does.
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+
     @property
     def message(self) -> str:
         return str(self)
 
 
-class InvalidInput(PaperscopeError):
+class InvalidInput(PaperscopeError, status=422):
     """What was given (a parameter, a form field, a file) cannot be used as it is."""
 
-    status = 422
 
-
-class Unauthorized(PaperscopeError):
+class Unauthorized(PaperscopeError, status=401):
     """Who is asking is not known: sign in, or send a token."""
 
-    status = 401
 
-
-class Forbidden(PaperscopeError):
+class Forbidden(PaperscopeError, status=403):
     """Known, but not allowed to."""
 
-    status = 403
+
+class NotFound(PaperscopeError, status=404):
+    """What was asked for is not there (a paper, a collection, a member)."""
 
 
-class NotFound(PaperscopeError):
-    status = 404
-
-
-class Conflict(PaperscopeError):
+class Conflict(PaperscopeError, status=409):
     """The change collides with what is there (a name in use, a paper submitted already)."""
 
-    status = 409
+
+class TooLarge(PaperscopeError, status=413):
+    """What was sent is larger than paperscope takes."""
 
 
-class TooLarge(PaperscopeError):
-    status = 413
-
-
-class TooManyRequests(PaperscopeError):
+class TooManyRequests(PaperscopeError, status=429):
     """Too many requests of one kind: the message says when to try again."""
 
-    status = 429
 
-
-class Upstream(PaperscopeError):
+class Upstream(PaperscopeError, status=502):
     """A server paperscope asks (arXiv) answered badly or not at all."""
 
-    status = 502
 
-
-class Unavailable(PaperscopeError):
+class Unavailable(PaperscopeError, status=503):
     """Not possible yet: an index is being built, a model or mail is not set up."""
-
-    status = 503

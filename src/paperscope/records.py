@@ -29,34 +29,35 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z\-]+)?")
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
-# A URL split by arXiv's hard line breaks ends its line with '/' or '-'.
-_BROKEN_URL = re.compile(r"((?:github|gitlab)\.com/\S*[/\-])\s*\n\s*(?=\S)")
-_CODE_LINK = re.compile(
-    r"(?:https?://)?(?:www\.)?(?P<host>github\.com|gitlab\.com)"
-    r"/(?P<path>[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-~%/#?=&+]*)?)",
-    re.IGNORECASE,
-)
-_NOT_REPO_OWNERS = {"features", "about", "pricing", "topics", "explore", "orgs", "marketplace"}
 
 
 class BadRecord(InvalidInput, ValueError):
     """A source record that cannot be stored; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
-class PaperRecord:
-    id: str
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaperMetadata:
+    """What a source says about a paper: arXiv's metadata, as a file, a harvest or a PUT
+    body (web/api.py `PaperIn`) gives it, before `make_record` checks it."""
+
     title: str
     abstract: str
     authors: tuple[str, ...]
     categories: tuple[str, ...]
-    primary_category: str | None
+    primary_category: str | None = None
     version: int | None = None
     comment: str | None = None
     journal_ref: str | None = None
     doi: str | None = None
     published: datetime | None = None
     updated: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaperRecord(PaperMetadata):
+    """One paper, checked and normalised (`make_record`), as it is stored."""
+
+    id: str
     code_links: tuple[str, ...] = field(default=())
 
     @property
@@ -94,6 +95,16 @@ def clean_text(value: object, *, what: str, limit: int, single_line: bool = Fals
     if len(text) > limit:
         raise BadRecord(f"{what} has {len(text):,} characters (limit {limit:,})")
     return text
+
+
+# A URL split by arXiv's hard line breaks ends its line with '/' or '-'.
+_BROKEN_URL = re.compile(r"((?:github|gitlab)\.com/\S*[/\-])\s*\n\s*(?=\S)")
+_CODE_LINK = re.compile(
+    r"(?:https?://)?(?:www\.)?(?P<host>github\.com|gitlab\.com)"
+    r"/(?P<path>[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-~%/#?=&+]*)?)",
+    re.IGNORECASE,
+)
+_NOT_REPO_OWNERS = {"features", "about", "pricing", "topics", "explore", "orgs", "marketplace"}
 
 
 def find_code_links(*texts: str | None) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -46,18 +46,20 @@ def _config_file(data_dir: str | os.PathLike[str] | None = None) -> Path:
     return (Path(data_dir).expanduser() if data_dir else _default_data_dir()) / "paperscope.toml"
 
 
-class StorageSettings(BaseModel):
+class _Group(BaseModel):
+    """A group of settings: each field's help is the docstring under it."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+
+class StorageSettings(_Group):
     """Where paperscope keeps its state."""
 
-    data_dir: Path = Field(
-        default_factory=_default_data_dir,
-        description="where the database, indexes and caches live (default: the per-user data dir)",
-    )
-    database_url: str | None = Field(
-        default=None,
-        description="SQLite (default: a file in the data dir), or PostgreSQL with pgvector "
-        "(postgresql+psycopg://user:password@host/db)",
-    )
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    """where the database, indexes and caches live (default: the per-user data dir)"""
+    database_url: str | None = Field(None)
+    """SQLite (default: a file in the data dir), or PostgreSQL with pgvector
+    (postgresql+psycopg://user:password@host/db)"""
 
     @field_validator("data_dir")
     @classmethod
@@ -65,147 +67,105 @@ class StorageSettings(BaseModel):
         return value.expanduser()
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(_Group):
     """Papers in: arXiv's endpoints (tests point them at 127.0.0.1) and how to ask them."""
 
-    arxiv_oai_url: str = Field(
-        default="https://oaipmh.arxiv.org/oai", description="arXiv's OAI-PMH endpoint"
-    )
-    arxiv_api_url: str = Field(
-        default="https://export.arxiv.org/api/query", description="the arXiv API's endpoint"
-    )
+    arxiv_oai_url: str = Field("https://oaipmh.arxiv.org/oai")
+    """arXiv's OAI-PMH endpoint"""
+    arxiv_api_url: str = Field("https://export.arxiv.org/api/query")
+    """the arXiv API's endpoint"""
     # arXiv asks for one request every 3 seconds from harvesters.
-    arxiv_request_delay_s: float = Field(
-        default=3.0, ge=0, description="pause between requests to arXiv"
-    )
-    arxiv_max_retries: int = Field(
-        default=5, ge=0, description="tries again after a 429, a 5xx or a broken connection"
-    )
-    arxiv_max_retry_after_s: float = Field(
-        default=600.0,
-        ge=0,
-        description="longest wait between tries (a longer Retry-After is cut to it)",
-    )
-    http_timeout_s: float = Field(default=60.0, gt=0, description="wait for an answer from arXiv")
-    user_agent: str = Field(
-        default="paperscope/0.1 (+https://github.com/paperscope/paperscope)",
-        description="how requests to arXiv introduce themselves",
-    )
-    ingest_batch_size: int = Field(default=2000, ge=1, description="papers per transaction")
-    ingest_token: SecretStr | None = Field(
-        default=None,
-        min_length=16,
-        description="bearer token for PUT /api/papers/{id} (pushing papers); unset: off",
-    )
+    arxiv_request_delay_s: float = Field(3.0, ge=0)
+    """pause between requests to arXiv"""
+    arxiv_max_retries: int = Field(5, ge=0)
+    """tries again after a 429, a 5xx or a broken connection"""
+    arxiv_max_retry_after_s: float = Field(600.0, ge=0)
+    """longest wait between tries (a longer Retry-After is cut to it)"""
+    http_timeout_s: float = Field(60.0, gt=0)
+    """wait for an answer from arXiv"""
+    user_agent: str = Field("paperscope/0.1 (+https://github.com/paperscope/paperscope)")
+    """how requests to arXiv introduce themselves"""
+    ingest_batch_size: int = Field(2000, ge=1)
+    """papers per transaction"""
+    ingest_token: SecretStr | None = Field(None, min_length=16)
+    """bearer token for PUT /api/papers/{id} (pushing papers); unset: off"""
     # More (a first bulk load) is left to `paperscope index`, which says so.
-    embed_on_ingest_max: int = Field(
-        default=5_000, ge=0, description="ingest embeds new papers itself only up to this many"
-    )
-    progress_log_every_s: float = Field(
-        default=10.0,
-        gt=0,
-        le=3600,
-        description="how often paperscope index reports progress when not on a terminal",
-    )
+    embed_on_ingest_max: int = Field(5_000, ge=0)
+    """ingest embeds new papers itself only up to this many"""
+    progress_log_every_s: float = Field(10.0, gt=0, le=3600)
+    """how often paperscope index reports progress when not on a terminal"""
 
 
-class SearchSettings(BaseModel):
+class SearchSettings(_Group):
     """Finding papers. Fusion defaults were chosen on SciFact train (README, "Search quality")."""
 
-    models_dir: Path | None = Field(
-        default=None,  # filled in from data_dir by Settings
-        description="where paperscope models install puts the embedding model "
-        "(default: models/ in the data dir)",
-    )
-    embedding_model: str = Field(
-        default="minilm",
-        description="minilm, potion, or a folder with model.onnx + tokenizer.json "
-        "(or a model2vec model)",
-    )
-    vector_index: Literal["auto", "exact", "hnsw"] = Field(
-        default="auto", description="exact, hnsw, or auto (HNSW from 20k papers)"
-    )
+    # Unset: filled in from data_dir by Settings.
+    models_dir: Path | None = Field(None)
+    """where paperscope models install puts the embedding model (default: models/ in the data
+    dir)"""
+    embedding_model: str = Field("minilm")
+    """minilm, potion, or a folder with model.onnx + tokenizer.json (or a model2vec model)"""
+    vector_index: Literal["auto", "exact", "hnsw"] = Field("auto")
+    """exact, hnsw, or auto (HNSW from 20k papers)"""
     # Stored vectors are always float32 (the same on every machine); "fast" queries run in
     # bfloat16 where the CPU has it, and such a host then orders some results unlike others.
-    query_precision: Literal["exact", "fast"] = Field(
-        default="exact", description="exact (float32) or fast (OpenVINO bfloat16) query vectors"
-    )
+    query_precision: Literal["exact", "fast"] = Field("exact")
+    """exact (float32) or fast (OpenVINO bfloat16) query vectors"""
     # `paperscope serve` with several workers gives each its share, so they do not fight.
-    encoder_threads: int | None = Field(
-        default=None, ge=1, le=256, description="threads the embedding model may use (all cores)"
-    )
-    fusion: Literal["convex", "rrf"] = Field(
-        default="convex", description="how hybrid search fuses: convex or rrf"
-    )
-    fusion_alpha: float = Field(
-        default=0.45, ge=0, le=1, description="the semantic side's weight in convex fusion"
-    )
-    rrf_k: float = Field(default=60.0, gt=0, description="reciprocal rank fusion's k")
-    fusion_candidates: int = Field(
-        default=100, ge=10, le=1000, description="results each side offers to fusion"
-    )
+    encoder_threads: int | None = Field(None, ge=1, le=256)
+    """threads the embedding model may use (all cores)"""
+    fusion: Literal["convex", "rrf"] = Field("convex")
+    """how hybrid search fuses: convex or rrf"""
+    fusion_alpha: float = Field(0.45, ge=0, le=1)
+    """the semantic side's weight in convex fusion"""
+    rrf_k: float = Field(60.0, gt=0)
+    """reciprocal rank fusion's k"""
+    fusion_candidates: int = Field(100, ge=10, le=1000)
+    """results each side offers to fusion"""
     # Gibberish has nearest neighbours too. On SciFact the best cosine of 1,108 of its 1,109
     # queries is above 0.3, that of 90% of 420 random letter strings below.
-    min_similarity: float = Field(
-        default=0.3,
-        ge=-1,
-        le=1,
-        description="a query sharing no word with any paper finds only papers this close",
-    )
-    similar_method: Literal["plain", "csls"] = Field(
-        default="csls", description="similar papers by plain cosine or hubness-reduced (csls)"
-    )
-    similar_candidates: int = Field(
-        default=100, ge=10, le=1000, description="nearest papers re-ranked for similar papers"
-    )
+    min_similarity: float = Field(0.3, ge=-1, le=1)
+    """a query sharing no word with any paper finds only papers this close"""
+    similar_method: Literal["plain", "csls"] = Field("csls")
+    """similar papers by plain cosine or hubness-reduced (csls)"""
+    similar_candidates: int = Field(100, ge=10, le=1000)
+    """nearest papers re-ranked for similar papers"""
 
 
-class WebSettings(BaseModel):
+class WebSettings(_Group):
     """`paperscope serve`: where, for whom, and within which limits."""
 
-    host: str = Field(default="127.0.0.1", description="the address serve listens on")
-    port: int = Field(default=8000, ge=0, le=65535, description="the port serve listens on")
-    workers: int = Field(default=1, ge=1, le=64, description="server processes")
+    host: str = Field("127.0.0.1")
+    """the address serve listens on"""
+    port: int = Field(8000, ge=0, le=65535)
+    """the port serve listens on"""
+    workers: int = Field(1, ge=1, le=64)
+    """server processes"""
     # Never a request's Host header: unset, links use the request's own address, which must
     # then be one of `allowed_hosts`.
-    public_url: str | None = Field(
-        default=None,
-        description="the address readers use (https://papers.example); every absolute link "
-        "is built on it; with https, answers carry HSTS",
-    )
+    public_url: str | None = Field(None)
+    """the address readers use (https://papers.example); every absolute link is built on it; with
+    https, answers carry HSTS"""
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(LOOPBACK_HOSTS),
-        description="host names a request's Host may carry (*.example.org for subdomains); "
-        "the public URL's is always allowed; any other gets 400",
+        default_factory=lambda: list(LOOPBACK_HOSTS)
     )
-    forwarded_allow_ips: str = Field(
-        default="127.0.0.1",
-        description="proxies whose X-Forwarded-For/-Proto are believed "
-        "(addresses or networks, comma-separated)",
-    )
-    access_log: bool = Field(default=True, description="one JSON line per request on stdout")
-    max_request_body_bytes: int = Field(
-        default=1_000_000, ge=1_000, le=100_000_000, description="larger bodies get 413"
-    )
+    """host names a request's Host may carry (*.example.org for subdomains); the public URL's is
+    always allowed; any other gets 400"""
+    forwarded_allow_ips: str = Field("127.0.0.1")
+    """proxies whose X-Forwarded-For/-Proto are believed (addresses or networks, comma-separated)"""
+    access_log: bool = Field(True)
+    """one JSON line per request on stdout"""
+    max_request_body_bytes: int = Field(1_000_000, ge=1_000, le=100_000_000)
+    """larger bodies get 413"""
     # 16 KiB: a query of the longest allowed (1,000 characters) fits even percent-encoded.
-    max_url_chars: int = Field(
-        default=16_384, ge=256, le=65_536, description="longer addresses get 414"
-    )
-    page_cache_s: float = Field(
-        default=60.0,
-        ge=0,
-        le=3600,
-        description="rendered pages and API answers are kept this long (0: off)",
-    )
-    max_concurrent_requests: int = Field(
-        default=2,
-        ge=0,
-        le=1000,
-        description="requests a process works on at once; the rest wait in order (0: no limit)",
-    )
-    subscriptions_enabled: bool = Field(
-        default=True, description='the "trending papers in your inbox" box on every page'
-    )
+    max_url_chars: int = Field(16_384, ge=256, le=65_536)
+    """longer addresses get 414"""
+    page_cache_s: float = Field(60.0, ge=0, le=3600)
+    """rendered pages and API answers are kept this long (0: off)"""
+    max_concurrent_requests: int = Field(2, ge=0, le=1000)
+    """requests a process works on at once; the rest wait in order (0: no limit)"""
+    subscriptions_enabled: bool = Field(True)
+    """the "trending papers in your inbox" box on every page"""
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -235,120 +195,92 @@ class WebSettings(BaseModel):
         return url.strip().rstrip("/")
 
 
-class MailSettings(BaseModel):
+class MailSettings(_Group):
     """One SMTP server for sign-in links and digests. No host: no mail; a server bound to
     loopback then prints sign-in links on its console instead (one person, at once)."""
 
-    smtp_host: str | None = Field(default=None, description="the mail server; unset: no mail")
-    smtp_port: int = Field(default=587, ge=1, le=65535, description="its port")
-    smtp_security: Literal["none", "starttls", "tls"] = Field(
-        default="starttls", description="starttls, tls or none"
-    )
-    smtp_user: str | None = Field(default=None, description="user name to log in with")
-    smtp_password: SecretStr | None = Field(default=None, description="password to log in with")
-    smtp_timeout_s: float = Field(default=30.0, gt=0, description="wait for the mail server")
-    mail_from: str = Field(
-        default="paperscope <paperscope@localhost>", description="who mail comes from"
-    )
-    dkim_private_key: Path | None = Field(
-        default=None, description="a PEM private key file: DKIM-sign all mail"
-    )
-    dkim_selector: str | None = Field(default=None, description="the DKIM key's selector")
-    dkim_domain: str | None = Field(
-        default=None, description="the DKIM signing domain (default: the From's)"
-    )
+    smtp_host: str | None = Field(None)
+    """the mail server; unset: no mail"""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    """its port"""
+    smtp_security: Literal["none", "starttls", "tls"] = Field("starttls")
+    """starttls, tls or none"""
+    smtp_user: str | None = Field(None)
+    """user name to log in with"""
+    smtp_password: SecretStr | None = Field(None)
+    """password to log in with"""
+    smtp_timeout_s: float = Field(30.0, gt=0)
+    """wait for the mail server"""
+    mail_from: str = Field("paperscope <paperscope@localhost>")
+    """who mail comes from"""
+    dkim_private_key: Path | None = Field(None)
+    """a PEM private key file: DKIM-sign all mail"""
+    dkim_selector: str | None = Field(None)
+    """the DKIM key's selector"""
+    dkim_domain: str | None = Field(None)
+    """the DKIM signing domain (default: the From's)"""
 
 
-class DigestSettings(BaseModel):
+class DigestSettings(_Group):
     """`paperscope digest send`: what goes in a digest, how rows are claimed and retried."""
 
-    digest_max_papers: int = Field(
-        default=DIGEST_MAX_PAPERS,
-        ge=1,
-        le=100,
-        description="papers an email for a new subscriber, until they choose",
-    )
-    digest_lease_s: float = Field(
-        default=120.0, gt=0, description="how long a sender holds the messages it claimed"
-    )
-    digest_batch: int = Field(
-        default=100, ge=1, le=10_000, description="subscribers claimed and composed at once"
-    )
-    digest_retry_s: float = Field(
-        default=300.0, ge=0, description="first wait after a temporary failure; doubles each try"
-    )
-    digest_max_attempts: int = Field(
-        default=6, ge=1, description="tries before a message is given up"
-    )
+    digest_max_papers: int = Field(DIGEST_MAX_PAPERS, ge=1, le=100)
+    """papers an email for a new subscriber, until they choose"""
+    digest_lease_s: float = Field(120.0, gt=0)
+    """how long a sender holds the messages it claimed"""
+    digest_batch: int = Field(100, ge=1, le=10_000)
+    """subscribers claimed and composed at once"""
+    digest_retry_s: float = Field(300.0, ge=0)
+    """first wait after a temporary failure; doubles each try"""
+    digest_max_attempts: int = Field(6, ge=1)
+    """tries before a message is given up"""
 
 
-class AccountSettings(BaseModel):
+class AccountSettings(_Group):
     """Members: sign in with a one-time link (no passwords)."""
 
-    sign_in_link_minutes: int = Field(
-        default=15, ge=1, le=24 * 60, description="how long a sign-in link works"
-    )
-    session_days: int = Field(default=30, ge=1, le=365, description="how long a session lasts")
+    sign_in_link_minutes: int = Field(15, ge=1, le=24 * 60)
+    """how long a sign-in link works"""
+    session_days: int = Field(30, ge=1, le=365)
+    """how long a session lasts"""
     # Others get the same answer, and no mail.
-    open_signup: bool = Field(
-        default=True,
-        description="the first sign-in makes the account; false: only addresses an operator added",
-    )
+    open_signup: bool = Field(True)
+    """the first sign-in makes the account; false: only addresses an operator added"""
     # Unset: a key made once and kept in the database (every server shares it).
-    secret_key: SecretStr | None = Field(
-        default=None,
-        min_length=16,
-        description="signs CSRF tokens (default: made once, kept in the database; set to rotate)",
-    )
+    secret_key: SecretStr | None = Field(None, min_length=16)
+    """signs CSRF tokens (default: made once, kept in the database; set to rotate)"""
     # Held in the database so that they hold across app servers.
-    sign_in_requests_per_hour: int = Field(
-        default=5, ge=1, description="sign-in links an address may ask for an hour"
-    )
-    sign_in_requests_per_hour_per_client: int = Field(
-        default=30, ge=1, description="sign-in links a client may ask for an hour"
-    )
+    sign_in_requests_per_hour: int = Field(5, ge=1)
+    """sign-in links an address may ask for an hour"""
+    sign_in_requests_per_hour_per_client: int = Field(30, ge=1)
+    """sign-in links a client may ask for an hour"""
 
 
-class CommunitySettings(BaseModel):
+class CommunitySettings(_Group):
     """Submissions, votes, comments and trending, with Hugging Face's defaults."""
 
-    submission_max_age_days: int = Field(
-        default=7, ge=1, le=3650, description="how old a submitted paper may be"
-    )
-    submissions_per_day: int = Field(
-        default=5, ge=1, le=1000, description="papers a member may submit a day"
-    )
-    submissions_per_hour: int = Field(
-        default=20, ge=1, description="submission requests a member may make an hour"
-    )
+    submission_max_age_days: int = Field(7, ge=1, le=3650)
+    """how old a submitted paper may be"""
+    submissions_per_day: int = Field(5, ge=1, le=1000)
+    """papers a member may submit a day"""
+    submissions_per_hour: int = Field(20, ge=1)
+    """submission requests a member may make an hour"""
     # A paper paperscope lacks is fetched from arXiv off the request path.
-    submission_fetch_timeout_s: float = Field(
-        default=10.0,
-        gt=0,
-        le=120,
-        description="each try to fetch a submitted paper from arXiv waits this long",
-    )
-    submission_fetch_give_up_s: float = Field(
-        default=1800.0,
-        gt=0,
-        description="a paper arXiv has not answered for this long fails, with a reason shown",
-    )
-    comment_max_chars: int = Field(
-        default=10_000, ge=100, le=100_000, description="longest comment"
-    )
-    votes_per_minute: int = Field(
-        default=60, ge=1, description="upvotes a member may cast a minute"
-    )
-    comments_per_hour: int = Field(
-        default=30, ge=1, description="comments a member may post an hour"
-    )
+    submission_fetch_timeout_s: float = Field(10.0, gt=0, le=120)
+    """each try to fetch a submitted paper from arXiv waits this long"""
+    submission_fetch_give_up_s: float = Field(1800.0, gt=0)
+    """a paper arXiv has not answered for this long fails, with a reason shown"""
+    comment_max_chars: int = Field(10_000, ge=100, le=100_000)
+    """longest comment"""
+    votes_per_minute: int = Field(60, ge=1)
+    """upvotes a member may cast a minute"""
+    comments_per_hour: int = Field(30, ge=1)
+    """comments a member may post an hour"""
     # score = (upvotes + 1) / (hours since published + 2) ** gravity
-    trending_window_days: int = Field(
-        default=7, ge=1, le=90, description="trending ranks the papers of this many last days"
-    )
-    trending_gravity: float = Field(
-        default=1.5, ge=0, le=5, description="trending's exponent: how fast age weighs"
-    )
+    trending_window_days: int = Field(7, ge=1, le=90)
+    """trending ranks the papers of this many last days"""
+    trending_gravity: float = Field(1.5, ge=0, le=5)
+    """trending's exponent: how fast age weighs"""
 
 
 GROUPS: dict[str, type[BaseModel]] = {
@@ -453,7 +385,12 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = tuple(
-    Setting(group, name, None if field.default_factory else field.default, field.description or "")
+    Setting(
+        group,
+        name,
+        None if field.default_factory else field.default,
+        " ".join((field.description or "").split()),
+    )
     for group, model in GROUPS.items()
     for name, field in model.model_fields.items()
 )

@@ -43,10 +43,9 @@ class RateLimited(TooManyRequests, RuntimeError):
     """Too many requests of one kind; the message says which and when to retry."""
 
 
-class LinkRefused(InvalidInput, RuntimeError):
+class LinkRefused(InvalidInput, RuntimeError, status=400):
     """A sign-in link that does not work (any more): `state` is why."""
 
-    status = 400
     hints = ("Ask for a new link.",)
 
     def __init__(self, state: str) -> None:

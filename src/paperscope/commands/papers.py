@@ -34,7 +34,7 @@ from paperscope.ingest import IngestReport, JsonlFileSource
 
 def _index(core, embed: bool | None) -> dict[str, int]:
     with stage_progress(every_s=core.settings.progress_log_every_s) as advance:
-        return core.papers.bring_indexes_up(embed=embed, on_progress=advance, on_note=note)
+        return core.indexer.update(embed=embed, on_progress=advance, on_note=note)
 
 
 @friendly_errors

@@ -21,6 +21,7 @@ from paperscope.console import (
     print_similar,
     stage_progress,
 )
+from paperscope.recommend import published_days
 from paperscope.settings import Settings
 
 
@@ -107,7 +108,8 @@ def recommend_command(
     dislikes = [parse_arxiv_id(i).base for i in dislike or []]
     first, last = parse_day(start, "--from"), parse_day(until, "--until")
     with open_app() as core:
-        found = core.recommender.published_between(likes, dislikes, first, last, limit)
+        since, before = published_days(first, last)
+        found = core.recommender.recommend(likes, dislikes, start=since, end=before, limit=limit)
         papers = core.recommender.papers([r.paper_id for r in found])
     if as_json:
         print_json(

@@ -21,10 +21,8 @@ from paperscope.store.digests import StoredSubscriber
 CONFIRM_MAX_AGE_S = 7 * 86400
 
 
-class BadLink(InvalidInput, ValueError):
+class BadLink(InvalidInput, ValueError, status=400):
     """A digest link that is forged, expired or for someone no longer subscribed."""
-
-    status = 400
 
 
 class DigestLinks:

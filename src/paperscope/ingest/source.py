@@ -12,7 +12,7 @@ from paperscope.records import PaperRecord
 from paperscope.store import Store, UpsertResult
 
 if TYPE_CHECKING:
-    from paperscope.search.indexer import Indexer, StageProgress
+    pass
 
 # How many skipped records a report keeps word for word; the rest are only counted.
 _KEPT_EXAMPLES = 20
@@ -89,12 +89,11 @@ class IngestReport:
 
 class PapersIn:
     """The one way papers come in: every source, the PUT API and members' submissions store
-    their records here (`store_records`), and an ingest run ends by deciding what to index
-    (`bring_indexes_up`)."""
+    their records here (`store_records`); an ingest run then brings the indexes up
+    (`Indexer.update`, which decides whether to embed)."""
 
-    def __init__(self, store: Store, indexer: Indexer | None = None, *, batch_size: int = 2000):
+    def __init__(self, store: Store, *, batch_size: int = 2000):
         self.store = store
-        self.indexer = indexer
         self.batch_size = batch_size
 
     def store_records(self, records: Iterable[PaperRecord | Skipped]) -> IngestReport:
@@ -145,19 +144,6 @@ class PapersIn:
                 flush()
         flush()
         return report
-
-    def bring_indexes_up(
-        self,
-        *,
-        embed: bool | None = None,
-        on_progress: StageProgress | None = None,
-        on_note: Callable[[str], None] | None = None,
-    ) -> dict[str, int]:
-        """After an ingest: bring the indexes level with the store; `embed=None` embeds only
-        when few papers wait for it (`Indexer.update`)."""
-        if self.indexer is None:
-            raise RuntimeError("this PapersIn was made without an indexer")
-        return self.indexer.update(embed=embed, on_progress=on_progress, on_note=on_note)
 
 
 def ingest(

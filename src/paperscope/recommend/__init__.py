@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
@@ -25,6 +25,16 @@ from paperscope.store import Store
 from paperscope.store.accounts import Member
 
 RANDOM_NEGATIVES = 200  # papers drawn at random, as negatives beside the dislikes
+
+
+def published_days(
+    first: date | None, last: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """The [start, end) that papers first published from day `first` to day `last` (both
+    included; either open) fall in."""
+    start = datetime.combine(first, time.min) if first else None
+    end = datetime.combine(last, time.min) + timedelta(days=1) if last else None
+    return start, end
 
 
 class NotEmbedded(Unavailable, ValueError):
@@ -98,24 +108,6 @@ class Recommender:
             raise NotEmbedded("none of those papers has a vector yet: run `paperscope index`")
         pool = candidates if candidates is not None else self.store.papers.published_ids(start, end)
         return self._candidates(pool).recommend(likes, dislikes, limit)
-
-    def published_between(
-        self,
-        likes: Sequence[str],
-        dislikes: Sequence[str] = (),
-        first: date | None = None,
-        last: date | None = None,
-        limit: int = 20,
-    ) -> list[Recommendation]:
-        """`recommend` among the papers first published from day `first` to day `last`
-        (both included; either open)."""
-        return self.recommend(
-            likes,
-            dislikes,
-            start=datetime.combine(first, datetime.min.time()) if first else None,
-            end=datetime.combine(last, datetime.min.time()) + timedelta(days=1) if last else None,
-            limit=limit,
-        )
 
     def for_member(
         self,

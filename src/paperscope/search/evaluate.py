@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +35,7 @@ from paperscope.search.vectors.embed import paper_text
 from paperscope.search.vectors.exact import ExactIndex
 from paperscope.settings import Settings
 from paperscope.store import Store, StoredPaper, create_database_engine, migrate
+from paperscope.store.papers import stored_paper
 
 DEPTH = 100
 SCRATCH_SCHEMA = "paperscope_benchmark"
@@ -43,9 +45,14 @@ RRF_KS = [5, 10, 20, 40, 60, 100]
 
 @dataclass(frozen=True)
 class Benchmark:
-    documents: list[StoredPaper]
+    records: list[PaperRecord]
     queries: dict[str, str]
     qrels: dict[str, dict[str, dict[str, int]]]  # split -> query id -> doc id -> grade
+
+    @cached_property
+    def documents(self) -> list[StoredPaper]:
+        """The records as the store gives papers back (what the lexical index takes)."""
+        return [stored_paper(record) for record in self.records]
 
 
 def _open(path: Path):
@@ -60,26 +67,17 @@ def _first(directory: Path, name: str) -> Path:
 
 
 def load_beir(directory: Path) -> Benchmark:
-    documents = []
+    records = []
     with _open(_first(directory, "corpus.jsonl")) as stream:
         for line in stream:
             row = json.loads(line)
-            documents.append(
-                StoredPaper(
+            records.append(
+                PaperRecord(
                     id=str(row["_id"]),
-                    version=None,
                     title=row.get("title") or "",
                     abstract=row.get("text") or "",
-                    authors=[],
-                    categories=[],
-                    primary_category=None,
-                    comment=None,
-                    journal_ref=None,
-                    doi=None,
-                    published=None,
-                    updated=None,
-                    code_links=[],
-                    content_hash="",
+                    authors=(),
+                    categories=(),
                 )
             )
     with _open(_first(directory, "queries.jsonl")) as stream:
@@ -94,7 +92,7 @@ def load_beir(directory: Path) -> Benchmark:
             query_id, doc_id, grade = parts[0], parts[1], int(parts[-1])
             split.setdefault(query_id, {})[doc_id] = grade
         qrels[path.stem] = split
-    return Benchmark(documents, queries, qrels)
+    return Benchmark(records, queries, qrels)
 
 
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
@@ -145,17 +143,6 @@ def scratch_store(database_url: str) -> Iterator[tuple[Store, Path]]:
                 with admin.begin() as connection:
                     connection.execute(text(f"DROP SCHEMA IF EXISTS {SCRATCH_SCHEMA} CASCADE"))
                 admin.dispose()
-
-
-def benchmark_record(document: StoredPaper) -> PaperRecord:
-    return PaperRecord(
-        id=document.id,
-        title=document.title,
-        abstract=document.abstract,
-        authors=(),
-        categories=(),
-        primary_category=None,
-    )
 
 
 class Evaluation:
@@ -221,7 +208,7 @@ class Evaluation:
             }
         with scratch_store(self.database_url) as (store, directory):
             say("storing vectors", 0, len(documents))
-            records = [benchmark_record(d) for d in documents]
+            records = self.benchmark.records
             PapersIn(store).store_records(records)
             for start in range(0, len(records), 1000):
                 chunk = range(start, min(start + 1000, len(records)))

@@ -297,6 +297,11 @@ class Papers:
             ).scalar_one()
 
 
+def stored_paper(record: PaperRecord) -> StoredPaper:
+    """A record as the store gives it back once stored."""
+    return StoredPaper(**_paper_row(record))
+
+
 def _paper_row(record: PaperRecord) -> dict:
     return {
         "id": record.id,

@@ -138,19 +138,16 @@ class Submissions:
         end: date,
         *,
         submitter: str | None = None,
-        include_hidden: bool = False,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[CuratedEntry], int]:
-        """Papers submitted on days [start, end): featured first, then most upvoted, then
-        the earliest submitted; one page of them, and how many there are in all."""
+        """Papers submitted on days [start, end), hidden ones left out: featured first, then
+        most upvoted, then the earliest submitted; one page of them, and how many in all."""
         votes = (
             select(Vote.paper_id, func.count().label("upvotes")).group_by(Vote.paper_id).subquery()
         )
         upvotes = func.coalesce(votes.c.upvotes, 0)
-        where = [Submission.day >= start, Submission.day < end]
-        if not include_hidden:
-            where.append(Submission.state != "hidden")
+        where = [Submission.day >= start, Submission.day < end, Submission.state != "hidden"]
         if submitter is not None:
             where.append(User.name == submitter)
         featured = func.coalesce(func.nullif(Submission.state, "featured"), "")  # "" first

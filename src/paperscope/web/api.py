@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, overload
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from paperscope.community import AnnotatedPaper, Submitted
 from paperscope.listings import parse_period
-from paperscope.records import make_record
+from paperscope.records import PaperMetadata, make_record
 from paperscope.search.engine import SearchHit
 from paperscope.search.query import SearchFilters
 from paperscope.web.services import Svc
@@ -303,23 +305,10 @@ def paper_info(svc: Svc, paper_id: str) -> Paper:
     return paper_json(annotated)
 
 
-class PaperIn(BaseModel):
+@pydantic_dataclass(config=ConfigDict(extra="forbid"), frozen=True, kw_only=True)
+class PaperIn(PaperMetadata):
     """A paper a pipeline pushes: arXiv's metadata, as `paperscope ingest` reads it (and
     checked by the same rules: records.make_record)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str
-    abstract: str
-    authors: list[str]
-    categories: list[str]
-    primary_category: str | None = None
-    version: int | None = None
-    comment: str | None = None
-    journal_ref: str | None = None
-    doi: str | None = None
-    published: datetime | None = None
-    updated: datetime | None = None
 
 
 class StoredOut(ApiModel):
@@ -349,7 +338,7 @@ def put_paper(
     number of servers may take the same paper at once, it is stored once. Needs
     `Authorization: Bearer <PAPERSCOPE_INGEST_TOKEN>`. 201 when the paper is new."""
     _check_ingest_token(svc.settings, authorization)
-    record = make_record(id=paper_id, **paper.model_dump())
+    record = make_record(id=paper_id, **asdict(paper))
     result = svc.papers.store_records([record]).stored
     if result.inserted:
         response.status_code = 201

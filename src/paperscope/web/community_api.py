@@ -21,6 +21,7 @@ from paperscope.community import (
     render_markdown,
 )
 from paperscope.errors import NotFound
+from paperscope.recommend import published_days
 from paperscope.text import paper_url
 from paperscope.web.api import (
     ERRORS,
@@ -373,7 +374,7 @@ def recommendations(
     found = recommender.recommend(
         likes,
         dislikes,
-        start=datetime.combine(from_, datetime.min.time()) if from_ else None,
+        start=published_days(from_, None)[0],
         limit=limit,
     )
     papers = recommender.papers([r.paper_id for r in found])

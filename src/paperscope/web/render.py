@@ -52,12 +52,14 @@ def install(env: jinja2.Environment, settings: Settings, digests: DigestService)
         return digests.subscribed(member)
 
     env.filters.update(
-        marked=marked,
-        marked_display=marked_display,
-        day=day,
-        title_text=display_title,
-        abstract=display_abstract,
-        markdown=render_markdown,
+        {
+            "marked": marked,
+            "marked_display": marked_display,
+            "day": day,
+            "title_text": display_title,
+            "abstract": display_abstract,
+            "markdown": render_markdown,
+        }
     )
     env.globals.update(
         paper_url=paper_url,

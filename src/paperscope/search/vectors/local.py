@@ -26,6 +26,7 @@ from paperscope.search.vectors.hnsw import HnswIndex
 from paperscope.store import Store
 
 IndexKind = Literal["auto", "exact", "hnsw"]
+Say = Callable[[str], None]  # where progress lines go
 # Below this many papers one matrix product beats building and keeping a graph.
 HNSW_FROM = 20_000
 
@@ -70,7 +71,7 @@ class DenseIndex(NearestByParts):
         directory: Path,
         *,
         kind: IndexKind = "auto",
-        on_progress: Callable[[str], None] | None = None,
+        on_progress: Say | None = None,
         build: bool = True,
     ) -> DenseIndex | None:
         """Load the cached index if it matches the stored vectors, else rebuild and cache it
@@ -90,7 +91,7 @@ class DenseIndex(NearestByParts):
                 return cls(model, ids, matrix, index, radius)
         if not build:
             return None
-        return cls.build(store, model, dim, cache, digest, kind=kind, on_progress=on_progress)
+        return cls._build(store, model, dim, cache, digest, kind, on_progress or _quiet)
 
     @staticmethod
     def _load_index(cache: Path, matrix: np.ndarray, kind: IndexKind) -> VectorIndex | None:
@@ -99,18 +100,10 @@ class DenseIndex(NearestByParts):
         return ExactIndex(matrix)
 
     @classmethod
-    def build(
-        cls,
-        store: Store,
-        model: str,
-        dim: int,
-        cache: Path,
-        digest: str,
-        *,
-        kind: IndexKind = "auto",
-        on_progress: Callable[[str], None] | None = None,
+    def _build(
+        cls, store: Store, model: str, dim: int, cache: Path, digest: str, kind: IndexKind, say: Say
     ) -> DenseIndex:
-        say = on_progress or (lambda _message: None)
+        """Build from the stored vectors; cache it in folder `cache`, marked with `digest`."""
         say("loading vectors")
         ids, matrix = load_vectors(store, model, dim)
         if _wants_hnsw(kind, len(matrix)):
@@ -201,6 +194,10 @@ def cache_stamp(directory: Path, model: str) -> int | None:
         return None
 
 
+def _quiet(_message: str) -> None:
+    pass
+
+
 def _wants_hnsw(kind: IndexKind, count: int) -> bool:
     return kind == "hnsw" or (kind == "auto" and count >= HNSW_FROM)
 
@@ -222,9 +219,7 @@ class LocalVectorFiles:
         """When the files were last written (one stat)."""
         return cache_stamp(self.directory, self.model)
 
-    def open(
-        self, *, build: bool = True, on_progress: Callable[[str], None] | None = None
-    ) -> DenseIndex | None:
+    def open(self, *, build: bool = True, on_progress: Say | None = None) -> DenseIndex | None:
         return DenseIndex.open(
             self.store,
             self.model,
