@@ -227,6 +227,7 @@ def test_health_says_when_search_falls_back_to_keywords(web_settings, tmp_path):
             "semantic": False,
             "papers": 301,
             "embedded": None,  # no model: nothing can be embedded
+            "keyword_index": {"from": "this node", "papers": 301},  # built by the fixture
         }
         page = client.get("/search", params={"q": "segmentation"})
         assert page.status_code == 200

@@ -108,6 +108,7 @@ def test_health_counts_the_papers_and_their_vectors(client):
         "semantic": True,
         "papers": 301,
         "embedded": 301,
+        "keyword_index": {"from": "this node", "papers": 301},  # built by the fixture
     }
 
 

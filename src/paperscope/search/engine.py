@@ -13,6 +13,10 @@ counter in the database that every write of papers or vectors moves, says when t
 next one; a refresh then brings this node's lexical index level with the database (any host
 may have written), builds a snapshot of what moved and swaps the reference. In a server that
 happens on a thread of its own (`start_refreshing`), so no request ever waits for a reload.
+
+A node whose lexical index is missing or far behind starts it from the newest snapshot
+an indexer published (`lexical_snapshot_dir`, search/lexical_snapshot.py) and catches up
+from there; `lexical_origin` says where this node's index came from.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import numpy as np
 from cachetools import LRUCache
 
 from paperscope.errors import Unavailable
+from paperscope.search import lexical_snapshot
 from paperscope.search.encoder import Encoder, ModelNotFound, load_encoder
 from paperscope.search.fusion import fuse
 from paperscope.search.lexical import LexicalIndex, LexicalView
@@ -266,6 +271,8 @@ class SearchEngine:
         self._encode_lock = threading.Lock()
         self._vectors: LRUCache = LRUCache(maxsize=2_048)
         self._progress: tuple[float, EmbeddingProgress] | None = None
+        # Where this node's lexical index came from; set by the first snapshot.
+        self.lexical_origin: dict | None = None
 
     # -- indexes ------------------------------------------------------------------------
     @cached_property
@@ -358,6 +365,8 @@ class SearchEngine:
         itself when nothing has). `built` is a vector search this process just built."""
         # Read first: whatever is written after it moves it again, and the next refresh sees.
         generation = self.store.generations.current()
+        if old is None:
+            self.start_lexical()
         if old is None or generation != old.generation:
             self._catch_up_lexical()
         self.lexical.refresh()  # one stat when nothing moved
@@ -378,6 +387,34 @@ class SearchEngine:
         same_papers = old is not None and lexical is old.lexical
         papers = old.papers if old is not None and same_papers else PaperCache()
         return Snapshot(generation, lexical, dense, stamp, opened, papers)
+
+    def start_lexical(self) -> None:
+        """Before this process first reads or writes the lexical index: start it from the
+        newest published snapshot where it is missing or far behind, and note where it came
+        from. Once a process."""
+        if self.lexical_origin is not None:
+            return
+        shared = self.settings.lexical_snapshot_dir
+        restored = None
+        if shared is not None:
+            try:
+                restored = lexical_snapshot.restore(
+                    self.lexical,
+                    shared,
+                    store=lexical_snapshot.store_identity(self.store),
+                    store_papers=self.store.papers.count(),
+                )
+            except OSError as error:  # shared storage away: build here instead
+                log.warning("keyword index: no snapshot taken from %s: %s", shared, error)
+        if restored is not None:
+            self.lexical_origin = {"from": "snapshot", **restored.as_json()}
+        else:
+            held = self.lexical.papers()
+            self.lexical_origin = {"from": "this node" if held else "built here", "papers": held}
+            log.info(
+                "keyword index: %s",
+                f"this node's own ({held:,} papers)" if held else "none yet: indexing every paper",
+            )
 
     def _catch_up_lexical(self) -> None:
         """Index on this node what the database gained (another host's ingest, say). Where

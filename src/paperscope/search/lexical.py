@@ -4,6 +4,10 @@ The index is a cache of the store: ``sync`` brings it level with the papers tabl
 manifest of (paper id -> content hash), so only new or changed papers are re-indexed, and
 an interrupted sync picks up where its last commit ended. Searches read a ``LexicalView``:
 one commit's searcher and key table, never changed, replaced whole when the index moves.
+
+One commit (its files and manifest) can be copied out (`copy_commit`) and another node's
+copy moved in (`install`): search/lexical_snapshot.py publishes and restores such copies, so
+a new node starts from one instead of indexing every paper.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cached_property, lru_cache
@@ -29,6 +35,9 @@ from paperscope.search.vectors.base import Allowed
 from paperscope.store import Store, StoredPaper
 
 SCHEMA_VERSION = 2
+META = "meta.json"  # tantivy's list of the committed segments
+MANAGED = ".managed.json"  # tantivy's list of the files it may delete once unused
+MANIFEST = "manifest.json"  # paper id -> [content hash, key] of what the commit holds
 _COMMIT_EVERY = 5_000
 # Tuned on SciFact train (bench/search.py eval): titles weigh a little more than abstracts.
 FIELD_BOOSTS = {"title": 1.5, "abstract": 1.0, "authors": 1.0}
@@ -79,7 +88,7 @@ class LexicalIndex:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory) / f"tantivy-v{SCHEMA_VERSION}"
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._manifest_path = self.directory / "manifest.json"
+        self._manifest_path = self.directory / MANIFEST
         # Processes of one node (CLI, server workers) share the index; one writes at a time.
         self._writer = FileLock(self.directory / "writer.lock")
         self.schema = _schema()
@@ -103,6 +112,53 @@ class LexicalIndex:
         partial = self._manifest_path.with_suffix(".tmp")
         partial.write_text(json.dumps(manifest, separators=(",", ":")))
         os.replace(partial, self._manifest_path)
+
+    def papers(self) -> int:
+        """How many papers the committed index holds (by its manifest)."""
+        return len(self._manifest())
+
+    # -- copies of one commit (search/lexical_snapshot.py) -------------------------------
+    def writing(self) -> AbstractContextManager:
+        """Hold the node's writer lock: no process of this node commits meanwhile."""
+        return self._writer
+
+    def copy_commit(self, into: Path, copy: Callable[[Path, Path], None]) -> list[str]:
+        """Copy the committed index into `into` with `copy(source, target)`: the files of the
+        segments its meta.json names, meta.json and the manifest, all of one commit (no
+        process of the node writes meanwhile). Returns the names copied."""
+        with self._writer:
+            meta = json.loads((self.directory / META).read_text())
+            segments = tuple(s["segment_id"].replace("-", "") for s in meta["segments"])
+            names = sorted(
+                p.name
+                for p in self.directory.iterdir()
+                if p.is_file() and p.name.split(".", 1)[0] in segments
+            )
+            names += [META, MANIFEST]
+            for name in names:
+                copy(self.directory / name, into / name)
+            return names
+
+    def install(self, incoming: Path) -> None:
+        """Make the index copied into `incoming` (checked, on this file system) this node's.
+
+        Its segment files move in beside the old ones, then its meta.json, then its
+        manifest: a search reads the old commit or the new one, never a mix (views follow the
+        manifest). The old segments stay listed as tantivy's own, so its next commit
+        deletes them."""
+        with self._writer:
+            copied = {p.name for p in incoming.iterdir()} - {META, MANIFEST}
+            managed_path = self.directory / MANAGED
+            managed = set(json.loads(managed_path.read_text())) if managed_path.exists() else set()
+            for name in sorted(copied):
+                os.replace(incoming / name, self.directory / name)
+            partial = managed_path.with_name(MANAGED + ".tmp")
+            partial.write_text(json.dumps(sorted(managed | copied | {META})))
+            os.replace(partial, managed_path)
+            os.replace(incoming / META, self.directory / META)
+            os.replace(incoming / MANIFEST, self._manifest_path)
+            shutil.rmtree(incoming, ignore_errors=True)
+        self.refresh()
 
     def sync(
         self,

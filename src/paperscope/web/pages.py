@@ -352,11 +352,14 @@ async def health(svc: Svc) -> dict:
     """For load balancers: answers as soon as the app has started, touching no index.
     `semantic` says whether searches use meaning yet or keywords only; `papers` and
     `embedded` how many papers are stored and how many have a vector (two counts, asked
-    at most every two seconds; `embedded` is null without an embedding model)."""
+    at most every two seconds; `embedded` is null without an embedding model);
+    `keyword_index` where this node's keyword index came from: a published snapshot (which,
+    of which generation), this node's own, or built here at start."""
     progress = await run_in_threadpool(svc.search.embedding_progress)
     return {
         "ok": True,
         "semantic": svc.search.semantic,
         "papers": progress.papers,
         "embedded": progress.embedded,
+        "keyword_index": svc.search.lexical_origin,
     }

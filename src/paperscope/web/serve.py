@@ -70,6 +70,12 @@ def log_config(access_log: bool) -> dict:
         "formatter": "line",
         "stream": "ext://sys.stdout",
     }
+    # Where the keyword index came from at start (a snapshot, refused ones and why).
+    config["loggers"]["paperscope.search"] = {
+        "handlers": ["default"],
+        "level": "INFO",
+        "propagate": False,
+    }
     config["loggers"]["paperscope.access"] = {
         "handlers": ["access_lines"],
         "level": "INFO" if access_log else "WARNING",
