@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -270,6 +271,7 @@ class SearchEngine:
         # Query vectors depend on the model only, not on the indexes: kept across snapshots.
         self._encode_lock = threading.Lock()
         self._vectors: LRUCache = LRUCache(maxsize=2_048)
+        self._embedder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embedding")
         self._progress: tuple[float, EmbeddingProgress] | None = None
         # Where this node's lexical index came from; set by the first snapshot.
         self.lexical_origin: dict | None = None
@@ -519,11 +521,18 @@ class SearchEngine:
         depth = max(wanted, self.settings.fusion_candidates)
         lexical: dict[str, float] = {}
         dense: dict[str, float] = {}
+        embedding: Future[np.ndarray] | None = None
+        if mode == "hybrid" and parsed.free_text.strip():
+            # The query's embedding, most of a new query's cost, is made while the keyword
+            # search runs (onnxruntime leaves the GIL while it computes).
+            embedding = self._embedder.submit(self._query_vector, parsed.free_text)
         if mode in ("hybrid", "lexical"):
             hits = snap.lexical.search(parsed, limit=depth if mode == "hybrid" else wanted)
             lexical = {hit.paper_id: hit.score for hit in hits}
         if mode in ("hybrid", "dense") and parsed.free_text.strip():
-            dense = dict(self._dense_search(snap, parsed, depth if mode == "hybrid" else wanted))
+            vector = embedding.result() if embedding else self._query_vector(parsed.free_text)
+            k = depth if mode == "hybrid" else wanted
+            dense = dict(self._dense_search(snap, parsed, vector, k))
 
         if not lexical and dense and max(dense.values()) < self.settings.min_similarity:
             # No word of the query is in any paper, and no paper is near its meaning either
@@ -572,11 +581,12 @@ class SearchEngine:
             marker=marker,
         )
 
-    def _dense_search(self, snap: Snapshot, parsed: ParsedQuery, k: int) -> list[tuple[str, float]]:
-        """Nearest papers to the query's meaning that also obey its filters and its
-        required and excluded terms."""
+    def _dense_search(
+        self, snap: Snapshot, parsed: ParsedQuery, vector: np.ndarray, k: int
+    ) -> list[tuple[str, float]]:
+        """Nearest papers to the query's meaning (`vector`) that also obey its filters and
+        its required and excluded terms."""
         assert snap.dense is not None
-        vector = self._query_vector(parsed.free_text)
         found = snap.dense.nearest(vector, k, snap.lexical.allowed(parsed))
         return _in_snapshot(snap, found)
 
