@@ -83,11 +83,15 @@ def load_questions(path: Path = QUESTIONS) -> list[KnownItem]:
     return items
 
 
-def pick_targets(corpus: Path = CORPUS, count: int = 126, seed: int = PICK_SEED) -> list[dict]:
-    """The papers the questions were written for: a seeded draw spread over primary
-    categories (square-root shares, so small fields get some) and publication years."""
-    with gzip.open(corpus, "rt", encoding="utf-8") as stream:
-        papers = [json.loads(line) for line in stream]
+def read_corpus(path: Path = CORPUS) -> list[dict]:
+    """The papers of a corpus file in the shared format (JSONL, gzipped)."""
+    with gzip.open(path, "rt", encoding="utf-8") as stream:
+        return [json.loads(line) for line in stream]
+
+
+def pick_targets(papers: list[dict], count: int = 126, seed: int = PICK_SEED) -> list[dict]:
+    """The papers the questions were written for: a seeded draw from the 83k corpus, spread
+    over primary categories (square-root shares, so small fields get some) and years."""
     sizes = collections.Counter(p["primary_category"] for p in papers)
     strata: dict[str, list[dict]] = collections.defaultdict(list)
     for paper in papers:
@@ -236,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.pick:
-        for paper in pick_targets(count=args.pick):
+        for paper in pick_targets(read_corpus(), count=args.pick):
             print(json.dumps({k: paper[k] for k in ("id", "primary_category", "title")}))
         return 0
 
