@@ -47,7 +47,7 @@ from rich.console import Console
 from rich.table import Table
 
 from paperscope.app import Paperscope
-from paperscope.search.engine import MODES, Mode
+from paperscope.search.engine import MODES, Mode, SearchUnavailable
 from paperscope.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -202,8 +202,8 @@ def print_tables(summary: dict, results: list[dict], show_misses: bool, console:
         console.print(f"\nMissed by every mode (not in any top 10): {len(misses)}")
         for r in misses:
             ranks = ", ".join(f"{m} {r['ranks'][m] or '-'}" for m in ("lexical", "dense", "hybrid"))
-            console.print(f"  {r['id']} [{r['split']}, {r['style']}] ({ranks})")
-            console.print(f"    {r['question']}", markup=False)
+            console.print(f"  {r['id']} [{r['split']}, {r['style']}] ({ranks})", markup=False)
+            console.print(f"    {r['question']}", markup=False, soft_wrap=True)
 
 
 def parse_override(text: str) -> tuple[str, str]:
@@ -259,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     splits = list(SPLITS) if args.split == "both" else [args.split]
     items = [item for item in load_questions(args.questions) if item.split in splits]
     console = Console(stderr=args.json, width=120)
-    app = Paperscope.from_settings(settings, migrate=False)
+    # As a server opens it: the bench never migrates the database or builds a vector index,
+    # so it can read a store that another process made (and may still be serving).
+    app = Paperscope.from_settings(settings, migrate=False, server=True)
     try:
         stored = {p.id for p in app.store.papers.get_many([item.id for item in items])}
         absent = [item for item in items if item.id not in stored]
@@ -270,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{', '.join(item.id for item in absent[:5])}{' ...' if len(absent) > 5 else ''}"
             )
         results = run(app, items)
+    except SearchUnavailable as error:
+        console.print(f"cannot run the bench on {settings.data_dir}: {error}", markup=False)
+        return 1
     finally:
         app.close()
 
