@@ -47,7 +47,8 @@ from rich.console import Console
 from rich.table import Table
 
 from paperscope.app import Paperscope
-from paperscope.search.engine import MODES, Mode, SearchUnavailable
+from paperscope.errors import Unavailable
+from paperscope.search.engine import MODES, Mode
 from paperscope.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -258,22 +259,27 @@ def main(argv: list[str] | None = None) -> int:
 
     splits = list(SPLITS) if args.split == "both" else [args.split]
     items = [item for item in load_questions(args.questions) if item.split in splits]
-    console = Console(stderr=args.json, width=120)
+    console = Console(width=120)
+    notes = Console(stderr=True, width=120)  # notices and errors, apart from the numbers
     # As a server opens it: the bench never migrates the database or builds a vector index,
     # so it can read a store that another process made (and may still be serving).
-    app = Paperscope.from_settings(settings, migrate=False, server=True)
+    try:
+        app = Paperscope.from_settings(settings, migrate=False, server=True)
+    except Unavailable as error:  # no database there, or one of another schema
+        notes.print(f"cannot run the bench on {settings.data_dir}: {error}", markup=False)
+        return 1
     try:
         stored = {p.id for p in app.store.papers.get_many([item.id for item in items])}
         absent = [item for item in items if item.id not in stored]
         if absent:
             # Asked anyway: a missing target counts as a miss, so numbers stay comparable.
-            console.print(
+            notes.print(
                 f"{len(absent)} of {len(items)} targets are not in {settings.data_dir}: "
                 f"{', '.join(item.id for item in absent[:5])}{' ...' if len(absent) > 5 else ''}"
             )
         results = run(app, items)
-    except SearchUnavailable as error:
-        console.print(f"cannot run the bench on {settings.data_dir}: {error}", markup=False)
+    except Unavailable as error:  # no vectors yet, or the model is not installed
+        notes.print(f"cannot run the bench on {settings.data_dir}: {error}", markup=False)
         return 1
     finally:
         app.close()

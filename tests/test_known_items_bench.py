@@ -133,3 +133,23 @@ def test_an_unknown_or_invalid_setting_is_refused_with_a_message(capsys):
     with pytest.raises(SystemExit):
         main(["--fusion-alpha", "1.5"])
     assert "fusion_alpha" in capsys.readouterr().err
+
+
+@needs_corpus
+def test_a_store_without_vectors_is_refused_with_what_to_do(
+    settings: Settings, corpus, monkeypatch, capsys
+):
+    app = Paperscope.from_settings(settings)
+    try:
+        app.papers.store_records([record_from_json(corpus[i.id]) for i in ITEMS[:5]])
+        app.indexer.update(embed=False)
+    finally:
+        app.close()
+    monkeypatch.setenv("PAPERSCOPE_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("PAPERSCOPE_DATABASE_URL", settings.database_url)
+    assert main(["--json"]) == 1
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert "cannot run the bench" in out.err and "paperscope index" in out.err
+    assert "121 of 126 targets are not in" in out.err
