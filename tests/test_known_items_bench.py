@@ -1,7 +1,9 @@
 """The known-item questions (bench/data/known_items.jsonl) and the bench that asks them
 (bench/known_items.py): the file is sound, its targets are real papers of the 83k corpus that
-the seeded draw picks, no question gives its target's title away, and the bench measures
-ranks through paperscope's own search, with its fusion overrides reaching the search."""
+the seeded draw picks, no question gives its target's title away, the paraphrase, question
+and fragment items describe their target mostly in other words than its own, and the bench
+measures ranks through paperscope's own search, with its fusion overrides reaching the
+search and the candidates a fusion tuner needs in its JSON."""
 
 from __future__ import annotations
 
@@ -12,13 +14,17 @@ from pathlib import Path
 
 import pytest
 from bench.known_items import (
+    CANDIDATES,
     CORPUS,
+    OVERLAP_LIMIT,
     SPLITS,
     STYLES,
+    WORDED_STYLES,
     load_questions,
     main,
     pick_targets,
     read_corpus,
+    word_overlap,
 )
 
 from paperscope.app import Paperscope
@@ -77,6 +83,36 @@ def test_no_question_contains_its_targets_title(corpus):
         assert words(corpus[item.id]["title"]) not in words(item.question), item.question
 
 
+@needs_corpus
+def test_questions_not_meant_to_match_words_describe_their_target_in_other_words(corpus):
+    """Half-remembered recall: at most OVERLAP_LIMIT of a paraphrase, question or fragment's
+    content words are in its target's title or abstract, and far fewer on average."""
+    shares = {}
+    for item in ITEMS:
+        if item.style in WORDED_STYLES:
+            continue
+        paper = corpus[item.id]
+        shares[item.id] = word_overlap(item.question, paper["title"], paper["abstract"])
+        assert shares[item.id] <= OVERLAP_LIMIT, (item.id, round(shares[item.id], 2), item.question)
+    mean = sum(shares.values()) / len(shares)
+    print(f"word overlap of {len(shares)} questions: mean {mean:.3f}, max {max(shares.values())}")
+    assert len(shares) >= 0.75 * len(ITEMS)
+    assert mean <= 0.32, mean
+    # The measure can tell: a target's own title and a copy of its abstract's opening share
+    # nearly all their words with it.
+    paper = corpus[ITEMS[0].id]
+    assert word_overlap(paper["title"], paper["title"], paper["abstract"]) == 1.0
+    assert word_overlap(paper["abstract"][:200], paper["title"], paper["abstract"]) > 0.9
+
+
+def test_word_overlap_counts_content_words_stemmed_and_ignores_stop_words():
+    abstract = "We propose pruning criteria for convolutional networks."
+    # "which", "the" and "paper" carry no subject; "criterion"/"criteria" and
+    # "networks"/"network" are one word each once stemmed.
+    assert word_overlap("which paper compared the pruning of networks", "", abstract) == 2 / 3
+    assert word_overlap("the of which", "", abstract) == 0.0
+
+
 @pytest.fixture
 def indexed_targets(settings: Settings, corpus, monkeypatch) -> Settings:
     """A store holding just the 126 target papers, embedded with the fast potion model, and
@@ -110,10 +146,29 @@ def test_among_the_targets_alone_each_question_picks_out_its_own_paper(
     assert set(report["splits"]) == set(SPLITS)
     for split in SPLITS:
         assert report["splits"][split]["questions"] >= 50
+        assert 0 < report["splits"][split]["word_overlap"] <= OVERLAP_LIMIT
         for mode in ("lexical", "dense", "hybrid"):
             # 126 papers on 126 different subjects: a question that cannot find its own
             # among them does not identify it.
             assert report["splits"][split]["modes"][mode]["recall@10"] >= 0.9, (split, mode)
+
+    # Per question, the single modes' top candidates with their scores, best first: what a
+    # fusion tuner needs to simulate any fusion without searching again. The ranks are theirs.
+    for question in report["questions"]:
+        assert set(question["candidates"]) == {"lexical", "dense"}
+        assert question["word_overlap"] is not None
+        for mode, candidates in question["candidates"].items():
+            assert len(candidates) <= CANDIDATES
+            ids = [paper_id for paper_id, _ in candidates]
+            scores = [score for _, score in candidates]
+            assert len(set(ids)) == len(ids)
+            assert scores == sorted(scores, reverse=True), (question["id"], mode)
+            rank = ids.index(question["id"]) + 1 if question["id"] in ids else None
+            assert question["ranks"][mode] == rank, (question["id"], mode)
+    for mode in ("lexical", "dense"):
+        # Nearly every question has candidates in each mode (its target among them, mostly).
+        found = [bool(q["candidates"][mode]) for q in report["questions"]]
+        assert sum(found) >= 0.9 * len(found), mode
 
     # The fusion weight reaches the search: all words, hybrid ranks as lexical does; all
     # meaning, as dense does.
