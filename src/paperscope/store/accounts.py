@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperscope.store.models import ApiToken, Session, SignInLink, User, Vote
-from paperscope.store.sql import chunks, insert_or
+from paperscope.store.sql import Part, chunks, insert_or
 
 ROLES = ("member", "curator")
 
@@ -71,13 +71,10 @@ def _handle_base(email: str, name: str | None) -> str:
     return handle or "member"
 
 
-class Accounts:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Accounts(Part):
     # -- members ----------------------------------------------------------------------------
     def get(self, user_id: int) -> Member | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(select(User).where(User.id == user_id)).first()
         return _member(row) if row else None
 
@@ -88,14 +85,14 @@ class Accounts:
         """The members of these addresses (those that are members), keyed as given."""
         asked = {normal_email(e): e for e in emails}
         found = {}
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             for chunk in chunks(list(asked)):
                 for row in connection.execute(select(User).where(User.email.in_(chunk))):
                     found[asked[row.email]] = _member(row)
         return found
 
     def by_name(self, name: str) -> Member | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(select(User).where(User.name == name)).first()
         return _member(row) if row else None
 
@@ -166,7 +163,7 @@ class Accounts:
 
     def link_state(self, token: str, at: datetime) -> str:
         """ "valid", "used", "expired" or "unknown" (without using it)."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(
                 select(SignInLink).where(SignInLink.token_hash == token_hash(token))
             ).first()
@@ -221,7 +218,7 @@ class Accounts:
         """The member a session cookie belongs to, and the session's hash; None if it is
         unknown or expired."""
         hashed = token_hash(token)
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(
                 select(User)
                 .join(Session, Session.user_id == User.id)
@@ -238,7 +235,7 @@ class Accounts:
             return connection.execute(delete(Session).where(Session.user_id == user_id)).rowcount
 
     def session_count(self, user_id: int, at: datetime) -> int:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return connection.execute(
                 select(func.count())
                 .select_from(Session)
@@ -277,7 +274,7 @@ class Accounts:
         return _member(row)
 
     def tokens(self, user_id: int) -> list[TokenInfo]:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             rows = connection.execute(
                 select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)
             ).all()

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperscope.errors import Conflict
 from paperscope.store.models import Collection, CollectionItem, Dismissal, Paper
 from paperscope.store.papers import StoredPaper
-from paperscope.store.sql import grouped, insert_or
+from paperscope.store.sql import Part, grouped, insert_or
 
 
 class DuplicateName(Conflict, ValueError):
@@ -34,10 +34,7 @@ def _collection(row, size: int = 0) -> StoredCollection:
     return StoredCollection(row.id, row.user_id, row.name, row.share_token, row.created_at, size)
 
 
-class Collections:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Collections(Part):
     def create(self, user_id: int, name: str, at: datetime) -> StoredCollection:
         try:
             with self.engine.begin() as connection:
@@ -58,7 +55,7 @@ class Collections:
         return self._one(Collection.share_token == token)
 
     def _one(self, condition: ColumnElement[bool]) -> StoredCollection | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(select(Collection).where(condition)).first()
         return _collection(row) if row else None
 
@@ -68,7 +65,7 @@ class Collections:
             .group_by(CollectionItem.collection_id)
             .subquery()
         )
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             rows = connection.execute(
                 select(Collection.__table__, func.coalesce(sizes.c.size, 0).label("size"))
                 .outerjoin(sizes, sizes.c.collection_id == Collection.id)
@@ -119,7 +116,7 @@ class Collections:
 
     def papers(self, collection_id: int) -> list[StoredPaper]:
         """The collection's papers, most recently added first."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             rows = connection.execute(
                 select(Paper.__table__)
                 .join(CollectionItem, CollectionItem.paper_id == Paper.id)
@@ -130,7 +127,7 @@ class Collections:
 
     def holding(self, user_id: int, paper_id: str) -> set[int]:
         """Which of the member's collections hold the paper."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return set(
                 connection.execute(
                     select(CollectionItem.collection_id)
@@ -146,7 +143,7 @@ class Collections:
             .join(Collection, Collection.id == CollectionItem.collection_id)
             .order_by(CollectionItem.added_at.desc(), CollectionItem.paper_id)
         )
-        found = grouped(statement, Collection.user_id, user_ids, self.engine)
+        found = grouped(statement, Collection.user_id, user_ids, self.reads)
         return {user: list(dict.fromkeys(papers)) for user, papers in found.items()}
 
     # -- not interested ---------------------------------------------------------------------
@@ -171,5 +168,5 @@ class Collections:
     def dismissed_many(self, user_ids: Sequence[int]) -> dict[int, set[str]]:
         """The papers each member is not interested in."""
         statement = select(Dismissal.user_id, Dismissal.paper_id)
-        found = grouped(statement, Dismissal.user_id, user_ids, self.engine)
+        found = grouped(statement, Dismissal.user_id, user_ids, self.reads)
         return {user: set(papers) for user, papers in found.items()}

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import delete, select, update
 
 from paperscope.store import generation
 from paperscope.store.models import Comment, User
-from paperscope.store.sql import counts_per, insert_or
+from paperscope.store.sql import Part, counts_per, insert_or
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,7 @@ def _comment(row) -> StoredComment:
     return StoredComment(*row)
 
 
-class Comments:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Comments(Part):
     def add(self, paper_id: str, user_id: int, body: str, at: datetime) -> int:
         with self.engine.begin() as connection:
             statement = insert_or(connection, Comment.__table__).values(
@@ -57,7 +54,7 @@ class Comments:
         return new_id
 
     def get(self, comment_id: int) -> StoredComment | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(
                 select(*_COLUMNS)
                 .join(User, User.id == Comment.user_id)
@@ -74,12 +71,12 @@ class Comments:
         )
         if not include_hidden:
             query = query.where(Comment.hidden.is_(False))
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return [_comment(row) for row in connection.execute(query).all()]
 
     def counts(self, paper_ids: Sequence[str]) -> dict[str, int]:
         """Visible comments of each paper that has any."""
-        return counts_per(self.engine, Comment.paper_id, paper_ids, Comment.hidden.is_(False))
+        return counts_per(self.reads, Comment.paper_id, paper_ids, Comment.hidden.is_(False))
 
     def edit(self, comment_id: int, user_id: int, body: str, at: datetime) -> bool:
         """Change one's own comment; False if it is not theirs (or not there)."""

@@ -41,7 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from paperscope.errors import Conflict
 from paperscope.store.models import OutboxMessage, SentPaper, Subscriber
-from paperscope.store.sql import chunks, grouped, insert_or
+from paperscope.store.sql import Part, chunks, grouped, insert_or
 
 STATES = ("pending", "active", "paused", "unsubscribed", "bouncing")
 
@@ -185,9 +185,9 @@ def _subscriber(row) -> StoredSubscriber:
     )
 
 
-class Digests:
+class Digests(Part):
     def __init__(self, engine: Engine, max_papers: int) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.max_papers = max_papers  # a new subscriber's papers an email (digest_max_papers)
 
     # -- subscribers ------------------------------------------------------------------------
@@ -232,14 +232,14 @@ class Digests:
 
     def get_many(self, subscriber_ids: Sequence[int]) -> dict[int, StoredSubscriber]:
         found: dict[int, StoredSubscriber] = {}
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             for chunk in chunks(list(subscriber_ids)):
                 rows = connection.execute(select(Subscriber).where(Subscriber.id.in_(chunk)))
                 found.update((row.id, _subscriber(row)) for row in rows)
         return found
 
     def by_email(self, email: str) -> StoredSubscriber | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(select(Subscriber).where(Subscriber.email == email)).first()
         return _subscriber(row) if row else None
 
@@ -266,7 +266,7 @@ class Digests:
 
     def active(self, frequency: str) -> list[int]:
         """The ids of the active subscribers of this frequency."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return list(
                 connection.execute(
                     select(Subscriber.id)
@@ -276,7 +276,7 @@ class Digests:
             )
 
     def count(self) -> dict[str, int]:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return dict(
                 connection.execute(
                     select(Subscriber.state, func.count()).group_by(Subscriber.state)
@@ -316,7 +316,7 @@ class Digests:
 
     def planned(self, period: str) -> set[int]:
         """The subscribers with a message of the period in the outbox (in any state)."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return set(
                 connection.execute(
                     select(OutboxMessage.subscriber_id).where(OutboxMessage.period == period)
@@ -442,7 +442,7 @@ class Digests:
             )
 
     def outbox(self, period: str) -> dict[str, int]:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return dict(
                 connection.execute(
                     select(OutboxMessage.state, func.count())
@@ -455,5 +455,5 @@ class Digests:
     def sent_papers_many(self, subscriber_ids: Sequence[int]) -> dict[int, set[str]]:
         """The papers each subscriber was ever sent."""
         statement = select(SentPaper.subscriber_id, SentPaper.paper_id)
-        found = grouped(statement, SentPaper.subscriber_id, subscriber_ids, self.engine)
+        found = grouped(statement, SentPaper.subscriber_id, subscriber_ids, self.reads)
         return {subscriber: set(papers) for subscriber, papers in found.items()}

@@ -6,20 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from paperscope.store import generation
 from paperscope.store.models import Embedding
-from paperscope.store.sql import chunks, insert_or
+from paperscope.store.sql import Part, chunks, insert_or
 
 
-class Embeddings:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Embeddings(Part):
     def hashes(self, model: str) -> dict[str, str]:
         """Paper id -> the content hash its stored vector under this model was made from."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return dict(
                 connection.execute(
                     select(Embedding.paper_id, Embedding.content_hash).where(
@@ -31,7 +28,7 @@ class Embeddings:
     def vectors(self, model: str, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The float32 vectors of these papers (those that have one) under the model."""
         found: dict[str, np.ndarray] = {}
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             for chunk in chunks(list(dict.fromkeys(paper_ids))):
                 rows = connection.execute(
                     select(Embedding.paper_id, Embedding.vector).where(
@@ -43,7 +40,7 @@ class Embeddings:
 
     def sample(self, model: str, count: int, seed: int = 0) -> dict[str, np.ndarray]:
         """About `count` vectors of papers picked at random (the same for one seed)."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             ids = sorted(
                 connection.execute(
                     select(Embedding.paper_id).where(Embedding.model == model)
@@ -56,14 +53,14 @@ class Embeddings:
         return self.vectors(model, [ids[i] for i in sorted(picked)])
 
     def count(self, model: str) -> int:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return connection.execute(
                 select(func.count()).select_from(Embedding).where(Embedding.model == model)
             ).scalar_one()
 
     def without_radius(self, model: str) -> list[str]:
         """Papers whose vector under this model has no radius measured yet."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return list(
                 connection.execute(
                     select(Embedding.paper_id)
@@ -144,7 +141,7 @@ class Embeddings:
         order."""
         last = ""
         while True:
-            with self.engine.connect() as connection:
+            with self.reads.connect() as connection:
                 rows = connection.execute(
                     select(Embedding.paper_id, Embedding.vector, Embedding.radius)
                     .where(Embedding.model == model, Embedding.paper_id > last)

@@ -4,10 +4,10 @@ snapshot when it moves, whichever host wrote; pages are cached under it."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
 from paperscope.store.models import Generation
-from paperscope.store.sql import insert_or
+from paperscope.store.sql import Part, insert_or
 
 INDEX = "index"  # papers or vectors: what every search snapshot is built from
 VECTORS = "vectors"  # vectors and their radius only: what a vector search reads
@@ -26,13 +26,10 @@ def bump(connection: Connection, *names: str) -> None:
         )
 
 
-class Generations:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Generations(Part):
     def current(self, name: str = INDEX) -> int:
         """The counter now (0 before the first write)."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             value = connection.execute(
                 select(Generation.value).where(Generation.name == name)
             ).scalar()

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from paperscope.store.models import HarvestState
-from paperscope.store.sql import insert_or
+from paperscope.store.sql import Part, insert_or
 
 
-class Harvests:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Harvests(Part):
     def state(self, source: str) -> HarvestState | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(
                 select(HarvestState.__table__).where(HarvestState.source == source)
             ).first()

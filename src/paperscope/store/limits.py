@@ -9,16 +9,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import delete, select
 
 from paperscope.store.models import AppSecret, RateLimit
-from paperscope.store.sql import insert_or
+from paperscope.store.sql import Part, insert_or
 
 
-class Limits:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Limits(Part):
     def hit(self, key: str, limit: int, window_s: int, at: datetime) -> bool:
         """Count one request under `key` in the current fixed window of `window_s` seconds;
         False when that makes more than `limit` (the request should be refused)."""

@@ -7,12 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from paperscope.records import PaperRecord
 from paperscope.store import generation
 from paperscope.store.models import Paper, PaperAuthor, PaperCategory
-from paperscope.store.sql import chunks, insert_or
+from paperscope.store.sql import Part, chunks, insert_or
 
 
 @dataclass
@@ -84,10 +84,7 @@ def is_newer(record: PaperRecord, version: int | None, updated: datetime | None)
     return False
 
 
-class Papers:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Papers(Part):
     # -- writing -----------------------------------------------------------------------
     def upsert(self, records: Iterable[PaperRecord]) -> UpsertResult:
         """Store a batch atomically: new papers inserted, newer versions replace older ones.
@@ -195,14 +192,14 @@ class Papers:
 
     # -- reading -----------------------------------------------------------------------
     def get(self, paper_id: str) -> StoredPaper | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(select(Paper.__table__).where(Paper.id == paper_id)).first()
         return StoredPaper(**row._mapping) if row else None
 
     def get_many(self, paper_ids: Sequence[str]) -> list[StoredPaper]:
         """Papers in the order asked for; unknown ids are left out."""
         found: dict[str, StoredPaper] = {}
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             for chunk in chunks(list(paper_ids)):
                 rows = connection.execute(select(Paper.__table__).where(Paper.id.in_(chunk)))
                 found.update({row.id: StoredPaper(**row._mapping) for row in rows})
@@ -215,14 +212,14 @@ class Papers:
 
     def hashes(self) -> dict[str, str]:
         """Every paper id with its content hash: what derived indexes compare against."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return dict(connection.execute(select(Paper.id, Paper.content_hash)).all())
 
     def iter_all(self, batch_size: int = 1000) -> Iterable[StoredPaper]:
         """Every paper, in id order, read in batches (keyset pagination, constant memory)."""
         last = ""
         while True:
-            with self.engine.connect() as connection:
+            with self.reads.connect() as connection:
                 rows = connection.execute(
                     select(Paper.__table__)
                     .where(Paper.id > last)
@@ -241,7 +238,7 @@ class Papers:
         if not key:
             return []
         pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             ids = (
                 connection.execute(
                     select(PaperAuthor.paper_id)
@@ -263,35 +260,35 @@ class Papers:
             query = query.where(Paper.published >= start)
         if end is not None:
             query = query.where(Paper.published < end)
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return list(connection.execute(query.order_by(Paper.id)).scalars())
 
     def has_category(self, category: str) -> bool:
         """Whether any stored paper is in the category (one index probe)."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             found = connection.execute(
                 select(PaperCategory.paper_id).where(PaperCategory.category == category).limit(1)
             ).first()
         return found is not None
 
     def count(self) -> int:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return connection.execute(select(func.count()).select_from(Paper)).scalar_one()
 
     def newest_published(self) -> datetime | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return connection.execute(select(func.max(Paper.published))).scalar_one()
 
     def published_before(self, moment: datetime) -> datetime | None:
         """When the latest paper published before `moment` was (to step to an earlier day)."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return connection.execute(
                 select(func.max(Paper.published)).where(Paper.published < moment)
             ).scalar_one()
 
     def published_from(self, moment: datetime) -> datetime | None:
         """When the first paper published at or after `moment` was (to step to a later day)."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return connection.execute(
                 select(func.min(Paper.published)).where(Paper.published >= moment)
             ).scalar_one()

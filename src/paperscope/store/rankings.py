@@ -8,7 +8,6 @@ from typing import Literal
 
 from sqlalchemy import (
     BigInteger,
-    Engine,
     Float,
     Integer,
     case,
@@ -23,14 +22,12 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from paperscope.store.models import Paper, Vote
 from paperscope.store.papers import StoredPaper
+from paperscope.store.sql import Part
 
 Page = tuple[list[tuple[StoredPaper, int]], int]
 
 
-class Rankings:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Rankings(Part):
     def published(
         self,
         start: datetime,
@@ -97,7 +94,7 @@ class Rankings:
             .limit(limit)
             .offset(offset)
         )
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             total = connection.execute(
                 select(func.count()).select_from(Paper).where(*window)
             ).scalar_one()

@@ -15,6 +15,16 @@ Key = TypeVar("Key")
 ID_CHUNK = 900
 
 
+class Part:
+    """One aggregate's part of the store, over the one engine. Writes run in a transaction
+    (`self.engine.begin()`); reads (`self.reads.connect()`) outside one, so that on
+    PostgreSQL a read is its query's round trip alone, not BEGIN, the query and ROLLBACK."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def chunks(items: Sequence, size: int = ID_CHUNK) -> Iterable[Sequence]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

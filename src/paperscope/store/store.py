@@ -49,7 +49,7 @@ class Store:
         return self.engine.dialect.name
 
     def stats(self) -> dict:
-        with self.engine.connect() as connection:
+        with self.papers.reads.connect() as connection:
             papers = connection.execute(select(func.count()).select_from(Paper)).scalar_one()
             authors = connection.execute(
                 select(func.count(func.distinct(PaperAuthor.name_key)))

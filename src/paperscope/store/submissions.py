@@ -19,7 +19,7 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from paperscope.store import generation
 from paperscope.store.models import Paper, PendingSubmission, Submission, User, Vote
 from paperscope.store.papers import StoredPaper
-from paperscope.store.sql import chunks, insert_or
+from paperscope.store.sql import Part, chunks, insert_or
 
 STATES = ("listed", "featured", "hidden")
 
@@ -59,9 +59,9 @@ _COLUMNS = (
 )
 
 
-class Submissions:
+class Submissions(Part):
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.pending = PendingSubmissions(engine)
 
     def add(self, paper_id: str, user_id: int, day: date, at: datetime) -> tuple[Submitted, bool]:
@@ -81,7 +81,7 @@ class Submissions:
 
     def of(self, paper_ids: Sequence[str]) -> dict[str, Submitted]:
         found: dict[str, Submitted] = {}
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             for chunk in chunks(list(paper_ids)):
                 rows = connection.execute(
                     select(*_COLUMNS)
@@ -92,7 +92,7 @@ class Submissions:
         return found
 
     def count_by(self, user_id: int, since: datetime) -> int:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return connection.execute(
                 select(func.count())
                 .select_from(Submission)
@@ -100,11 +100,11 @@ class Submissions:
             ).scalar_one()
 
     def any(self) -> bool:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return connection.execute(select(Submission.paper_id).limit(1)).first() is not None
 
     def latest_day(self) -> date | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return connection.execute(
                 select(func.max(Submission.day)).where(Submission.state != "hidden")
             ).scalar()
@@ -113,7 +113,7 @@ class Submissions:
         """The last day before `start` and the first from `end` on that have a listed
         submission (the curated page's arrows step to them)."""
         listed = Submission.state != "hidden"
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             before = connection.execute(
                 select(func.max(Submission.day)).where(listed, Submission.day < start)
             ).scalar()
@@ -167,7 +167,7 @@ class Submissions:
             .outerjoin(User, User.id == Submission.user_id)
             .where(*where)
         )
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             total = connection.execute(counted).scalar_one()
             rows = connection.execute(query).all()
         paper_fields = [c.name for c in Paper.__table__.columns]
@@ -222,10 +222,7 @@ def _requested(connection, where) -> list[Requested]:
     return [Requested(*row) for row in rows]
 
 
-class PendingSubmissions:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class PendingSubmissions(Part):
     def add(self, paper_id: str, user_id: int, comment: str, at: datetime) -> Requested:
         with self.engine.begin() as connection:
             new_id = connection.execute(
@@ -244,13 +241,13 @@ class PendingSubmissions:
             return _requested(connection, PendingSubmission.id == new_id)[0]
 
     def get(self, request_id: int) -> Requested | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             found = _requested(connection, PendingSubmission.id == request_id)
         return found[0] if found else None
 
     def waiting_for(self, paper_id: str) -> Requested | None:
         """The first submission of this paper still waiting for arXiv, if any."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             found = _requested(
                 connection,
                 and_(PendingSubmission.paper_id == paper_id, PendingSubmission.state == "pending"),
@@ -259,7 +256,7 @@ class PendingSubmissions:
 
     def of_member(self, user_id: int, since: datetime) -> list[Requested]:
         """The member's requests made since `since`, newest first."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             found = _requested(
                 connection,
                 and_(PendingSubmission.user_id == user_id, PendingSubmission.requested_at >= since),
@@ -268,7 +265,7 @@ class PendingSubmissions:
 
     def count_waiting(self, user_id: int, since: datetime) -> int:
         """The member's requests since `since` still waiting: they count against the day's cap."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return connection.execute(
                 select(func.count())
                 .select_from(PendingSubmission)
@@ -281,7 +278,7 @@ class PendingSubmissions:
 
     def next_due(self) -> datetime | None:
         """When the next pending one may be claimed (its retry time or its lease's end)."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             rows = connection.execute(
                 select(PendingSubmission.next_attempt_at, PendingSubmission.lease_until).where(
                     PendingSubmission.state == "pending"

@@ -5,20 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import delete, select
 
 from paperscope.store import generation
 from paperscope.store.models import Vote
-from paperscope.store.sql import chunks, counts_per, grouped, insert_or
+from paperscope.store.sql import Part, chunks, counts_per, grouped, insert_or
 
 
-class Votes:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Votes(Part):
     def counts(self, paper_ids: Sequence[str]) -> dict[str, int]:
         """Upvotes of each paper that has any."""
-        return counts_per(self.engine, Vote.paper_id, paper_ids)
+        return counts_per(self.reads, Vote.paper_id, paper_ids)
 
     def add(self, paper_id: str, voter: str, at: datetime) -> bool:
         """Record an upvote; False when this voter had already upvoted this paper (however
@@ -48,12 +45,12 @@ class Votes:
         statement = select(Vote.voter, Vote.paper_id).order_by(
             Vote.created_at.desc(), Vote.paper_id
         )
-        return grouped(statement, Vote.voter, voters, self.engine)
+        return grouped(statement, Vote.voter, voters, self.reads)
 
     def voted(self, voter: str, paper_ids: Sequence[str]) -> set[str]:
         """Which of these papers this voter has upvoted."""
         found: set[str] = set()
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             for chunk in chunks(list(paper_ids)):
                 found.update(
                     connection.execute(
