@@ -5,7 +5,10 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import multiprocessing
+import os
 import signal
+import threading
+import time
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -248,7 +251,17 @@ def _start_worker(model_path: Path, kind: RuntimeKind, computes_in: str, pad_id:
     global _worker
     # Ctrl-C reaches the whole process group: the parent stops the pool, workers stay quiet.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent killed outright (SIGTERM, SIGKILL) cannot stop its pool, and a worker waiting
+    # for work would wait for ever: each worker leaves once its parent is gone.
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _worker = (_open_model(model_path, kind=kind, threads=1, computes_in=computes_in), pad_id)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _embed_in_worker(token_ids: list[list[int]]) -> np.ndarray:
