@@ -124,10 +124,11 @@ class SearchSettings(BaseModel):
     )
     # Part of the stored vectors' model name: changing it re-embeds every paper at the next
     # `paperscope index` (dense search covers only papers embedded with it until then).
-    embedding_weights: Literal["int8", "float32"] = Field(
-        default="int8",
-        description="minilm's weights: int8 (quantised, about 1.7x faster on CPU, SciFact "
-        "nDCG@10 within 0.005) or float32 (needed to embed on a GPU)",
+    embedding_weights: Literal["float32", "int8"] = Field(
+        default="float32",
+        description="minilm's weights: float32 (the same vectors on every machine; needed to "
+        "embed on a GPU) or int8 (quantised, 1.4-1.9x the papers/s on CPU, SciFact nDCG@10 "
+        "within 0.005)",
     )
     vector_index: Literal["auto", "exact", "hnsw"] = Field(
         default="auto", description="exact, hnsw, or auto (HNSW from 20k papers)"
@@ -141,13 +142,14 @@ class SearchSettings(BaseModel):
     encoder_threads: int | None = Field(
         default=None, ge=1, le=256, description="threads the embedding model may use (all cores)"
     )
-    # Worker processes beat threads in one process: on two busy cores, 1.8x the papers/s.
-    embed_processes: int | None = Field(
-        default=None,
+    # On two busy cores a process per core embedded 0.9x to 1.8x the papers/s of one process
+    # with two threads, depending on the load: an option, measured with bench/encoder.py.
+    embed_processes: int = Field(
+        default=1,
         ge=1,
         le=256,
-        description="processes that embed papers in bulk, one thread each (default: one per "
-        "core, or 1 when encoder_threads is set)",
+        description="processes that embed papers in bulk (paperscope index), one thread each; "
+        "1: this process, with encoder_threads threads",
     )
     fusion: Literal["convex", "rrf"] = Field(
         default="convex", description="how hybrid search fuses: convex or rrf"

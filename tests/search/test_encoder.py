@@ -101,8 +101,8 @@ def encoder(models_dir: Path) -> Encoder:
     original = socket.socket.connect
     socket.socket.connect = refuse
     try:
-        # The float32 weights: the reference every CPU computes alike (int8, the engine's
-        # default, is tested in test_encoder_int8.py).
+        # As the engine loads it by default: float32, the reference every CPU computes alike
+        # (int8 weights are tested in test_encoder_int8.py).
         return load_encoder("minilm", models_dir=models_dir, weights="float32")
     finally:
         socket.socket.connect = original

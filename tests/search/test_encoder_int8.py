@@ -1,4 +1,4 @@
-"""MiniLM with int8 weights (the default) and bulk encoding in worker processes.
+"""MiniLM with int8 weights (setting embedding_weights=int8) and bulk encoding in worker processes.
 
 int8 linear layers change vectors a little (cosine about 0.99 to float32's) and, because
 activations are quantised per batch, a text's vector depends a little on the texts batched
@@ -48,23 +48,22 @@ def models_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def int8(models_dir: Path):
-    return load_encoder("minilm", models_dir=models_dir)
+    return load_encoder("minilm", models_dir=models_dir, weights="int8")
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (np.atleast_2d(a) * np.atleast_2d(b)).sum(axis=1)
 
 
-def test_int8_is_the_default_and_named_apart_from_float32(models_dir: Path, int8) -> None:
+def test_int8_is_named_apart_from_float32(models_dir: Path, int8) -> None:
     """Stored vectors carry the weights in their model name, so a store made with float32
-    is re-embedded, never mixed, when the default changes."""
+    is re-embedded, never mixed, when the setting changes."""
     assert int8.name == INT8_NAME
     assert int8.device == int8.query_device == "onnxruntime-cpu-int8"
     assert (int8.compute_precision, int8.query_compute_precision) == ("int8", "int8")
-    settings = Settings(models_dir=models_dir)
-    assert settings.embedding_weights == "int8"
+    settings = Settings(models_dir=models_dir, embedding_weights="int8")
     assert configured_encoder(settings).name == INT8_NAME
-    float32 = configured_encoder(Settings(models_dir=models_dir, embedding_weights="float32"))
+    float32 = configured_encoder(Settings(models_dir=models_dir))
     assert float32.name == f"all-MiniLM-L6-v2@onnx-{MINILM_ONNX_SHA256[:8]}-f32"
 
 
@@ -97,7 +96,7 @@ def test_int8_vectors_come_back_in_the_callers_order(int8) -> None:
 
 def test_worker_processes_give_the_same_vectors_as_one_process(models_dir: Path, int8) -> None:
     texts = [f"{text} ({n})" for n in range(40) for text in TEXTS]  # past the pool's 256
-    in_workers = load_encoder("minilm", models_dir=models_dir, processes=2)
+    in_workers = load_encoder("minilm", models_dir=models_dir, weights="int8", processes=2)
     progress: list[int] = []
     try:
         vectors = in_workers.encode(texts, on_progress=lambda done, _: progress.append(done))
@@ -116,13 +115,13 @@ def test_int8_weights_are_made_at_install_and_checked(models_dir: Path, tmp_path
     folder.mkdir(parents=True)
     (folder / "model.onnx").symlink_to(minilm_dir(models_dir) / "model.onnx")
     shutil.copy(minilm_dir(models_dir) / "tokenizer.json", folder / "tokenizer.json")
-    assert load_encoder("minilm", models_dir=tmp_path).name == INT8_NAME
+    assert load_encoder("minilm", models_dir=tmp_path, weights="int8").name == INT8_NAME
     assert sha256_of(folder / MINILM_INT8_FILE) == MINILM_INT8_SHA256
     assert not list(folder.glob("*.part"))
     with (folder / MINILM_INT8_FILE).open("ab") as f:
         f.write(b" ")
     with pytest.raises(ModelFileMismatch, match=r"model-int8\.onnx has sha256"):
-        load_encoder("minilm", models_dir=tmp_path)
+        load_encoder("minilm", models_dir=tmp_path, weights="int8")
 
 
 def test_the_gpu_is_chosen_for_float32_only() -> None:

@@ -18,7 +18,6 @@ happens on a thread of its own (`start_refreshing`), so no request ever waits fo
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -163,16 +162,6 @@ def vector_source(
     return LocalVectorFiles(store, model, dim, directory, kind)
 
 
-def embed_processes(settings: Settings) -> int:
-    """How many processes embed papers in bulk: as set, else one per core, unless
-    encoder_threads gives this process a share of the cores (serve's workers)."""
-    if settings.embed_processes is not None:
-        return settings.embed_processes
-    if settings.encoder_threads is not None:
-        return 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def configured_encoder(settings: Settings) -> Encoder:
     """The encoder the settings name, or SearchUnavailable saying how to install it."""
     try:
@@ -182,7 +171,7 @@ def configured_encoder(settings: Settings) -> Encoder:
             threads=settings.encoder_threads,
             query_precision=settings.query_precision,
             weights=settings.embedding_weights,
-            processes=embed_processes(settings),
+            processes=settings.embed_processes,
         )
     except ModelNotFound as error:
         raise SearchUnavailable(

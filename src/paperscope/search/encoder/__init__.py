@@ -8,12 +8,12 @@ sha256 of its ``model.safetensors`` and ``tokenizer.json`` and writes ``tokenize
 a ``model.onnx`` built from the weights. ``load_encoder("minilm", models_dir=...)`` checks
 both against pinned hashes before running them.
 
-By default ``load_encoder`` runs MiniLM with int8 weights (``weights="int8"``): its linear
-layers quantised per output channel by onnxruntime's dynamic quantisation, done once at
+With ``weights="int8"`` (setting ``embedding_weights``) ``load_encoder`` runs MiniLM's linear
+layers quantised per output channel by onnxruntime's dynamic quantisation, made once at
 install time from the verified float32 model.onnx, byte-reproducible and pinned by sha256
 (``MINILM_INT8_SHA256``). On two AVX2 cores it embeds about 1.7x the documents/s of
 float32, vectors at cosine about 0.993 to float32's, SciFact nDCG@10 within 0.005; it runs
-on onnxruntime's CPU only. ``weights="float32"`` runs the float32 model as follows.
+on onnxruntime's CPU only. ``weights="float32"``, the default, runs the float32 model as follows.
 
 On CPU the float32 model runs on onnxruntime in float32 and on OpenVINO in bfloat16 (see
 ``_runtime_kind``); with onnxruntime-gpu installed and a CUDA device present it runs there.

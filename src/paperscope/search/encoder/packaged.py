@@ -158,7 +158,7 @@ def _installed_files(
     return list(paths)
 
 
-def load_minilm(models_dir: Path, *, weights: Weights = "int8", **options) -> OnnxEncoder:
+def load_minilm(models_dir: Path, *, weights: Weights = "float32", **options) -> OnnxEncoder:
     """all-MiniLM-L6-v2 from ``models_dir``, its files checked against their pinned sha256.
 
     ``weights`` "int8" runs model-int8.onnx, quantised from model.onnx here on first use
@@ -283,7 +283,7 @@ def load_encoder(
     use_gpu: bool | None = None,
     precision: Precision = "exact",
     query_precision: Precision = "exact",
-    weights: Weights = "int8",
+    weights: Weights = "float32",
     processes: int = 1,
 ) -> Encoder:
     """An encoder by name ("minilm", the offline default; "potion") or by a model folder's path.
@@ -296,9 +296,9 @@ def load_encoder(
     (``-tf32``) on such a machine, ``-f32`` elsewhere: for measuring, not for storing.
     ``query_precision`` is how ``encode_query`` computes: "exact" by default, so a query ranks
     the same on every host; "fast" saves about a third of a query's time on a bfloat16 CPU.
-    ``weights`` (minilm only; a folder's model.onnx runs as it is) "int8", the default, runs
-    the int8-quantised model on onnxruntime's CPU, queries too (``precision`` and
-    ``query_precision`` then change nothing); "float32" the float32 one, as above.
+    ``weights`` (minilm only; a folder's model.onnx runs as it is): "float32", the default,
+    as above; "int8" runs the int8-quantised model on onnxruntime's CPU, queries too
+    (``precision`` and ``query_precision`` then change nothing).
     ``processes`` > 1 (ONNX models on a CPU): ``encode`` of many texts runs its batches in
     that many single-threaded worker processes, started on the first such call.
     """
