@@ -105,6 +105,11 @@ class SearchSettings(_Group):
     dir)"""
     embedding_model: str = Field("minilm")
     """minilm, potion, or a folder with model.onnx + tokenizer.json (or a model2vec model)"""
+    # Part of the stored vectors' model name: changing it re-embeds every paper at the next
+    # `paperscope index` (dense search covers only papers embedded with it until then).
+    embedding_weights: Literal["float32", "int8"] = Field("float32")
+    """minilm's weights: float32 (the same vectors on every machine; needed to embed on a GPU)
+    or int8 (quantised, 1.4-1.9x the papers/s on CPU, SciFact nDCG@10 within 0.005)"""
     vector_index: Literal["auto", "exact", "hnsw"] = Field("auto")
     """exact, hnsw, or auto (HNSW from 20k papers)"""
     # Stored vectors are always float32 (the same on every machine); "fast" queries run in
@@ -114,6 +119,11 @@ class SearchSettings(_Group):
     # `paperscope serve` with several workers gives each its share, so they do not fight.
     encoder_threads: int | None = Field(None, ge=1, le=256)
     """threads the embedding model may use (all cores)"""
+    # On two busy cores a process per core embedded 0.9x to 1.8x the papers/s of one process
+    # with two threads, depending on the load: an option, measured with bench/encoder.py.
+    embed_processes: int = Field(1, ge=1, le=256)
+    """processes that embed papers in bulk (paperscope index), one thread each; 1: this
+    process, with encoder_threads threads"""
     fusion: Literal["convex", "rrf"] = Field("convex")
     """how hybrid search fuses: convex or rrf"""
     fusion_alpha: float = Field(0.45, ge=0, le=1)

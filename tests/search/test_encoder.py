@@ -101,7 +101,9 @@ def encoder(models_dir: Path) -> Encoder:
     original = socket.socket.connect
     socket.socket.connect = refuse
     try:
-        return load_encoder("minilm", models_dir=models_dir)  # as the engine loads it
+        # As the engine loads it by default: float32, the reference every CPU computes alike
+        # (int8 weights are tested in test_encoder_int8.py).
+        return load_encoder("minilm", models_dir=models_dir, weights="float32")
     finally:
         socket.socket.connect = original
 
@@ -118,6 +120,7 @@ def computing_in(request, models_dir: Path) -> tuple[str, Encoder]:
         models_dir=models_dir,
         precision=option,
         query_precision=option,
+        weights="float32",
     )
     assert (encoder.compute_precision, encoder.query_compute_precision) == (precision,) * 2
     runtime = "openvino" if precision == "bf16" else "onnxruntime"
@@ -167,7 +170,7 @@ def test_padding_never_changes_a_vector(encoder: Encoder) -> None:
 def test_fast_queries_compute_in_bf16_where_the_cpu_has_it(models_dir: Path) -> None:
     """The opt-in: queries in bfloat16 still match the stored float32 vectors of the same
     text to cosine 0.9999, and the stored path stays float32."""
-    fast = load_encoder("minilm", models_dir=models_dir, query_precision="fast")
+    fast = load_encoder("minilm", models_dir=models_dir, query_precision="fast", weights="float32")
     expected = "bf16" if cpu_supports_bf16() else "f32"
     assert (fast.compute_precision, fast.query_compute_precision) == ("f32", expected)
     runtime = "openvino" if expected == "bf16" else "onnxruntime"
@@ -180,7 +183,9 @@ def test_fast_queries_compute_in_bf16_where_the_cpu_has_it(models_dir: Path) -> 
 def test_bf16_really_computes_in_bf16_close_to_float32(models_dir: Path) -> None:
     if not cpu_supports_bf16():
         pytest.skip(NO_BF16)
-    fast = load_encoder("minilm", models_dir=models_dir, runtime="openvino", precision="fast")
+    fast = load_encoder(
+        "minilm", models_dir=models_dir, runtime="openvino", precision="fast", weights="float32"
+    )
     assert fast.device == "openvino-cpu-bf16"
     assert fast.name.endswith("-bf16")  # never stored under the float32 vectors' name
     reference = np.loadtxt(REFERENCE, dtype=np.float32, ndmin=2)
@@ -191,9 +196,9 @@ def test_bf16_really_computes_in_bf16_close_to_float32(models_dir: Path) -> None
 
 def test_precision_is_one_of_the_named_ones(models_dir: Path) -> None:
     with pytest.raises(ValueError, match="precision must be one of"):
-        load_encoder("minilm", models_dir=models_dir, precision="bf16")
+        load_encoder("minilm", models_dir=models_dir, precision="bf16", weights="float32")
     with pytest.raises(ValueError, match="query_precision must be one of"):
-        load_encoder("minilm", models_dir=models_dir, query_precision="f16")
+        load_encoder("minilm", models_dir=models_dir, query_precision="f16", weights="float32")
 
 
 def test_vectors_are_float32_unit_length_rows(encoder: Encoder) -> None:
@@ -293,7 +298,9 @@ def test_a_model_folder_loads_by_path(models_dir: Path, tmp_path: Path) -> None:
 
 def test_onnxruntime_gives_the_same_vectors(models_dir: Path, encoder: Encoder) -> None:
     pytest.importorskip("onnxruntime")
-    other = load_encoder("minilm", models_dir=models_dir, runtime="onnxruntime", use_gpu=False)
+    other = load_encoder(
+        "minilm", models_dir=models_dir, runtime="onnxruntime", use_gpu=False, weights="float32"
+    )
     assert other.device == "onnxruntime-cpu-f32"
     assert other.name == encoder.name  # the same vectors: they may share the embeddings table
     assert_same_vectors(other.encode(TEXTS), encoder.encode(TEXTS), "f32")

