@@ -14,6 +14,8 @@ import numpy as np
 from paperscope.errors import Unavailable
 
 ProgressCallback = Callable[[int, int], None]
+Progress = ProgressCallback | None  # told (done, total) as batches finish
+Texts = Sequence[str]
 """Called after each batch with (texts done, texts in all)."""
 
 Runtime = Literal["auto", "openvino", "onnxruntime"]
@@ -50,10 +52,7 @@ class Encoder(Protocol):
     dim: int
 
     def encode(
-        self,
-        texts: Sequence[str],
-        batch_size: int = 32,
-        on_progress: ProgressCallback | None = None,
+        self, texts: Texts, batch_size: int = 32, on_progress: Progress = None
     ) -> np.ndarray:
         """float32 array of shape (len(texts), dim), each row of unit length, in input order."""
         ...

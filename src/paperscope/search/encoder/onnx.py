@@ -21,8 +21,10 @@ from paperscope.search.encoder.base import (
     MINILM_MAX_TOKENS,
     PRECISIONS,
     Precision,
+    Progress,
     ProgressCallback,
     Runtime,
+    Texts,
     _cpu_count,
     _load_tokenizer,
     _normalise,
@@ -129,10 +131,7 @@ class OnnxEncoder:
         return np.empty((len(rows), self.dim), dtype=np.float32)
 
     def encode(
-        self,
-        texts: Sequence[str],
-        batch_size: int = 32,
-        on_progress: ProgressCallback | None = None,
+        self, texts: Texts, batch_size: int = 32, on_progress: Progress = None
     ) -> np.ndarray:
         if not texts or isinstance(texts, str):  # nothing to tokenize (a lone text is refused)
             return encode_in_batches(texts, self.dim, batch_size, self._no_batch, on_progress)

@@ -9,7 +9,8 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from paperscope.search.encoder.base import (
-    ProgressCallback,
+    Progress,
+    Texts,
     _load_tokenizer,
     encode_in_batches,
 )
@@ -59,10 +60,7 @@ class StaticEncoder:
         return out
 
     def encode(
-        self,
-        texts: Sequence[str],
-        batch_size: int = 1024,
-        on_progress: ProgressCallback | None = None,
+        self, texts: Texts, batch_size: int = 1024, on_progress: Progress = None
     ) -> np.ndarray:
         return encode_in_batches(
             texts,
