@@ -476,9 +476,10 @@ def run_size(args, results: Results, backend: str, size: str) -> None:
         )
 
     def due(stage: str) -> bool:
-        return results.get(f"{key}/{stage}") is None or stage in redo
+        wanted = stage in args.stages
+        return wanted and (results.get(f"{key}/{stage}") is None or stage in redo)
 
-    if fresh:
+    if fresh and "ingest" in args.stages:
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
         results.put(
@@ -518,12 +519,16 @@ def main() -> None:
     parser.add_argument("--embed-sample", type=int, default=1000)
     parser.add_argument("--vectors-from", help="database URL of a store with the 83k's vectors")
     parser.add_argument("--redo", default="", help=f"stages to measure again: {','.join(STAGES)}")
+    parser.add_argument(
+        "--stages", default=",".join(STAGES), help="only these stages (those before must be done)"
+    )
     parser.add_argument("--table", action="store_true", help="only print the tables")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("path", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.redo = [s for s in args.redo.split(",") if s]
+    args.stages = [s for s in args.stages.split(",") if s]
 
     if args.stage:
         match args.stage:
