@@ -166,12 +166,13 @@ def corpus_file(work: Path, size: str) -> Path:
 
 
 # -- running stages --------------------------------------------------------------------
-# Runs a command and prints its peak RSS. Linux starts a child's peak at its parent's size at
-# fork (kept across exec), so the peak is read through this small process, not the bench's.
+# Runs a command and prints its peak RSS and CPU seconds. Linux starts a child's peak at its
+# parent's size at fork (kept across exec), so it is read through this small process, not the
+# bench's. CPU seconds say what a run costs when other work shares the cores (wall time does not).
 _PEAK = (
     "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-    "sys.exit(code)"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(u.ru_utime + u.ru_stime, u.ru_maxrss, file=sys.stderr); sys.exit(code)"
 )
 
 
@@ -189,7 +190,7 @@ def run_child(command: list[str], env: dict[str, str], log: Path) -> dict:
     seconds = time.perf_counter() - started
     if child.returncode:
         raise SystemExit(f"{' '.join(command)} failed ({child.returncode}); see {log}")
-    peak_kib = int(child.stderr.decode().strip().splitlines()[-1])
+    cpu_s, peak_kib = child.stderr.decode().strip().splitlines()[-1].split()
     text = child.stdout.decode(errors="replace").strip()
     try:
         out = json.loads(text)
@@ -199,7 +200,7 @@ def run_child(command: list[str], env: dict[str, str], log: Path) -> dict:
             out = json.loads(lines[-1]) if lines else None
         except ValueError:
             out = lines[-1]
-    return {"seconds": seconds, "peak_mib": peak_kib / 1024, "out": out}
+    return {"seconds": seconds, "cpu_s": float(cpu_s), "peak_mib": int(peak_kib) / 1024, "out": out}
 
 
 def paperscope(*args: str) -> list[str]:
@@ -611,7 +612,10 @@ def figures(results: Results, size: str, backends: list[str]) -> list:
             found.append(pick(entry) if entry and backend in backends else None)
         return tuple(found)
 
-    seconds = lambda e: (e["seconds"], f"{e['seconds']:.0f} s, {e['peak_mib']:.0f} MiB")  # noqa: E731
+    def seconds(e: dict) -> tuple:
+        cpu = f" (CPU {e['cpu_s']:.0f} s)" if "cpu_s" in e else ""
+        return e["seconds"], f"{e['seconds']:.0f} s{cpu}, {e['peak_mib']:.0f} MiB"
+
     floor = f"parse only {parse['seconds']:.0f} s, {parse['peak_mib']:.0f} MiB" if parse else ""
     sq, pg = each("ingest", seconds)
     if papers:
