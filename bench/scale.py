@@ -591,8 +591,51 @@ def print_tables(results: Results, sizes: list[str], backends: list[str]) -> Non
         print("| figure | SQLite | baseline (same run) | PostgreSQL | PostgreSQL / SQLite |")
         print("|---|---|---|---|---|")
         for name, sqlite, baseline, pg in rows:
+            if sqlite is None and pg is None:
+                continue  # not measured (yet)
             ratio = f"{pg[0] / sqlite[0]:.2f}x" if sqlite and pg and sqlite[0] else ""
             print(f"| {name} | {_fmt(sqlite)} | {baseline} | {_fmt(pg)} | {ratio} |")
+
+    print_growth(results, sizes, backends)
+
+
+def print_growth(results: Results, sizes: list[str], backends: list[str]) -> None:
+    """One row per backend and size: how the main figures grow."""
+    print("\n### Growth\n")
+    print(
+        "| store | papers | ingest s (CPU s) | ingest MiB | keyword index s (CPU s) | "
+        "vector index s | hybrid p50 / p99 ms | /search p50 ms | first search s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for backend in backends:
+        for size in sizes:
+            key = f"{backend}/{size}"
+            ingest, keyword = results.get(f"{key}/ingest"), results.get(f"{key}/keyword")
+            if not ingest:
+                continue
+            vectors = results.get(f"{key}/vector-index")
+            hybrid = _last(results.get(f"{key}/search")).get("hybrid")
+            server = results.get(f"{key}/server") or {}
+            papers = _last(results.get(f"parse/{size}")).get("records", 0)
+
+            def timed(entry: dict | None) -> str:
+                if not entry:
+                    return ""
+                cpu = f" ({entry['cpu_s']:.0f})" if "cpu_s" in entry else ""
+                return f"{entry['seconds']:.0f}{cpu}"
+
+            cells = [
+                backend,
+                f"{papers:,}",
+                timed(ingest),
+                f"{ingest['peak_mib']:.0f}",
+                timed(keyword),
+                timed(vectors),
+                f"{hybrid['p50']:.0f} / {hybrid['p99']:.0f}" if hybrid else "",
+                f"{server['search']['p50']:.0f}" if server else "",
+                f"{server['first_search_s']:.1f}" if server else "",
+            ]
+            print("| " + " | ".join(cells) + " |")
 
 
 def _fmt(value: tuple | None) -> str:
