@@ -70,6 +70,11 @@ def test_code_links_found_in_abstract_and_comment_even_across_line_breaks():
     )
 
 
+def test_code_links_found_whatever_the_case_of_the_host_and_none_without_one():
+    assert find_code_links("Code at GitHub.com/Org/Repo.") == ("https://github.com/Org/Repo",)
+    assert find_code_links("No code: see the github page of the authors.") == ()
+
+
 def test_content_hash_changes_with_content_only():
     assert record().content_hash == record().content_hash
     assert record().content_hash != record(abstract="Other").content_hash

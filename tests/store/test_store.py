@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from paperscope.records import make_record
 from paperscope.store.models import PaperAuthor, PaperCategory
+from paperscope.store.papers import author_key
 
 
 def paper(version, *, title="A title", updated="2024-02-01 00:00:00 UTC", paper_id="2401.00001"):
@@ -99,6 +100,12 @@ def test_authors_are_searchable_by_name_ignoring_case_and_accents(store):
     assert sorted(p.id for p in found) == ["2401.00001", "2401.00002"]
     assert store.papers.by_author("%") == []
     assert store.papers.by_author("   ") == []
+
+
+def test_author_keys_fold_case_accents_width_and_spacing():
+    assert author_key("  Yann   LeCun ") == "yann lecun"
+    assert author_key("Bernhard Schölkopf") == author_key("BERNHARD SCHOLKOPF")
+    assert author_key("Ｙａｎｎ LeCun") == "yann lecun"  # full-width letters, as NFKD folds them
 
 
 def test_stats_counts_papers(store):
