@@ -115,7 +115,7 @@ class Paperscope:
     def close(self) -> None:
         """Stop what the services started (threads, mail, the index refresher) and let the
         database go."""
-        self.search.stop_refreshing()
+        self.search.close()
         made = self.__dict__
         if "community" in made:
             self.community.stop_fetching()

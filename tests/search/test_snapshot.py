@@ -168,8 +168,8 @@ def test_a_refreshing_engine_picks_up_another_engines_ingest_and_index(
         assert results.hits[0].paper.id == newcomer.id
         assert results.hits[0].dense_rank is not None
     finally:
-        server.stop_refreshing()
-    assert set(threading.enumerate()) <= threads  # the refresher ended
+        server.close()
+    assert set(threading.enumerate()) <= threads  # the refresher and the embedding thread ended
 
 
 def test_searches_without_a_refresher_still_pick_up_changes_themselves(

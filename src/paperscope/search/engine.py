@@ -472,6 +472,12 @@ class SearchEngine:
         stop.set()
         thread.join(timeout_s)
 
+    def close(self) -> None:
+        """Stop the refresher and the query-embedding thread (a later search embeds its
+        query itself)."""
+        self.stop_refreshing()
+        self._embedder.shutdown(wait=True)
+
     def _keep_refreshing(self, stop: threading.Event, every_s: float) -> None:
         while not stop.wait(every_s):
             try:
@@ -527,7 +533,10 @@ class SearchEngine:
         if mode == "hybrid" and parsed.free_text.strip():
             # The query's embedding, most of a new query's cost, is made while the keyword
             # search runs (onnxruntime leaves the GIL while it computes).
-            embedding = self._embedder.submit(self._query_vector, parsed.free_text)
+            try:
+                embedding = self._embedder.submit(self._query_vector, parsed.free_text)
+            except RuntimeError:  # closed: embedded below, in this thread
+                embedding = None
         if mode in ("hybrid", "lexical"):
             hits = snap.lexical.search(parsed, limit=depth if mode == "hybrid" else wanted)
             lexical = {hit.paper_id: hit.score for hit in hits}
