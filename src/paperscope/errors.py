@@ -39,6 +39,8 @@ code that caught those still does.
     │   ├── ModelFileMismatch                search/encoder/
     │   ├── SchemaOutOfDate                  store/database.py: run `paperscope migrate`
     │   └── CannotListen                     web/serve.py: the port is taken
+    ├── SnapshotRefused                 500  search/lexical_snapshot.py: a keyword index
+    │                                        snapshot this node must not use (never shown)
     └── CopyMismatch                    500  store/copy.py: a copy does not match its source
 """
 

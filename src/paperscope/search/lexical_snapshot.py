@@ -36,6 +36,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from paperscope.errors import PaperscopeError
 from paperscope.search.lexical import MANIFEST, SCHEMA_VERSION, LexicalIndex
 from paperscope.store import Store
 
@@ -51,7 +52,7 @@ _CHUNK = 1 << 20
 log = logging.getLogger(__name__)
 
 
-class SnapshotRefused(Exception):
+class SnapshotRefused(PaperscopeError):
     """A published snapshot this node must not use; the message says why."""
 
 
