@@ -73,12 +73,9 @@ def _first_answer(env: dict) -> tuple[float, dict, dict[str, list[str]], str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
+    command = [sys.executable, "-m", "paperscope", "serve", "--port", str(port)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "paperscope", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
         while True:
