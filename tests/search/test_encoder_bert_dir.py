@@ -21,6 +21,7 @@ from safetensors.numpy import save_file
 from scipy.special import erf
 
 from paperscope.search.encoder import (
+    ModelNotFound,
     OnnxEncoder,
     PromptedEncoder,
     build_bert_onnx,
@@ -247,3 +248,16 @@ def test_unsupported_poolings_and_models_are_refused_clearly(
     build_bert_onnx(random_bert(), CONFIG, cls / "model.onnx")
     with pytest.raises(ValueError, match=r"add the model's model\.safetensors"):
         load_onnx_dir(cls)
+
+
+def test_an_export_that_cannot_be_written_says_what_to_do(
+    tmp_path: Path, tokenizer_json: Path
+) -> None:
+    folder = st_folder(tmp_path / "tiny", tokenizer_json, pooling="cls")
+    not_a_folder = tmp_path / "models"
+    not_a_folder.write_text("")  # (permissions would not stop root, who runs the tests)
+    with pytest.raises(ModelNotFound, match=r"cannot export .* writable models directory"):
+        load_encoder(str(folder), models_dir=not_a_folder)
+    (folder / "tokenizer.json").unlink()
+    with pytest.raises(ModelNotFound, match=r"has no tokenizer\.json"):
+        load_encoder(str(folder), models_dir=tmp_path / "other")

@@ -311,15 +311,20 @@ def load_bert_dir(directory: Path, *, models_dir: Path | None = None, **options)
     carries the first 8 hex digits of the exported model.onnx's sha256, and of the
     document prompt's when there is one.
     """
-    weights_sha = sha256_of(directory / "model.safetensors")
-    pooling = _pooling(directory)
-    cache = Path(models_dir) / "exported" if models_dir is not None else directory / ".paperscope"
-    model_path = export_bert_dir(
-        directory, cache / f"{directory.resolve().name}-{pooling}-{weights_sha[:8]}"
-    )
     tokenizer_path = directory / "tokenizer.json"
     if not tokenizer_path.is_file():
         raise ModelNotFound(f"{directory} has no tokenizer.json")
+    weights_sha = sha256_of(directory / "model.safetensors")
+    pooling = _pooling(directory)
+    cache = Path(models_dir) / "exported" if models_dir is not None else directory / ".paperscope"
+    target = cache / f"{directory.resolve().name}-{pooling}-{weights_sha[:8]}"
+    try:
+        model_path = export_bert_dir(directory, target)
+    except OSError as error:  # a read-only models folder, say
+        raise ModelNotFound(
+            f"cannot export {directory} to ONNX in {target} ({error}): give it a writable "
+            "models directory (setting models_dir), or a folder with model.onnx"
+        ) from error
     encoder = OnnxEncoder(
         model_path,
         tokenizer_path,
