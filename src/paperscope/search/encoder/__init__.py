@@ -28,6 +28,11 @@ host with bfloat16 than on one without, and evaluations no longer measure what i
 (setting ``query_precision``). ``OnnxEncoder.compute_precision``/``device`` and
 ``query_compute_precision``/``query_device`` report what each runs in.
 
+Any BERT-family sentence-transformers folder as published (bge, e5, gte, arctic-embed:
+model.safetensors, config.json, tokenizer.json) loads by path: ``load_bert_dir`` exports it
+to ONNX once with build_bert_onnx, with the folder's pooling (mean or [CLS]) and its query and
+document prompts (config_sentence_transformers.json "prompts"; see ``prompted``).
+
 ``potion`` (potion-base-8M, a model2vec static model: 256 dimensions, about 100x faster,
 weaker at retrieval) is the second implementation; ``install_potion`` fetches it the same way.
 
@@ -50,7 +55,7 @@ from paperscope.search.encoder.base import (
     sha256_of,
 )
 from paperscope.search.encoder.onnx import OnnxEncoder
-from paperscope.search.encoder.onnx_export import build_bert_onnx
+from paperscope.search.encoder.onnx_export import POOLINGS, Pooling, build_bert_onnx
 from paperscope.search.encoder.packaged import (
     MINILM_INT8_FILE,
     MINILM_INT8_SHA256,
@@ -62,8 +67,10 @@ from paperscope.search.encoder.packaged import (
     MINILM_WHEEL,
     POTION_NAME,
     POTION_WHEEL,
+    export_bert_dir,
     install_minilm,
     install_potion,
+    load_bert_dir,
     load_encoder,
     load_minilm,
     load_onnx_dir,
@@ -72,6 +79,7 @@ from paperscope.search.encoder.packaged import (
     minilm_dir,
     potion_dir,
 )
+from paperscope.search.encoder.prompted import PromptedEncoder, read_prompts, with_prompts
 from paperscope.search.encoder.quantize import quantize_int8
 from paperscope.search.encoder.runtimes import cpu_supports_bf16
 from paperscope.search.encoder.static import StaticEncoder
@@ -85,6 +93,7 @@ __all__ = [
     "MINILM_SAFETENSORS_SHA256",
     "MINILM_TOKENIZER_SHA256",
     "MINILM_WHEEL",
+    "POOLINGS",
     "POTION_NAME",
     "POTION_WHEEL",
     "PRECISIONS",
@@ -93,15 +102,19 @@ __all__ = [
     "ModelFileMismatch",
     "ModelNotFound",
     "OnnxEncoder",
+    "Pooling",
     "Precision",
     "ProgressCallback",
+    "PromptedEncoder",
     "Runtime",
     "StaticEncoder",
     "Weights",
     "build_bert_onnx",
     "cpu_supports_bf16",
+    "export_bert_dir",
     "install_minilm",
     "install_potion",
+    "load_bert_dir",
     "load_encoder",
     "load_minilm",
     "load_onnx_dir",
@@ -110,5 +123,7 @@ __all__ = [
     "minilm_dir",
     "potion_dir",
     "quantize_int8",
+    "read_prompts",
     "sha256_of",
+    "with_prompts",
 ]

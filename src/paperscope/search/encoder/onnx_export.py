@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
+Pooling = Literal["mean", "cls"]
+"""How token states become one vector: "mean" of the unmasked ones (sentence-transformers'
+MiniLM, e5, gte) or the first ([CLS]) token's (bge, arctic-embed)."""
+POOLINGS: tuple[Pooling, ...] = ("mean", "cls")
 
-def build_bert_onnx(weights: dict[str, np.ndarray], config: dict, output_path: Path) -> None:
-    """Write a BERT encoder with mean pooling as ONNX (opset 17), from HF BertModel weights.
+
+def build_bert_onnx(
+    weights: dict[str, np.ndarray], config: dict, output_path: Path, *, pooling: Pooling = "mean"
+) -> None:
+    """Write a BERT encoder with its pooling as ONNX (opset 17), from HF BertModel weights.
 
     Inputs: input_ids and attention_mask, int64 (batch, tokens); token types are all 0.
-    Output: sentence_embedding, float32 (batch, hidden), mean of the unmasked token states.
-    The graph follows HF's BertModel op for op, so runtimes fuse it as they fuse exports.
+    Output: sentence_embedding, float32 (batch, hidden): the mean of the unmasked token
+    states, or the [CLS] token's state with ``pooling="cls"``. Weight names may carry the
+    "bert." prefix of BertFor* checkpoints. The graph follows HF's BertModel op for op, so
+    runtimes fuse it as they fuse exports; the mean-pooled graph is byte-for-byte the one
+    MINILM_ONNX_SHA256 pins.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
+
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+    if config.get("model_type", "bert") != "bert":
+        raise ValueError(f"not a BERT model (model_type {config.get('model_type')!r})")
+    weights = {name.removeprefix("bert."): value for name, value in weights.items()}
 
     hidden = int(config["hidden_size"])
     heads = int(config["num_attention_heads"])
@@ -93,17 +110,23 @@ def build_bert_onnx(weights: dict[str, np.ndarray], config: dict, output_path: P
         out = linear(h, f"{p}.output.dense", f"l{i}_ffn_out")
         x = layer_norm(node("Add", [out, x], f"l{i}_ffn_res"), f"{p}.output.LayerNorm", f"l{i}_out")
 
-    token_mask = node("Unsqueeze", [mask, "two"], "mask_3d")
-    summed = node("ReduceSum", [node("Mul", [x, token_mask], "masked_states"), "one"], "sum",
-                  keepdims=0)  # fmt: skip
-    counts = node("ReduceSum", [token_mask, "one"], "count", keepdims=0)
-    counts = node("Max", [counts, const("min_count", np.array(1e-9, np.float32))], "count_safe")
-    node("Div", [summed, counts], "sentence_embedding")
+    if pooling == "cls":
+        # const() stores 0-d arrays as 1-d: gather token [0], then drop that axis.
+        cls = node("Gather", [x, const("cls_index", np.array([0]))], "cls_state", axis=1)
+        node("Squeeze", [cls, "one"], "sentence_embedding")
+    else:
+        token_mask = node("Unsqueeze", [mask, "two"], "mask_3d")
+        summed = node("ReduceSum", [node("Mul", [x, token_mask], "masked_states"), "one"], "sum",
+                      keepdims=0)  # fmt: skip
+        counts = node("ReduceSum", [token_mask, "one"], "count", keepdims=0)
+        counts = node("Max", [counts, const("min_count", np.array(1e-9, np.float32))],
+                      "count_safe")  # fmt: skip
+        node("Div", [summed, counts], "sentence_embedding")
 
     ids_type = helper.make_tensor_type_proto(TensorProto.INT64, ["batch", "tokens"])
     graph = helper.make_graph(
         nodes,
-        "bert_mean_pooling",
+        f"bert_{pooling}_pooling",
         [helper.make_value_info("input_ids", ids_type),
          helper.make_value_info("attention_mask", ids_type)],
         [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden])],

