@@ -325,6 +325,12 @@ def load_bert_dir(directory: Path, *, models_dir: Path | None = None, **options)
             f"cannot export {directory} to ONNX in {target} ({error}): give it a writable "
             "models directory (setting models_dir), or a folder with model.onnx"
         ) from error
+    return _folder_encoder(directory, model_path, tokenizer_path, **options)
+
+
+def _folder_encoder(directory: Path, model_path: Path, tokenizer_path: Path, **options):
+    """An ONNX model of a sentence-transformers folder, with the folder's length and prompts;
+    named after the folder and the first 8 hex digits of the ONNX file's sha256."""
     encoder = OnnxEncoder(
         model_path,
         tokenizer_path,
@@ -357,14 +363,7 @@ def load_onnx_dir(directory: Path, **options):
             "given here: add the model's model.safetensors and config.json to the folder, and "
             "paperscope exports it with that pooling"
         )
-    encoder = OnnxEncoder(
-        model_path,
-        tokenizer_path,
-        name=f"{directory.resolve().name}@onnx-{sha256_of(model_path)[:8]}",
-        max_tokens=_max_tokens(directory),
-        **options,
-    )
-    return with_prompts(encoder, *read_prompts(directory))
+    return _folder_encoder(directory, model_path, tokenizer_path, **options)
 
 
 def load_encoder(
