@@ -1,6 +1,7 @@
 """Recommendations from papers a person liked (and disliked), learned per request: meaning
 (a classifier on the stored embeddings), words (the same on tf-idf) and the authors they
-liked, summed (recommend/model.py says why), with papers picked at random as extra negatives
+liked, with the liked paper nearest to each candidate and the categories they read, weighed and
+summed (recommend/model.py says why), with papers picked at random as extra negatives
 (as Scholar Inbox does: a few likes alone cannot tell "what I read" from "what everyone
 writes"). Entry point: ``Recommender``.
 
@@ -20,11 +21,9 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 
 from paperscope.errors import Unavailable
-from paperscope.recommend.model import ForYouModel
+from paperscope.recommend.model import RANDOM_NEGATIVES, ForYouModel, words_vectorizer
 from paperscope.store import Store
 from paperscope.store.accounts import Member
-
-RANDOM_NEGATIVES = 200  # papers drawn at random, as negatives beside the dislikes
 
 
 def published_days(
@@ -172,13 +171,9 @@ class _Pool:
         self._random_ids = random_ids
         self.vectorizer = None
         if ids and random_ids:
-            # Imported here: scikit-learn takes two seconds to import, and a digest run
+            # scikit-learn is imported in there: it takes two seconds, and a digest run
             # without members who liked anything never needs it.
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            vectorizer = TfidfVectorizer(
-                max_features=20_000, sublinear_tf=True, stop_words="english", min_df=1
-            )
+            vectorizer = words_vectorizer(len(ids))
             try:
                 candidates = vectorizer.fit_transform([_text(papers[pid]) for pid in ids])
             except ValueError:  # an empty vocabulary
@@ -190,6 +185,7 @@ class _Pool:
                 meaning=(np.stack([vectors[pid] for pid in random_ids]), self.matrix),
                 words=words,
                 authors=[papers[pid].authors for pid in ids],
+                categories=[papers[pid].categories for pid in ids],
             )
 
     def _tfidf(self, paper_ids: Sequence[str]):
@@ -226,6 +222,7 @@ class _Pool:
                 meaning=(positives, negatives),
                 words=words,
                 authors=[self.papers[pid].authors for pid in liked],
+                categories=[self.papers[pid].categories for pid in liked],
                 drop=[self.random_index[p] for p in seen if p in self.random_index],
                 keep=keep,
             )
