@@ -38,6 +38,7 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -235,6 +236,52 @@ def methods(papers, authors, vectors, cut, args) -> dict:
     }
 
 
+def cost_per_reader(papers, vectors, cut, readers: list[Reader]) -> dict[str, float]:
+    """Milliseconds one reader's scores take, before and now, over a digest's pool (the last
+    week's papers), interleaved reader by reader (the machine's load hits both alike)."""
+    week = (datetime.fromisoformat(papers[-1]["published"][:19]) - timedelta(days=7)).isoformat(
+        sep=" "
+    )
+    pool = [n for n in range(cut, len(papers)) if papers[n]["published"] >= week]
+    negatives = sorted(random.Random(1).sample(range(cut), for_you.RANDOM_NEGATIVES))
+    texts = [product_text(p, p["authors"]) for p in papers]
+    categories = [p["categories"] for p in papers]
+    authors = [p["authors"] for p in papers]
+    old = TfidfVectorizer(max_features=20_000, sublinear_tf=True, stop_words="english")
+    variants = {}
+    for name, vectorizer, weights in (
+        ("before", old, BEFORE_WEIGHTS),
+        ("now", for_you.words_vectorizer(len(pool)), for_you.WEIGHTS),
+    ):
+        words = vectorizer.fit_transform([texts[n] for n in pool])
+        model = ForYouModel(
+            meaning=(vectors[negatives], vectors[pool]),
+            words=(vectorizer.transform([texts[n] for n in negatives]), words),
+            authors=[authors[n] for n in pool],
+            categories=[categories[n] for n in pool] if name == "now" else None,
+            weights=weights,
+        )
+        variants[name] = (model, vectorizer)
+    took: dict[str, list[float]] = {name: [] for name in variants}
+    for reader in readers:
+        liked = reader.liked[-50:]  # the newest 50, as a member's likes
+        for name, (model, vectorizer) in variants.items():
+            words = vectorizer.transform([texts[n] for n in liked])  # once a pool: not timed
+            started = time.perf_counter()
+            model.scores(
+                meaning=(vectors[liked], None),
+                words=(words, None),
+                authors=[authors[n] for n in liked],
+                categories=[categories[n] for n in liked] if name == "now" else None,
+            )
+            took[name].append((time.perf_counter() - started) * 1000)
+    console.print(
+        f"one reader's for-you scores over a week's pool ({len(pool):,} papers), median: "
+        + ", ".join(f"{name} {np.median(ms):.2f} ms" for name, ms in took.items())
+    )
+    return {name: float(np.median(ms)) for name, ms in took.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vectors-from", required=True, help="a store's database URL")
@@ -256,7 +303,8 @@ def main() -> None:
         f"vectors: {args.model} ({vectors.shape[1]} dimensions)"
     )
     halves = pick_readers(papers, cut, args.tune, args.held_out, args.seed)
-    results: dict[str, dict[str, dict[str, list[float]]]] = {}
+    cost = cost_per_reader(papers, vectors, cut, halves["held out"])
+    results: dict[str, dict[str, list[float]]] = {}
     for names in ("hidden", "visible"):
         authors = hidden_names(papers) if names == "hidden" else [p["authors"] for p in papers]
         for method, rank in methods(papers, authors, vectors, cut, args).items():
@@ -279,7 +327,9 @@ def main() -> None:
         console.print(table)
     if args.json:
         settings = {key: str(value) for key, value in vars(args).items()}
-        args.json.write_text(json.dumps({"args": settings, "results": results}, indent=1))
+        args.json.write_text(
+            json.dumps({"args": settings, "results": results, "cost_ms": cost}, indent=1)
+        )
 
 
 if __name__ == "__main__":

@@ -111,7 +111,8 @@ def test_author_overlap_counts_liked_papers_per_author():
 def test_nearest_is_the_similarity_to_the_closest_like():
     liked = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     candidates = sparse.csr_matrix([[0.8, 0.6, 0.0], [0.0, 0.0, 1.0], [0.1, 0.9, 0.0]])
-    assert np.allclose(nearest_liked(candidates, sparse.csr_matrix(liked)), [0.8, 0.0, 0.9])
+    scores = nearest_liked(candidates.T.tocsr(), sparse.csr_matrix(liked))
+    assert np.allclose(scores, [0.8, 0.0, 0.9])
 
 
 def test_the_score_is_the_weighed_sum_of_the_signals_z_scored(rows):
@@ -149,10 +150,11 @@ def test_the_score_is_the_weighed_sum_of_the_signals_z_scored(rows):
 
 def test_words_keep_word_pairs_and_rare_terms():
     """A cap on the vocabulary keeps the most frequent terms: a field's own terms (seen in
-    two abstracts of 1,000) must stay, and its two-word names too."""
+    two abstracts of 1,000) must stay, and its two-word names too; terms seen once go."""
     filler = [f"common words number {n % 7} about learning models" for n in range(998)]
     documents = [*filler, "graph rewiring for oversquashing", "oversquashing and graph rewiring"]
     vocabulary = words_vectorizer(len(documents)).fit(documents).vocabulary_
     assert "oversquashing" in vocabulary and "graph rewiring" in vocabulary
-    assert "learning models" in vocabulary
+    assert "learning models" in vocabulary and "common words" in vocabulary
+    assert "oversquashing graph" not in vocabulary  # seen once
     assert words_vectorizer(10).min_df == 1  # a small pool: every term counts

@@ -45,14 +45,15 @@ def words_vectorizer(documents: int):
     """The tf-idf of the words signal, to fit on the candidates: word pairs too (a method's
     or data set's name is often two words), sublinear counts, no cap on the vocabulary (a cap
     keeps the most frequent terms: the specific ones are what a reader's field is made of);
-    terms seen once left out where there are enough `documents` for that to mean noise."""
+    terms seen once left out but in a handful of `documents` (as measured in bench/readers.py;
+    it also keeps a week's vocabulary, and the cost of a reader, small)."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # slow to import: when used
 
     return TfidfVectorizer(
         ngram_range=(1, 2),
         sublinear_tf=True,
         stop_words="english",
-        min_df=2 if documents >= 1_000 else 1,
+        min_df=2 if documents >= 100 else 1,
         dtype=np.float64,
     )
 
@@ -154,10 +155,11 @@ def _dense_or_sparse(rows):
     return rows.tocsr() if sparse.issparse(rows) else np.asarray(rows, dtype=np.float64)
 
 
-def nearest_liked(candidates, positives) -> np.ndarray:
+def nearest_liked(candidates_transposed, positives) -> np.ndarray:
     """Each candidate's similarity (dot product: tf-idf rows are unit length) to the liked
-    paper nearest to it."""
-    return _gram(candidates, _transposed(positives)).max(axis=1)
+    paper nearest to it, given the candidates' rows transposed (`_transposed`: made once a
+    pool, the product then touches only the likes' terms)."""
+    return _gram(positives, candidates_transposed).max(axis=0)
 
 
 class AuthorOverlap:
@@ -201,6 +203,7 @@ class ForYouModel:
     ) -> None:
         self.meaning = Contrast(*meaning, MEANING_ALPHA)
         self.words = Contrast(*words, WORDS_ALPHA) if words is not None else None
+        self._words_t = _transposed(self.words.candidates) if self.words is not None else None
         self.authors = AuthorOverlap(authors)
         self.categories = AuthorOverlap(categories) if categories is not None else None
         self.weights = weights
@@ -239,7 +242,7 @@ class ForYouModel:
         found = {"meaning": self.meaning.scores(*meaning, drop=drop)}
         if self.words is not None and words is not None:
             found["words"] = self.words.scores(*words, drop=drop)
-            found["nearest"] = nearest_liked(self.words.candidates, words[0])
+            found["nearest"] = nearest_liked(self._words_t, _dense_or_sparse(words[0]))
         if self.categories is not None and categories is not None:
             found["categories"] = self.categories.scores(categories)
         found["authors"] = self.authors.scores(authors)
