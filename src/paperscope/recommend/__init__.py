@@ -98,10 +98,12 @@ class Recommender:
         start: datetime | None = None,
         end: datetime | None = None,
         candidates: Sequence[str] | None = None,
-        limit: int = 20,
+        limit: int | None = 20,
     ) -> list[Recommendation]:
         """The `limit` papers (first published in [start, end), or among `candidates`) most
-        like the likes, the likes and dislikes themselves left out."""
+        like the likes, the likes and dislikes themselves left out; every one of them, ranked,
+        when `limit` is None (so that a ranking can be judged whole). Candidates without a
+        vector yet are left out."""
         self._read([*likes, *dislikes])
         if not any(pid in self._vectors for pid in likes):
             raise NotEmbedded("none of those papers has a vector yet: run `paperscope index`")
@@ -200,7 +202,7 @@ class _Pool:
         return sparse.vstack([self._words[pid] for pid in paper_ids], format="csr")
 
     def recommend(
-        self, likes: Sequence[str], dislikes: Sequence[str], limit: int
+        self, likes: Sequence[str], dislikes: Sequence[str], limit: int | None
     ) -> list[Recommendation]:
         liked = [pid for pid in dict.fromkeys(likes) if pid in self.vectors]
         disliked = [pid for pid in dict.fromkeys(dislikes) if pid in self.vectors]
