@@ -215,13 +215,14 @@ def methods(papers, authors, vectors, cut, args) -> dict:
     before, before_inputs = model_of(old_words, BEFORE_WEIGHTS, False)
     now, now_inputs = model_of(new_words, for_you.WEIGHTS, True)
 
-    last: list = [None, None]  # the last reader's signals: each "alone" row reads them
+    measured: dict[tuple[int, ...], dict[str, np.ndarray]] = {}  # each reader's, once
 
     def signal(name):
         def rank(liked):
-            if last[0] != liked:
-                last[:] = [liked, now.signals(**now_inputs(liked))]
-            return last[1].get(name, np.zeros(len(papers) - cut))
+            key = tuple(liked)
+            if key not in measured:
+                measured[key] = now.signals(**now_inputs(liked))
+            return measured[key].get(name, np.zeros(len(papers) - cut))
 
         return rank
 
