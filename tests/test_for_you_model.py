@@ -10,7 +10,16 @@ import pytest
 from scipy import sparse
 from sklearn.linear_model import Ridge
 
-from paperscope.recommend.model import AuthorOverlap, Contrast, ForYouModel, for_you_scores
+from paperscope.recommend.model import (
+    WEIGHTS,
+    AuthorOverlap,
+    Contrast,
+    ForYouModel,
+    for_you_scores,
+    nearest_liked,
+    words_vectorizer,
+    zscore,
+)
 
 
 def _sklearn_ridge(positives, own_negatives, shared, candidates, alpha):
@@ -97,3 +106,55 @@ def test_author_overlap_counts_liked_papers_per_author():
     assert overlap.scores([["Bo"], ["Bo", "Dee"], ["Cy"]]).tolist() == [2.0, 1.0, 3.0, 0.0]
     assert overlap.scores([]).tolist() == [0.0] * 4
     assert AuthorOverlap([[], []]).scores([["Ada"]]).tolist() == [0.0, 0.0]
+
+
+def test_nearest_is_the_similarity_to_the_closest_like():
+    liked = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    candidates = sparse.csr_matrix([[0.8, 0.6, 0.0], [0.0, 0.0, 1.0], [0.1, 0.9, 0.0]])
+    scores = nearest_liked(candidates.T.tocsr(), sparse.csr_matrix(liked))
+    assert np.allclose(scores, [0.8, 0.0, 0.9])
+
+
+def test_the_score_is_the_weighed_sum_of_the_signals_z_scored(rows):
+    """Each signal counts by its weight; categories count when given; a candidate on the
+    reader's two topics is not averaged away: `nearest` puts it first."""
+    shared, candidates = rows(40), rows(12)
+    words = sparse.random(52, 60, density=0.2, format="csr", random_state=5)
+    words = sparse.csr_matrix(words.toarray() / np.linalg.norm(words.toarray(), axis=1)[:, None])
+    categories = [["cs.AI"] if n % 2 else ["cs.CL", "cs.LG"] for n in range(12)]
+    authors = [[f"a{n % 5}"] for n in range(12)]
+    model = ForYouModel(
+        meaning=(shared, candidates),
+        words=(words[:40], words[40:]),
+        authors=authors,
+        categories=categories,
+    )
+    liked = dict(
+        meaning=(rows(3), None),
+        words=(words[40:43], None),
+        authors=[["a1"], ["a2"]],
+        categories=[["cs.CL"], ["cs.CL"], ["cs.AI"]],
+    )
+    signals = model.signals(**liked)
+    assert set(signals) == set(WEIGHTS)
+    assert signals["categories"].tolist() == [2.0 if n % 2 == 0 else 1.0 for n in range(12)]
+    assert np.allclose(signals["nearest"][:3], 1.0)  # the liked rows themselves
+    expected = sum(WEIGHTS[name] * zscore(values) for name, values in signals.items())
+    assert np.allclose(model.scores(**liked), expected)
+    keep = np.arange(3, 12)
+    expected = sum(WEIGHTS[name] * zscore(values[keep]) for name, values in signals.items())
+    assert np.allclose(model.scores(**liked, keep=keep), expected)
+    without = dict(liked, categories=None)
+    assert "categories" not in model.signals(**without)
+
+
+def test_words_keep_word_pairs_and_rare_terms():
+    """A cap on the vocabulary keeps the most frequent terms: a field's own terms (seen in
+    two abstracts of 1,000) must stay, and its two-word names too; terms seen once go."""
+    filler = [f"common words number {n % 7} about learning models" for n in range(998)]
+    documents = [*filler, "graph rewiring for oversquashing", "oversquashing and graph rewiring"]
+    vocabulary = words_vectorizer(len(documents)).fit(documents).vocabulary_
+    assert "oversquashing" in vocabulary and "graph rewiring" in vocabulary
+    assert "learning models" in vocabulary and "common words" in vocabulary
+    assert "oversquashing graph" not in vocabulary  # seen once
+    assert words_vectorizer(10).min_df == 1  # a small pool: every term counts

@@ -124,3 +124,26 @@ def test_vectors_sampled_for_negatives_are_the_same_for_a_seed(embedded):
     again = store.embeddings.sample(minilm.name, 20, seed=3)
     assert list(first) == list(again) and len(first) == 20
     assert all(np.allclose(first[k], again[k]) for k in first)
+
+
+def test_every_candidate_comes_back_scored_when_asked(embedded, monkeypatch):
+    """A ranking judged whole (bench/readers.py's AUC): with no limit, every candidate but
+    the likes comes back, in the order of its score; the CLI does the same with --all, over
+    the --candidate papers given."""
+    settings, store, minilm = embedded
+    day = [r.id for r in demo_records(50)]
+    found = Recommender(store, minilm.name).recommend([day[0]], candidates=day[:30], limit=None)
+    assert sorted(r.paper_id for r in found) == sorted(day[1:30])
+    scores = [r.score for r in found]
+    assert scores == sorted(scores, reverse=True)
+    monkeypatch.setenv("PAPERSCOPE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("PAPERSCOPE_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("PAPERSCOPE_MODELS_DIR", str(MODELS_DIR))
+    chosen = [f"--candidate={pid}" for pid in day[:30]]
+    result = CliRunner().invoke(
+        app, ["recommend", "--like", day[0], *chosen, "--all", "--limit", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    ranked = json.loads(result.stdout)
+    assert [p["id"] for p in ranked] == [r.paper_id for r in found]
+    assert np.allclose([p["score"] for p in ranked], scores)

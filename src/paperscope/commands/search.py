@@ -100,16 +100,31 @@ def recommend_command(
         str | None, typer.Option("--until", help="YYYY-MM-DD: papers published until then")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 20,
+    candidate: Annotated[
+        list[str] | None,
+        typer.Option("--candidate", help="Rank only these papers (repeat), not the range."),
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every candidate with its score, not the top --limit.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Papers like the ones you like (a model learned from them on the stored embeddings),
-    published in the range; the liked ones left out."""
+    published in the range (or among --candidate papers); the liked ones left out."""
     likes = [parse_arxiv_id(i).base for i in like]
     dislikes = [parse_arxiv_id(i).base for i in dislike or []]
+    candidates = [parse_arxiv_id(i).base for i in candidate] if candidate else None
     first, last = parse_day(start, "--from"), parse_day(until, "--until")
     with open_app() as core:
         since, before = published_days(first, last)
-        found = core.recommender.recommend(likes, dislikes, start=since, end=before, limit=limit)
+        found = core.recommender.recommend(
+            likes,
+            dislikes,
+            start=since,
+            end=before,
+            candidates=candidates,
+            limit=None if every else limit,
+        )
         papers = core.recommender.papers([r.paper_id for r in found])
     if as_json:
         print_json(

@@ -1,6 +1,7 @@
 """Recommendations from papers a person liked (and disliked), learned per request: meaning
 (a classifier on the stored embeddings), words (the same on tf-idf) and the authors they
-liked, summed (recommend/model.py says why), with papers picked at random as extra negatives
+liked, with the liked paper nearest to each candidate and the categories they read, weighed and
+summed (recommend/model.py says why), with papers picked at random as extra negatives
 (as Scholar Inbox does: a few likes alone cannot tell "what I read" from "what everyone
 writes"). Entry point: ``Recommender``.
 
@@ -20,11 +21,9 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 
 from paperscope.errors import Unavailable
-from paperscope.recommend.model import ForYouModel
+from paperscope.recommend.model import RANDOM_NEGATIVES, ForYouModel, words_vectorizer
 from paperscope.store import Store
 from paperscope.store.accounts import Member
-
-RANDOM_NEGATIVES = 200  # papers drawn at random, as negatives beside the dislikes
 
 
 def published_days(
@@ -99,10 +98,12 @@ class Recommender:
         start: datetime | None = None,
         end: datetime | None = None,
         candidates: Sequence[str] | None = None,
-        limit: int = 20,
+        limit: int | None = 20,
     ) -> list[Recommendation]:
         """The `limit` papers (first published in [start, end), or among `candidates`) most
-        like the likes, the likes and dislikes themselves left out."""
+        like the likes, the likes and dislikes themselves left out; every one of them, ranked,
+        when `limit` is None (so that a ranking can be judged whole). Candidates without a
+        vector yet are left out."""
         self._read([*likes, *dislikes])
         if not any(pid in self._vectors for pid in likes):
             raise NotEmbedded("none of those papers has a vector yet: run `paperscope index`")
@@ -172,13 +173,9 @@ class _Pool:
         self._random_ids = random_ids
         self.vectorizer = None
         if ids and random_ids:
-            # Imported here: scikit-learn takes two seconds to import, and a digest run
+            # scikit-learn is imported in there: it takes two seconds, and a digest run
             # without members who liked anything never needs it.
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            vectorizer = TfidfVectorizer(
-                max_features=20_000, sublinear_tf=True, stop_words="english", min_df=1
-            )
+            vectorizer = words_vectorizer(len(ids))
             try:
                 candidates = vectorizer.fit_transform([_text(papers[pid]) for pid in ids])
             except ValueError:  # an empty vocabulary
@@ -190,6 +187,7 @@ class _Pool:
                 meaning=(np.stack([vectors[pid] for pid in random_ids]), self.matrix),
                 words=words,
                 authors=[papers[pid].authors for pid in ids],
+                categories=[papers[pid].categories for pid in ids],
             )
 
     def _tfidf(self, paper_ids: Sequence[str]):
@@ -204,7 +202,7 @@ class _Pool:
         return sparse.vstack([self._words[pid] for pid in paper_ids], format="csr")
 
     def recommend(
-        self, likes: Sequence[str], dislikes: Sequence[str], limit: int
+        self, likes: Sequence[str], dislikes: Sequence[str], limit: int | None
     ) -> list[Recommendation]:
         liked = [pid for pid in dict.fromkeys(likes) if pid in self.vectors]
         disliked = [pid for pid in dict.fromkeys(dislikes) if pid in self.vectors]
@@ -226,6 +224,7 @@ class _Pool:
                 meaning=(positives, negatives),
                 words=words,
                 authors=[self.papers[pid].authors for pid in liked],
+                categories=[self.papers[pid].categories for pid in liked],
                 drop=[self.random_index[p] for p in seen if p in self.random_index],
                 keep=keep,
             )

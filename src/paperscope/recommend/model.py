@@ -1,8 +1,12 @@
-"""The "for you" score: three signals, each z-scored over the candidates, summed.
+"""The "for you" score: five signals, each z-scored over the candidates, summed with weights.
 
 - meaning: a classifier on the paper embeddings (likes against dislikes and random papers,
   balanced);
-- words: the same on tf-idf features of title, abstract and authors;
+- words: the same on tf-idf features of title, abstract and authors (words and word pairs,
+  `words_vectorizer`);
+- nearest: the tf-idf similarity of a candidate to the liked paper nearest to it (a reader of
+  two fields is not averaged into neither);
+- categories: how many of the liked papers share each of a candidate's arXiv categories;
 - authors: how many times the reader liked a paper by each of a candidate's authors.
 
 The classifier is a ridge regression on ±1 labels (RidgeClassifier's model), solved in its
@@ -13,7 +17,10 @@ reader costs one small solve: a thousandth of a second, where a scikit-learn fit
 and signal took more than ten.
 
 bench/personalise.py measured each signal, the sum, and the same with logistic regressions
-on simulated readers (real corpus, held-out likes); the README has the table.
+on simulated readers (real corpus, held-out likes); bench/readers.py on real readers (authors
+of the corpus, their earlier papers as likes, their later ones to find, names hidden or not),
+where the word pairs, `nearest`, `categories` and the weights were chosen on one half of the
+readers and reported on the other. The README has both tables.
 """
 
 from __future__ import annotations
@@ -28,6 +35,28 @@ from scipy import sparse
 # Ridge strengths: of 0.3, 1 and 3 tried in bench/personalise.py, the best for each signal.
 MEANING_ALPHA = 3.0
 WORDS_ALPHA = 0.3
+# Each z-scored signal's weight in the sum: chosen on bench/readers.py's tune readers (a grid
+# of 0, 0.25, 0.5, 1); nearest and categories alone rank worse than words, but add to it.
+WEIGHTS = {"meaning": 1.0, "words": 1.0, "nearest": 0.5, "categories": 0.5, "authors": 1.0}
+RANDOM_NEGATIVES = 200  # papers drawn at random, as negatives beside the dislikes
+
+
+def words_vectorizer(documents: int):
+    """The tf-idf of the words signal, to fit on the candidates: word pairs too (a method's
+    or data set's name is often two words), sublinear counts, no cap on the vocabulary (a cap
+    keeps the most frequent terms: the specific ones are what a reader's field is made of);
+    terms seen once left out but in a handful of `documents` (as measured in bench/readers.py;
+    it also keeps a week's vocabulary, and the cost of a reader, small)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # slow to import: when used
+
+    return TfidfVectorizer(
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        stop_words="english",
+        min_df=2 if documents >= 100 else 1,
+        dtype=np.float64,
+    )
+
 
 # Feature rows, one a paper: a dense numpy array (meaning) or a scipy CSR matrix (words).
 Rows = Any
@@ -126,8 +155,16 @@ def _dense_or_sparse(rows):
     return rows.tocsr() if sparse.issparse(rows) else np.asarray(rows, dtype=np.float64)
 
 
+def nearest_liked(candidates_transposed, positives) -> np.ndarray:
+    """Each candidate's similarity (dot product: tf-idf rows are unit length) to the liked
+    paper nearest to it, given the candidates' rows transposed (`_transposed`: made once a
+    pool, the product then touches only the likes' terms)."""
+    return _gram(positives, candidates_transposed).max(axis=0)
+
+
 class AuthorOverlap:
-    """For each candidate, how many times the reader liked a paper by each of its authors."""
+    """For each candidate, how many times the reader liked a paper by each of its authors
+    (and, given categories instead of authors, how many liked papers share each category)."""
 
     def __init__(self, candidates: Sequence[Sequence[str]]) -> None:
         from sklearn.feature_extraction.text import CountVectorizer  # slow to import: when used
@@ -151,8 +188,9 @@ class AuthorOverlap:
 
 
 class ForYouModel:
-    """The three signals over one set of candidates and shared random negatives; `scores`
-    for one reader. `words` is None when the candidates have no vocabulary."""
+    """The signals over one set of candidates and shared random negatives; `scores` for one
+    reader. `words` is None when the candidates have no vocabulary; `categories` None when
+    they are not known."""
 
     def __init__(
         self,
@@ -160,10 +198,15 @@ class ForYouModel:
         meaning: tuple[np.ndarray, np.ndarray],
         words: tuple[Rows, Rows] | None,
         authors: Sequence[Sequence[str]],
+        categories: Sequence[Sequence[str]] | None = None,
+        weights: dict[str, float] = WEIGHTS,
     ) -> None:
         self.meaning = Contrast(*meaning, MEANING_ALPHA)
         self.words = Contrast(*words, WORDS_ALPHA) if words is not None else None
+        self._words_t = _transposed(self.words.candidates) if self.words is not None else None
         self.authors = AuthorOverlap(authors)
+        self.categories = AuthorOverlap(categories) if categories is not None else None
+        self.weights = weights
 
     def scores(
         self,
@@ -171,20 +214,39 @@ class ForYouModel:
         meaning: tuple[np.ndarray, np.ndarray | None],
         words: tuple[Rows, Rows | None] | None,
         authors: Sequence[Sequence[str]],
+        categories: Sequence[Sequence[str]] | None = None,
         drop: Sequence[int] = (),
         keep: np.ndarray | None = None,
     ) -> np.ndarray:
         """`meaning`, `words`: (positive rows, the reader's own negative rows or None);
-        `authors`: the liked papers' author lists; `drop`: shared negatives the reader liked;
-        `keep`: the candidates to score (all by default), each signal z-scored over them."""
+        `authors`, `categories`: the liked papers' author and category lists; `drop`: shared
+        negatives the reader liked; `keep`: the candidates to score (all by default), each
+        signal z-scored over them."""
+        return sum(
+            self.weights[name] * zscore(values if keep is None else values[keep])
+            for name, values in self.signals(
+                meaning=meaning, words=words, authors=authors, categories=categories, drop=drop
+            ).items()
+        )
 
-        def part(values: np.ndarray) -> np.ndarray:
-            return zscore(values if keep is None else values[keep])
-
-        total = part(self.meaning.scores(*meaning, drop=drop))
+    def signals(
+        self,
+        *,
+        meaning: tuple[np.ndarray, np.ndarray | None],
+        words: tuple[Rows, Rows | None] | None,
+        authors: Sequence[Sequence[str]],
+        categories: Sequence[Sequence[str]] | None = None,
+        drop: Sequence[int] = (),
+    ) -> dict[str, np.ndarray]:
+        """Each signal's raw values on every candidate (`scores` weighs and sums them)."""
+        found = {"meaning": self.meaning.scores(*meaning, drop=drop)}
         if self.words is not None and words is not None:
-            total = total + part(self.words.scores(*words, drop=drop))
-        return total + part(self.authors.scores(authors))
+            found["words"] = self.words.scores(*words, drop=drop)
+            found["nearest"] = nearest_liked(self._words_t, _dense_or_sparse(words[0]))
+        if self.categories is not None and categories is not None:
+            found["categories"] = self.categories.scores(categories)
+        found["authors"] = self.authors.scores(authors)
+        return found
 
 
 def for_you_scores(
@@ -192,17 +254,21 @@ def for_you_scores(
     meaning: tuple[np.ndarray, np.ndarray, np.ndarray],
     words: tuple[Rows, Rows, Rows] | None,
     authors: tuple[Sequence[Sequence[str]], Sequence[Sequence[str]]],
+    categories: tuple[Sequence[Sequence[str]], Sequence[Sequence[str]]] | None = None,
 ) -> np.ndarray:
     """One reader: `meaning` and `words` are (positives, negatives, candidates) feature rows;
-    `authors` (the liked papers' author lists, the candidates'). Higher is more for them."""
+    `authors`, `categories`: (the liked papers' lists, the candidates'). Higher is more for
+    them."""
     positives, negatives, candidates = meaning
     model = ForYouModel(
         meaning=(negatives, candidates),
         words=words[1:] if words is not None else None,
         authors=authors[1],
+        categories=categories[1] if categories is not None else None,
     )
     return model.scores(
         meaning=(positives, None),
         words=(words[0], None) if words is not None else None,
         authors=authors[0],
+        categories=categories[0] if categories is not None else None,
     )

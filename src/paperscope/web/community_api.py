@@ -343,6 +343,12 @@ class RecommendationsIn(BaseModel):
     negative_paper_ids: list[str] = Field(
         default_factory=list, alias="negativePaperIds", max_length=500
     )
+    candidate_paper_ids: list[str] | None = Field(
+        default=None,
+        alias="candidatePaperIds",
+        max_length=20_000,
+        description="rank these papers (those with a vector) instead of the recent ones",
+    )
 
 
 class Recommended(Paper):
@@ -362,11 +368,20 @@ def recommendations(
     from_: Annotated[
         date | None, Query(alias="from", description="papers published from this day")
     ] = None,
+    every: Annotated[
+        bool, Query(alias="all", description="every candidate with its score, not the top")
+    ] = False,
 ):
     """Papers like the liked ones (a model learned from them on the stored embeddings),
-    as Semantic Scholar's recommendations API answers: `{"recommendedPapers": [...]}`."""
+    as Semantic Scholar's recommendations API answers: `{"recommendedPapers": [...]}`.
+    `candidatePaperIds` ranks those papers instead; `all=true` returns every candidate."""
     likes = [parse_arxiv_id(i).base for i in body.positive_paper_ids]
     dislikes = [parse_arxiv_id(i).base for i in body.negative_paper_ids]
+    candidates = (
+        [parse_arxiv_id(i).base for i in body.candidate_paper_ids]
+        if body.candidate_paper_ids is not None
+        else None
+    )
     known = {p.id for p in svc.listings.papers(likes)}
     if missing := [pid for pid in likes if pid not in known]:
         raise NotFound(f"not in this paperscope: {', '.join(missing[:5])}")
@@ -375,7 +390,8 @@ def recommendations(
         likes,
         dislikes,
         start=published_days(from_, None)[0],
-        limit=limit,
+        candidates=candidates,
+        limit=None if every else limit,
     )
     papers = recommender.papers([r.paper_id for r in found])
     annotated = {a.paper.id: a for a in svc.community.annotate(list(papers.values()))}
