@@ -208,26 +208,14 @@ class ForYouModel:
         self.categories = AuthorOverlap(categories) if categories is not None else None
         self.weights = weights
 
-    def scores(
-        self,
-        *,
-        meaning: tuple[np.ndarray, np.ndarray | None],
-        words: tuple[Rows, Rows | None] | None,
-        authors: Sequence[Sequence[str]],
-        categories: Sequence[Sequence[str]] | None = None,
-        drop: Sequence[int] = (),
-        keep: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """`meaning`, `words`: (positive rows, the reader's own negative rows or None);
-        `authors`, `categories`: the liked papers' author and category lists; `drop`: shared
-        negatives the reader liked; `keep`: the candidates to score (all by default), each
-        signal z-scored over them."""
-        return sum(
+    def scores(self, *, keep: np.ndarray | None = None, **given: Any) -> np.ndarray:
+        """The signals (`signals(**given)`: meaning, words, authors, categories, drop) each
+        z-scored over the candidates to score (`keep`, all by default), weighed and summed."""
+        weighed = [
             self.weights[name] * zscore(values if keep is None else values[keep])
-            for name, values in self.signals(
-                meaning=meaning, words=words, authors=authors, categories=categories, drop=drop
-            ).items()
-        )
+            for name, values in self.signals(**given).items()
+        ]
+        return np.sum(weighed, axis=0)
 
     def signals(
         self,
