@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
+from paperscope.authors import AuthorService
 from paperscope.community.annotations import annotate
 from paperscope.digest.periods import DigestPeriod
 from paperscope.search.engine import SearchUnavailable
@@ -124,11 +125,14 @@ class Composer:
             return {}
         found = self.recommender.for_members(members, self.newest(period), limit)
         liked = self.recommender.papers([r.because for rs in found.values() for r in rs])
+        authors = AuthorService(self.store).describe(
+            list({r.author for rs in found.values() for r in rs if r.author})
+        )
         return {
             member_id: [
-                Item(r.paper_id, f"because you liked “{_short(liked[r.because].title)}”", "for-you")
+                Item(r.paper_id, _why(r, liked, authors), "for-you")
                 for r in recommendations
-                if r.because in liked
+                if r.because in liked or r.author is not None
             ]
             for member_id, recommendations in found.items()
         }
@@ -193,6 +197,15 @@ def _mix(sources: list[Iterator[Item]], skip: set[str], limit: int) -> list[Item
             if len(chosen) >= limit:
                 break
     return list(chosen.values())
+
+
+def _why(recommendation, liked: dict, authors: dict) -> str:
+    """Why a for-you paper is there: a followed author's (those come first), or the liked
+    paper it is most like."""
+    if recommendation.author is not None:
+        author = authors.get(recommendation.author)
+        return f"by an author you follow ({author.name if author else recommendation.author})"
+    return f"because you liked “{_short(liked[recommendation.because].title)}”"
 
 
 def _short(title: str, width: int = 70) -> str:
