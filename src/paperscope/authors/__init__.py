@@ -53,6 +53,10 @@ class Author:
     def url(self) -> str:
         return author_url(self.key if SPLIT_MARK in self.key else self.name)
 
+    def feed_url(self, kind: str) -> str:
+        """Its feed: "atom" or "rss"."""
+        return "/feeds/author/" + self.url.removeprefix("/authors/") + "." + kind
+
     @property
     def split(self) -> bool:
         return SPLIT_MARK in self.key
@@ -229,7 +233,10 @@ class AuthorService:
         return [found.get(key) or Author(key, key) for key in keys]
 
     def follows(self, member: Member | None, author: Author) -> bool:
-        return member is not None and author.key in self.store.authors.followed(member.id)
+        return author.key in self.followed_keys(member)
+
+    def followed_keys(self, member: Member | None) -> list[str]:
+        return [] if member is None else self.store.authors.followed(member.id)
 
     # -- curating -----------------------------------------------------------------------
     def split(self, by: Member | None, name: str, paper_ids: Sequence[str], label: str) -> Author:
@@ -247,7 +254,9 @@ class AuthorService:
         wanted = set(paper_ids)
         rows = [r for r in self.store.authors.rows(author.key) if r.paper_id in wanted]
         if missing := sorted(wanted - {r.paper_id for r in rows}):
-            raise InvalidInput(f"not papers of {author.name}: {', '.join(missing[:5])}")
+            raise InvalidInput(
+                f"not papers of {author.name}: {', '.join(m[:40] for m in missing[:5])}"
+            )
         if not rows:
             raise InvalidInput("name the papers that belong to the other person")
         base = author.key.split(SPLIT_MARK, 1)[0]
@@ -277,7 +286,9 @@ class AuthorService:
         author = self.author(name)
         mine = {r.paper_id for r in self.store.authors.rows(author.key)}
         if missing := sorted(set(paper_ids) - mine):
-            raise InvalidInput(f"not papers of {author.name}: {', '.join(missing[:5])}")
+            raise InvalidInput(
+                f"not papers of {author.name}: {', '.join(m[:40] for m in missing[:5])}"
+            )
         if not paper_ids:
             raise InvalidInput("pick the papers that are yours")
         return self.store.authors.claim(member.id, author.key, paper_ids, utcnow())
@@ -311,6 +322,11 @@ class AuthorService:
         if found is None:
             raise NotFound(f"no member @{handle[:40]}")
         return found
+
+
+def _not_theirs(author: Author, paper_ids: Sequence[str]) -> InvalidInput:
+    listed = ", ".join(paper_id[:40] for paper_id in paper_ids[:5])
+    return InvalidInput(f"not papers of {author.name} here: {listed}")
 
 
 def _curator(member: Member | None) -> None:
