@@ -130,6 +130,9 @@ class AuthorService:
             return Moved(self.author(alias))
         found = self.describe([key]).get(key)
         if found is None:
+            if splits := self.store.authors.splits_of(key):
+                told = ", ".join(f"{s.name} ({s.label})" for s in splits[:10])
+                raise NotFound(f"a curator told apart the people named {name[:100]!r}: see {told}")
             raise NotFound(f"no paper here has an author named {name[:100]!r}")
         return found
 
@@ -274,7 +277,14 @@ class AuthorService:
         """Make the author `name` part of `into` ("J. Smith" into "John Smith"); `by` as
         for `split`."""
         _curator(by)
-        source, target = self.author(name), self.author(into)
+        source = self.author(name)
+        try:
+            target = self.author(into)
+        except NotFound:
+            # A split merged back into the name it came from, which has no paper left.
+            if not (source.split and author_key(into) == source.key.split(SPLIT_MARK, 1)[0]):
+                raise
+            target = Author(author_key(into), into)
         if source.key == target.key:
             raise InvalidInput(f"{source.name} and {target.name} are one author already")
         self.store.authors.merge(source.key, target.key, utcnow())
