@@ -257,9 +257,7 @@ class AuthorService:
         wanted = set(paper_ids)
         rows = [r for r in self.store.authors.rows(author.key) if r.paper_id in wanted]
         if missing := sorted(wanted - {r.paper_id for r in rows}):
-            raise InvalidInput(
-                f"not papers of {author.name}: {', '.join(m[:40] for m in missing[:5])}"
-            )
+            raise _not_theirs(author, missing)
         if not rows:
             raise InvalidInput("name the papers that belong to the other person")
         base = author.key.split(SPLIT_MARK, 1)[0]
@@ -296,9 +294,7 @@ class AuthorService:
         author = self.author(name)
         mine = {r.paper_id for r in self.store.authors.rows(author.key)}
         if missing := sorted(set(paper_ids) - mine):
-            raise InvalidInput(
-                f"not papers of {author.name}: {', '.join(m[:40] for m in missing[:5])}"
-            )
+            raise _not_theirs(author, missing)
         if not paper_ids:
             raise InvalidInput("pick the papers that are yours")
         return self.store.authors.claim(member.id, author.key, paper_ids, utcnow())
