@@ -1,8 +1,9 @@
 """What goes into each subscriber's digest, and why each paper is there.
 
 Three sources, mixed in turns until `max_papers`: new papers matching the searches they
-follow (and their categories), "for you" (their own model, see paperscope/recommend, once
-they have upvoted or saved anything), and what the community upvotes. A paper they were ever
+follow (and their categories), "for you" (the new papers of the authors they follow first,
+then their own model's, see paperscope/recommend, once they have upvoted or saved anything),
+and what the community upvotes. A paper they were ever
 sent (any version: the id has none), or marked "not interested", is left out.
 
 A send composes a batch of subscribers at once (`choose_many`): what they share is read or
