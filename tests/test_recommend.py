@@ -147,3 +147,39 @@ def test_every_candidate_comes_back_scored_when_asked(embedded, monkeypatch):
     ranked = json.loads(result.stdout)
     assert [p["id"] for p in ranked] == [r.paper_id for r in found]
     assert np.allclose([p["score"] for p in ranked], scores)
+
+
+def test_a_followed_authors_new_papers_come_first_for_you_and_in_the_digest(embedded):
+    from paperscope.authors import AuthorService
+    from paperscope.recommend import published_days
+
+    settings, store, minilm = embedded
+    member, _ = store.accounts.ensure("follower@example.org", utcnow())
+    day = store.papers.published_ids(*published_days(date(2026, 12, 1), date(2026, 12, 1)))
+    liked = day[0]
+    store.votes.add(liked, str(member.id), utcnow())
+    newest = max(store.papers.get_many(day), key=lambda p: p.published)
+    author = AuthorService(store).follow(member, newest.authors[-1])
+    theirs = set(store.authors.papers_by([author.key], set(day))[author.key]) - {liked}
+    assert newest.id in theirs
+
+    found = Recommender(store, minilm.name).for_member(member, candidates=day, limit=10)
+    first = found[: len(theirs)]
+    assert {r.paper_id for r in first} == theirs and {r.author for r in first} == {author.key}
+    assert first[0].paper_id == newest.id  # newest first
+    rest = found[len(theirs) :]
+    assert rest and all(r.author is None and r.because == liked for r in rest)
+    assert len(found) == 10  # the model fills the rest, as before
+
+    smtp = SmtpServer().start()
+    try:
+        chosen = settings.model_copy(update=smtp.settings() | {"digest_retry_s": 0})
+        store.digests.subscribe("follower@example.org", utcnow(), confirmed=True, max_papers=6)
+        service = DigestService(chosen, store, search=SearchEngine(chosen, store, encoder=minilm))
+        service.send("daily", DAY)
+        text = smtp.inbox.wait_for("follower@example.org").get_body(("plain",)).get_content()
+    finally:
+        smtp.stop()
+    assert f"Why: by an author you follow ({author.name})" in text
+    assert f"/papers/{newest.id}" in text
+    service.close()

@@ -14,7 +14,8 @@
     ├── accounts       AccountService: members, sign-in links, sessions, tokens
     ├── community      Community: submissions, votes, comments, collections
     ├── digests        DigestService: subscribers and the emails they get
-    └── recommender    Recommender: papers like the ones a person likes
+    ├── recommender    Recommender: papers like the ones a person likes
+    └── authors        AuthorService: author pages, follows, splits and merges, claims
 
 The services are made on first use, so a command that needs only the store never loads
 the embedding model or starts a mail thread; `close()` stops those that were made.
@@ -27,6 +28,7 @@ from datetime import date
 from functools import cached_property
 
 from paperscope.accounts import AccountService
+from paperscope.authors import AuthorService
 from paperscope.community import Community
 from paperscope.demo import DemoLoad, DemoSource, load_demo
 from paperscope.digest import DigestService
@@ -84,6 +86,11 @@ class Paperscope:
     @cached_property
     def recommender(self) -> Recommender:
         return Recommender(self.store, self.search.encoder.name)
+
+    # -- authors (issue 22) --
+    @cached_property
+    def authors(self) -> AuthorService:
+        return AuthorService(self.store)
 
     def paper(self, paper_id: str) -> StoredPaper | None:
         """The stored paper with this (base) id."""

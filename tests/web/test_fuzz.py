@@ -324,3 +324,33 @@ def test_the_next_page_link_of_a_search_is_answered(client):
 def test_the_search_filters_form_without_dates_is_answered(client):
     form = {"q": "language models", "category": "", "from": "", "until": "", "mode": "dense"}
     assert client.get("/search", params=form).status_code == 200
+
+
+# -- authors -------------------------------------------------------------------------------
+AUTHOR_PATHS = ("/authors/{}", "/api/authors/{}", "/feeds/author/{}.atom", "/feeds/author/{}.rss")
+
+
+@st.composite
+def author_requests(draw) -> str:
+    """A real author's name, or any text (control characters, slashes, 10,000 characters),
+    or raw bytes, each percent-encoded into an author path."""
+    real = [name for record in demo_records(5) for name in record.authors]
+    name = draw(
+        st.one_of(
+            st.sampled_from(real),
+            st.sampled_from(real).map(lambda n: n + draw(random_text)),
+            web_texts,
+            st.just("x" * 10_000),
+            st.builds("/".join, st.lists(random_text, max_size=4)),
+        )
+    )
+    encoded = quote(name, safe=draw(st.sampled_from(["", "/"])))
+    if draw(st.integers(0, 5)) == 0:
+        encoded = quote_from_bytes(draw(st.binary(max_size=40)))
+    return draw(st.sampled_from(AUTHOR_PATHS)).format(encoded)
+
+
+@fuzz_settings(max_examples=examples(150))
+@given(path=author_requests())
+def test_author_endpoints_never_answer_a_server_error(client, path):
+    check(get(client, path))

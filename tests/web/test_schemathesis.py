@@ -5,9 +5,10 @@ refused and that valid input is accepted.
 
 A schema cannot say that quotes must pair, that a query needs one word that is not
 excluded, or what an arXiv id looks like. So valid requests take their `q` from the query
-language (`tests.strategies.valid_queries`) and their paper id from the spellings the API
-reads (an unknown paper is a documented 404), and a `from` after `until` is put in order:
-with that, positive data acceptance holds like every other check.
+language (`tests.strategies.valid_queries`), their paper id from the spellings the API
+reads (an unknown paper is a documented 404) and their author's name from the demo papers,
+and a `from` after `until` is put in order: with that, positive data acceptance holds like
+every other check.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from tests.search.conftest import demo_records
 from tests.strategies import examples, valid_queries
 from tests.web.conftest import TAG_PAPER, UPVOTED
 
@@ -34,7 +36,13 @@ api_paper_ids = st.one_of(
 )
 
 
-def valid(case, query, paper_id):
+# Authors of the shared demo papers (an unknown name is a documented 404).
+api_author_names = st.sampled_from(
+    [name for record in demo_records(5) for name in record.authors[:2]]
+)
+
+
+def valid(case, query, paper_id, author):
     """A positive case whose values also mean something to paperscope."""
     if case.query and "q" in case.query:
         case.query["q"] = query.text
@@ -43,13 +51,15 @@ def valid(case, query, paper_id):
         case.query["from"], case.query["until"] = start, end
     if case.path_parameters and "paper_id" in case.path_parameters:
         case.path_parameters["paper_id"] = paper_id
+    if case.path_parameters and "name" in case.path_parameters:
+        case.path_parameters["name"] = author
     return case
 
 
 def cases(operation, mode: GenerationMode):
     strategy = operation.as_strategy(mode)
     if mode is GenerationMode.POSITIVE:
-        return st.builds(valid, strategy, valid_queries, api_paper_ids)
+        return st.builds(valid, strategy, valid_queries, api_paper_ids, api_author_names)
     return strategy
 
 

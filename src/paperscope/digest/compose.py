@@ -1,8 +1,9 @@
 """What goes into each subscriber's digest, and why each paper is there.
 
 Three sources, mixed in turns until `max_papers`: new papers matching the searches they
-follow (and their categories), "for you" (their own model, see paperscope/recommend, once
-they have upvoted or saved anything), and what the community upvotes. A paper they were ever
+follow (and their categories), "for you" (the new papers of the authors they follow first,
+then their own model's, see paperscope/recommend, once they have upvoted or saved anything),
+and what the community upvotes. A paper they were ever
 sent (any version: the id has none), or marked "not interested", is left out.
 
 A send composes a batch of subscribers at once (`choose_many`): what they share is read or
@@ -18,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
+from paperscope.authors import AuthorService
 from paperscope.community.annotations import annotate
 from paperscope.digest.periods import DigestPeriod
 from paperscope.search.engine import SearchUnavailable
@@ -124,11 +126,14 @@ class Composer:
             return {}
         found = self.recommender.for_members(members, self.newest(period), limit)
         liked = self.recommender.papers([r.because for rs in found.values() for r in rs])
+        authors = AuthorService(self.store).describe(
+            list({r.author for rs in found.values() for r in rs if r.author})
+        )
         return {
             member_id: [
-                Item(r.paper_id, f"because you liked “{_short(liked[r.because].title)}”", "for-you")
+                Item(r.paper_id, _why(r, liked, authors), "for-you")
                 for r in recommendations
-                if r.because in liked
+                if r.because in liked or r.author is not None
             ]
             for member_id, recommendations in found.items()
         }
@@ -193,6 +198,15 @@ def _mix(sources: list[Iterator[Item]], skip: set[str], limit: int) -> list[Item
             if len(chosen) >= limit:
                 break
     return list(chosen.values())
+
+
+def _why(recommendation, liked: dict, authors: dict) -> str:
+    """Why a for-you paper is there: a followed author's (those come first), or the liked
+    paper it is most like."""
+    if recommendation.author is not None:
+        author = authors.get(recommendation.author)
+        return f"by an author you follow ({author.name if author else recommendation.author})"
+    return f"because you liked “{_short(liked[recommendation.because].title)}”"
 
 
 def _short(title: str, width: int = 70) -> str:

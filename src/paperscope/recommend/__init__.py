@@ -43,8 +43,9 @@ class NotEmbedded(Unavailable, ValueError):
 @dataclass(frozen=True)
 class Recommendation:
     paper_id: str
-    score: float  # the model's value: higher is more like the likes
+    score: float  # the model's value: higher is more like the likes (0: by a followed author)
     because: str | None  # the liked paper it is nearest to
+    author: str | None = None  # the followed author (identity key) it is by: listed first
 
 
 class Recommender:
@@ -127,17 +128,45 @@ class Recommender:
     def for_members(
         self, members: Sequence[Member], candidates: Sequence[str], limit: int = 20
     ) -> dict[int, list[Recommendation]]:
-        """ "For you" of each member among the same candidates (a digest run's batch)."""
+        """ "For you" of each member among the same candidates (a digest run's batch): the
+        new papers of the authors they follow first, newest first, then the model's."""
         likes = self.likes_of(members)
         dismissed = self.store.collections.dismissed_many([m.id for m in members])
+        followed = self._followed(members, candidates)
         self._read([pid for m in members for pid in [*likes[m.id], *dismissed[m.id]]])
         pool = self._candidates(candidates)
         found: dict[int, list[Recommendation]] = {}
         for member in members:
+            skip = {*likes[member.id], *dismissed[member.id]}
+            first = {pid: r for pid, r in followed[member.id].items() if pid not in skip}
             liked = [pid for pid in likes[member.id] if pid in self._vectors]
-            found[member.id] = (
-                pool.recommend(liked, sorted(dismissed[member.id]), limit) if liked else []
+            modelled = pool.recommend(liked, sorted(dismissed[member.id]), limit) if liked else []
+            found[member.id] = [
+                *first.values(),
+                *(r for r in modelled if r.paper_id not in first),
+            ][:limit]
+        return found
+
+    def _followed(
+        self, members: Sequence[Member], candidates: Sequence[str]
+    ) -> dict[int, dict[str, Recommendation]]:
+        """Each member's candidates by authors they follow, newest first."""
+        follows = self.store.authors.followed_many([m.id for m in members])
+        by = self.store.authors.papers_by(
+            [key for keys in follows.values() for key in keys], set(candidates)
+        )
+        self._read([pid for ids in by.values() for pid in ids])
+        found: dict[int, dict[str, Recommendation]] = {}
+        for member in members:
+            papers = {pid: key for key in follows[member.id] for pid in by.get(key, [])}
+            newest = sorted(
+                (pid for pid in papers if pid in self._papers),
+                key=lambda pid: (self._papers[pid].published or datetime.min, pid),
+                reverse=True,
             )
+            found[member.id] = {
+                pid: Recommendation(pid, 0.0, None, author=papers[pid]) for pid in newest
+            }
         return found
 
     def likes(self, member: Member) -> list[str]:

@@ -386,3 +386,70 @@ class SentPaper(Base):
     subscriber_id: Mapped[int] = _owned_by("subscribers.id", primary_key=True)
     paper_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     sent_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- authors: who is behind a name, who follows and claims them (store/authors.py) ------------
+# An author's identity is a key: by default the folded name (`paper_authors.name_key`); a
+# curator can give some of a name's papers an identity of their own (a split, a row in
+# `author_identities`) or make one name another's (a merge, a row in `author_aliases`). The
+# papers' author strings never change.
+
+
+class AuthorIdentity(Base):
+    """An identity a curator split off a name: "wei zhang#2", shown as "Wei Zhang (2)"."""
+
+    __tablename__ = "author_identities"
+
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    base: Mapped[str] = mapped_column(String(300), index=True)  # the name_key it came from
+    name: Mapped[str] = mapped_column(String(300))  # the name as shown
+    label: Mapped[str] = mapped_column(String(200))  # what tells it apart ("Tsinghua")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuthorAlias(Base):
+    """A merge: every paper under `name_key` (not assigned otherwise) is `identity`'s."""
+
+    __tablename__ = "author_aliases"
+
+    name_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    identity: Mapped[str] = mapped_column(String(320), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuthorAssignment(Base):
+    """One author position of one paper given to an identity (a split)."""
+
+    __tablename__ = "author_assignments"
+
+    paper_id: Mapped[str] = _owned_by("papers.id", primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identity: Mapped[str] = mapped_column(String(320), index=True)
+
+
+class AuthorFollow(Base):
+    """A member follows an author: their new papers come first in "for you"."""
+
+    __tablename__ = "author_follows"
+
+    user_id: Mapped[int] = _owned_by("users.id", primary_key=True)
+    identity: Mapped[str] = mapped_column(String(320), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_author_follows_identity", "identity"),)
+
+
+class AuthorClaim(Base):
+    """A member's statement: "I am this author of this paper" (a curator can remove it)."""
+
+    __tablename__ = "author_claims"
+
+    user_id: Mapped[int] = _owned_by("users.id", primary_key=True)
+    paper_id: Mapped[str] = _owned_by("papers.id", primary_key=True)
+    identity: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_author_claims_identity", "identity"),
+        Index("ix_author_claims_paper", "paper_id"),
+    )

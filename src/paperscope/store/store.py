@@ -1,7 +1,7 @@
 """Store: the one way data goes into and comes out of the database, one part per aggregate
 (papers, rankings, votes, embeddings, harvests, the index generation; members and their
 sessions, rate limits and shared secrets; submissions, comments, collections; digest
-subscribers, their outbox and what they were sent)."""
+subscribers, their outbox and what they were sent; authors: splits, merges, follows, claims)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 
 from paperscope.settings import DIGEST_MAX_PAPERS
 from paperscope.store.accounts import Accounts
+from paperscope.store.authors import Authors
 from paperscope.store.collections import Collections
 from paperscope.store.comments import Comments
 from paperscope.store.digests import Digests
@@ -38,6 +39,7 @@ class Store:
         self.comments = Comments(engine)
         self.collections = Collections(engine)
         self.digests = Digests(engine, digest_max_papers)
+        self.authors = Authors(engine)
 
     def close(self) -> None:
         """Close the database connections this store holds."""

@@ -21,6 +21,8 @@ from paperscope.app import Paperscope
 from paperscope.settings import Settings
 from paperscope.web import (
     api,
+    author_pages,
+    authors_api,
     community_api,
     community_pages,
     digest_pages,
@@ -110,10 +112,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # as a paper id.
     app.include_router(community_api.router)
     app.include_router(community_api.open_router)
+    app.include_router(authors_api.router)  # authors (issue 22)
+    app.include_router(authors_api.open_router)
     app.include_router(api.router)
     app.include_router(docs.router)
     app.include_router(community_pages.router)
     app.include_router(digest_pages.router)
+    app.include_router(author_pages.router)  # authors (issue 22)
     app.include_router(pages.router)
 
     errors.install(app)

@@ -121,6 +121,7 @@ def _account_page(
         tokens=svc.accounts.tokens(member),
         sessions=svc.accounts.session_count(member),
         digest=svc.digests.subscription_of(member),
+        followed=svc.authors.followed(member),
         **extra,
     )
 
@@ -408,8 +409,9 @@ def collect(
 # -- for you -------------------------------------------------------------------------------
 @router.get("/for-you", response_class=HTMLResponse)
 def for_you(request: Request, svc: Svc, viewer: SignedIn):
-    """Papers of the trending window picked for the member from what they upvoted and
-    saved (and not what they are not interested in)."""
+    """Papers of the trending window picked for the member: those of the authors they
+    follow first, then those like what they upvoted and saved (and not what they are not
+    interested in)."""
     now = utcnow()
     try:
         recommender = svc.recommender()
@@ -422,9 +424,15 @@ def for_you(request: Request, svc: Svc, viewer: SignedIn):
         return page(request, "for_you.html", items=[], voted=set())
     papers = recommender.papers([r.paper_id for r in found])
     liked = recommender.papers([r.because for r in found if r.because])
+    followed = svc.authors.describe([r.author for r in found if r.author])
     annotated = {a.paper.id: a for a in svc.community.annotate(list(papers.values()), viewer)}
     items = [
-        (papers[r.paper_id], annotated[r.paper_id].upvotes, liked.get(r.because))
+        (
+            papers[r.paper_id],
+            annotated[r.paper_id].upvotes,
+            liked.get(r.because),
+            followed.get(r.author) if r.author else None,
+        )
         for r in found
         if r.paper_id in papers
     ]

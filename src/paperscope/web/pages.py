@@ -258,6 +258,8 @@ def paper_page(request: Request, svc: Svc, paper_id: str, viewer: Viewer = None)
         submission=annotated.submission,
         comments=svc.community.thread(paper.id, viewer),
         mine=mine,
+        authors=svc.authors.of_paper(paper.id),
+        following=set(svc.authors.followed_keys(viewer)),
     )
 
 
@@ -281,7 +283,10 @@ def search_bibtex(
 
 
 # -- feeds ------------------------------------------------------------------------------
-def _feed(request: Request, kind: str, papers, title: str, description: str) -> Response:
+def _feed(
+    request: Request, kind: str, papers, title: str, description: str, link: str | None = None
+) -> Response:
+    """A feed of the papers; `link` the page it mirrors (default: the site's home)."""
     if kind not in FEED_TYPES:
         raise HTTPException(404, "feeds come as .rss or .atom")
     svc: Services = request.app.state.services
@@ -296,7 +301,7 @@ def _feed(request: Request, kind: str, papers, title: str, description: str) -> 
     body = feed(
         papers,
         title=title,
-        link=base + request.url.path.rsplit("/feeds/", 1)[0] + "/",
+        link=base + (link or request.url.path.rsplit("/feeds/", 1)[0] + "/"),
         feed_url=base + request.url.path + (f"?{query}" if query else ""),
         description=description,
         kind=kind,  # type: ignore[arg-type]

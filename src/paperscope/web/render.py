@@ -10,6 +10,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from paperscope.accounts import Member
+from paperscope.authors import author_url
 from paperscope.community.markdown import render_markdown
 from paperscope.search.snippets import Highlighter, Snippet
 from paperscope.settings import Settings
@@ -64,6 +65,7 @@ def install(env: jinja2.Environment, settings: Settings, digests: DigestService)
     env.globals.update(
         paper_url=paper_url,
         search_url=search_url,
+        author_url=author_url,
         subscriptions_enabled=settings.subscriptions_enabled,
         subscribed=subscribed,
     )

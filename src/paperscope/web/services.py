@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from paperscope.accounts import AccountService
 from paperscope.app import Paperscope
+from paperscope.authors import AuthorService
 from paperscope.community import Community
 from paperscope.digest import DigestService
 from paperscope.ingest.source import PapersIn
@@ -36,6 +37,7 @@ class Services:
     secret_key: str  # signs CSRF tokens; the same on every server (store/limits.py)
     digests: DigestService
     papers: PapersIn  # the one way papers come in (the PUT API)
+    authors: AuthorService  # author pages, follows, splits and merges, claims
 
     @classmethod
     def of(cls, core: Paperscope, templates: Jinja2Templates) -> Services:
@@ -51,6 +53,7 @@ class Services:
             core.accounts.csrf_secret(),
             core.digests,
             core.papers,
+            core.authors,
         )
 
     def recommender(self) -> Recommender:
