@@ -15,6 +15,7 @@ from paperscope.app import Paperscope
 from paperscope.community import Community
 from paperscope.digest import DigestService
 from paperscope.ingest.source import PapersIn
+from paperscope.library import Library
 from paperscope.listings import Listings
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchEngine
@@ -36,6 +37,7 @@ class Services:
     secret_key: str  # signs CSRF tokens; the same on every server (store/limits.py)
     digests: DigestService
     papers: PapersIn  # the one way papers come in (the PUT API)
+    library: Library  # library files into collections
 
     @classmethod
     def of(cls, core: Paperscope, templates: Jinja2Templates) -> Services:
@@ -51,6 +53,7 @@ class Services:
             core.accounts.csrf_secret(),
             core.digests,
             core.papers,
+            library=core.library,
         )
 
     def recommender(self) -> Recommender:
