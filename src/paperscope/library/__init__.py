@@ -154,5 +154,6 @@ class Library:
         else:
             added = self.community.collect_all(member, target.id, paper_ids)
             made = target
-        collection = self.community.collection(member, made.id)
+        # As the member's list of collections shows it: with its size after the import.
+        collection = next(c for c in self.community.collections_of(member) if c.id == made.id)
         return ImportReport(collection, chosen, matches, added, tuple(notices))
