@@ -389,6 +389,10 @@ class Community:
     def collection_papers(self, collection: StoredCollection) -> list[StoredPaper]:
         return self.store.collections.papers(collection.id)
 
+    def collection_ids(self, collection: StoredCollection) -> list[str]:
+        """The ids of the collection's papers, most recently added first."""
+        return [paper.id for paper in self.store.collections.papers(collection.id)]
+
     def collection(self, member: Member | None, collection_id: int) -> StoredCollection:
         """The member's own collection; 404 for anyone else's (as if there were none)."""
         found = self.store.collections.get(collection_id)
