@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from paperscope.community import Community, StoredCollection
-from paperscope.errors import PaperscopeError, TooLarge
+from paperscope.errors import NotFound, PaperscopeError, TooLarge
 from paperscope.library.entries import LibraryEntry, TooManyEntries, UnreadableLibrary
 from paperscope.library.formats import FORMATS, Format, format_named, read_library
 from paperscope.library.matching import How, Match, match_entries, title_key
@@ -157,3 +157,17 @@ class Library:
         # As the member's list of collections shows it: with its size after the import.
         collection = next(c for c in self.community.collections_of(member) if c.id == made.id)
         return ImportReport(collection, chosen, matches, added, tuple(notices))
+
+    def import_named(
+        self, email: str, data: bytes, fmt: str | None, collection: str
+    ) -> ImportReport:
+        """`paperscope collections import`: into the member's collection of that name,
+        made if they have none."""
+        member = self.store.accounts.by_email(email)
+        if member is None:
+            raise NotFound(f"no member {email}: add them with `paperscope users add {email}`")
+        name = " ".join(collection.split())
+        existing = next((c for c in self.community.collections_of(member) if c.name == name), None)
+        if existing is not None:
+            return self.import_file(member, data, fmt, collection_id=existing.id)
+        return self.import_file(member, data, fmt, new_collection=name)
