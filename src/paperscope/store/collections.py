@@ -158,6 +158,13 @@ class Collections(Part):
             ).all()
         return [StoredPaper(**row._mapping) for row in rows]
 
+    def paper_ids_of(self, collection_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Each collection's paper ids, most recently added first."""
+        statement = select(CollectionItem.collection_id, CollectionItem.paper_id).order_by(
+            CollectionItem.added_at.desc(), CollectionItem.paper_id
+        )
+        return grouped(statement, CollectionItem.collection_id, collection_ids, self.reads)
+
     def holding(self, user_id: int, paper_id: str) -> set[int]:
         """Which of the member's collections hold the paper."""
         with self.reads.connect() as connection:
