@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from paperscope.accounts import utcnow
 from paperscope.library import read_library
+from tests.web.members import csrf_in
 
 LIBRARY = (Path(__file__).parent / "fixtures" / "library.bib").read_bytes()
 MRAG, KNN, SAFE = "2601.16503", "2601.16509", "2601.16506"
@@ -206,3 +208,38 @@ def test_for_you_can_learn_from_one_collection(people, community_app):
     assert answer.json()["collection"]["name"] == "Safety"
     theirs = api.get(f"/api/for-you?collection={cid}", headers=_bearer(other.token()))
     assert theirs.status_code == 404
+
+
+def test_a_digest_subscription_can_learn_for_you_from_one_collection(
+    people, community_app, community_store
+):
+    hal = people("hal@example.org")
+    _upload(hal, "/collections/import", LIBRARY, name="For the digest")
+    other = people()
+    _upload(other, "/collections/import", LIBRARY, name="Not hal's")
+    mine = community_store.collections.of_member(community_store.accounts.by_email(hal.email).id)
+    theirs = community_store.collections.of_member(
+        community_store.accounts.by_email(other.email).id
+    )
+    subscriber, _ = community_store.digests.subscribe(hal.email, utcnow(), confirmed=True)
+    token = community_app.state.services.digests.token("manage", subscriber.id)
+    form = hal.client.get("/digest/preferences", params={"token": token})
+    assert 'name="for_you_collection"' in form.text and "For the digest (3)" in form.text
+    typed = {
+        "token": token,
+        "csrf_token": csrf_in(form.text),
+        "frequency": "daily",
+        "for_you": "1",
+        "max_papers": "10",
+    }
+    refused = hal.client.post(
+        "/digest/preferences", data=typed | {"for_you_collection": str(theirs[0].id)}
+    )
+    assert refused.status_code == 422 and "pick one of your own collections" in refused.text
+    assert community_store.digests.get(subscriber.id).for_you_collection is None
+    saved = hal.client.post(
+        "/digest/preferences", data=typed | {"for_you_collection": str(mine[0].id)}
+    )
+    assert saved.status_code == 200 and "Saved." in saved.text
+    assert f'value="{mine[0].id}" selected' in saved.text
+    assert community_store.digests.get(subscriber.id).for_you_collection == mine[0].id
