@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paperscope.errors import TooLarge
 from paperscope.library import TooManyEntries, UnreadableLibrary, read_library
@@ -85,6 +87,7 @@ def test_a_bom_and_crlf_lines_read_as_zotero_on_windows_writes_them():
             "malformed: entry 2 (broken) of 3",
         ),
         (b"just some words", None, "not a library file"),
+        (b"@misc{a, title={" + b"{" * 100_000 + b"}", None, "nested too deeply"),
         (b"just some words", "bibtex", "no BibTeX entries"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", None, "binary file"),
         (b"caf\xe9 @article{a, title={x}}", None, "not UTF-8"),
@@ -126,3 +129,52 @@ def test_more_references_than_an_import_takes_are_refused_before_they_are_read(d
     assert isinstance(refused.value, TooLarge) and refused.value.status == 413
     assert "101 references" in refused.value.message and "at most 100" in refused.value.message
     assert len(read_library(data, None, 101)[1]) == 101
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "@article{",
+        "@misc(",
+        "}",
+        "{",
+        ",",
+        "=",
+        "title = ",
+        '"',
+        "\\",
+        '\\"{o}',
+        "$",
+        "%",
+        "TY  - JOUR\n",
+        "ER  - \n",
+        "TI  - ",
+        "\n",
+        "[",
+        "]",
+        '{"title": ',
+        "null",
+        "@string{",
+        "eprint = {2401.04122}",
+        "arXiv:",
+        "doi = {10.48550/arXiv.",
+        "@comment{",
+        "#",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.lists(_FRAGMENTS | st.text(max_size=8), max_size=40).map("".join).map(str.encode),
+    ),
+    fmt=st.sampled_from([None, "bibtex", "ris", "csl-json"]),
+)
+def test_any_bytes_are_read_or_refused_as_input_never_crash(data, fmt):
+    try:
+        _, entries = read_library(data, fmt, 100)
+    except (UnreadableLibrary, TooManyEntries) as refused:
+        assert refused.message and refused.status in (413, 422)
+    else:
+        assert all(isinstance(e.title, str) for e in entries)

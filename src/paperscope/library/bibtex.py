@@ -42,6 +42,10 @@ def read(text: str, max_entries: int) -> list[LibraryEntry]:
     parser = BibTexParser(common_strings=True, ignore_nonstandard_types=False)
     try:
         records = bibtexparser.loads(text, parser).entries
+    except RecursionError:
+        raise UnreadableLibrary(
+            "this BibTeX file cannot be read: its braces are nested too deeply (or never close)"
+        ) from None
     except Exception as error:  # pyparsing's errors say where, not what to do
         raise UnreadableLibrary(f"this BibTeX file cannot be read: {error}") from None
     if len(records) < len(keys):
