@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from paperscope.accounts import utcnow
 from paperscope.cli import app
 from paperscope.digest import DigestService
+from paperscope.digest.periods import digest_period
+from paperscope.errors import InvalidInput
 from paperscope.recommend import NotEmbedded, Recommender
 from paperscope.search.engine import SearchEngine
 from paperscope.search.indexer import Indexer
@@ -183,3 +185,65 @@ def test_a_followed_authors_new_papers_come_first_for_you_and_in_the_digest(embe
     assert f"Why: by an author you follow ({author.name})" in text
     assert f"/papers/{newest.id}" in text
     service.close()
+
+
+def test_for_you_learns_from_one_chosen_collection_on_the_page_and_in_the_digest(embedded):
+    settings, store, minilm = embedded
+    day = [r.id for r in demo_records(50)]
+    member, _ = store.accounts.ensure("collector@example.org", utcnow())
+    store.votes.add(day[0], str(member.id), utcnow())  # all they upvoted
+    chosen = store.collections.create(member.id, "Imported", utcnow(), [day[10], day[11]])
+    recommender = Recommender(store, minilm.name)
+
+    everything = recommender.for_member(member, candidates=day, limit=10)
+    # By default the upvote and the saved papers are all liked.
+    assert {r.because for r in everything} <= {day[0], day[10], day[11]}
+    assert day[0] not in [r.paper_id for r in everything]
+    from_collection = recommender.for_member(
+        member,
+        candidates=day,
+        limit=10,
+        likes=store.collections.paper_ids_of([chosen.id])[chosen.id],
+    )
+    assert from_collection and {r.because for r in from_collection} <= {day[10], day[11]}
+    assert day[0] in [r.paper_id for r in from_collection]  # the upvote is just a paper now
+    assert not {day[10], day[11]} & {r.paper_id for r in from_collection}
+
+    subscriber, _ = store.digests.subscribe("collector@example.org", utcnow(), confirmed=True)
+    service = DigestService(settings, store, search=SearchEngine(settings, store, encoder=minilm))
+    try:
+        stranger, _ = store.accounts.ensure("stranger@example.org", utcnow())
+        theirs = store.collections.create(stranger.id, "Theirs", utcnow(), [day[20]])
+        with pytest.raises(InvalidInput):
+            service.save_preferences(
+                subscriber,
+                frequency="daily",
+                categories=[],
+                follows=[],
+                for_you=True,
+                max_papers=6,
+                paused=False,
+                for_you_collection=theirs.id,
+            )
+        saved = service.save_preferences(
+            subscriber,
+            frequency="daily",
+            categories=[],
+            follows=[],
+            for_you=True,
+            max_papers=6,
+            paused=False,
+            for_you_collection=chosen.id,
+        )
+        assert saved.for_you_collection == chosen.id
+        period = digest_period("daily", DAY)
+        items = [i for i in service.composer().choose(saved, period) if i.section == "for-you"]
+        titles = {p.id: p.title for p in store.papers.get_many([day[0], day[10], day[11]])}
+        assert items and all(
+            any(titles[pid][:20] in item.reason for pid in (day[10], day[11])) for item in items
+        )
+        # The collection deleted: back to everything they upvoted and saved.
+        store.collections.delete(chosen.id)
+        assert store.digests.get(subscriber.id).for_you_collection is None
+    finally:
+        service.close()

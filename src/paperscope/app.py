@@ -14,6 +14,7 @@
     ├── accounts       AccountService: members, sign-in links, sessions, tokens
     ├── community      Community: submissions, votes, comments, collections
     ├── digests        DigestService: subscribers and the emails they get
+    ├── library        Library: a member's BibTeX/RIS/CSL-JSON file into a collection
     ├── recommender    Recommender: papers like the ones a person likes
     └── authors        AuthorService: author pages, follows, splits and merges, claims
 
@@ -34,6 +35,7 @@ from paperscope.demo import DemoLoad, DemoSource, load_demo
 from paperscope.digest import DigestService
 from paperscope.ingest.oai import OaiSource
 from paperscope.ingest.source import PapersIn, ProgressCallback
+from paperscope.library import Library
 from paperscope.listings import Listings
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchEngine
@@ -82,6 +84,10 @@ class Paperscope:
     @cached_property
     def digests(self) -> DigestService:
         return DigestService(self.settings, self.store, search=self.search)
+
+    @cached_property
+    def library(self) -> Library:
+        return Library(self.settings, self.store, self.search, self.community)
 
     @cached_property
     def recommender(self) -> Recommender:

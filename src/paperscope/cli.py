@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from paperscope.commands import authors, members, papers, search, serving
+from paperscope.commands import authors, library, members, papers, search, serving
 
 app = typer.Typer(
     help="paperscope: self-hostable research-paper discovery.",
@@ -48,6 +48,7 @@ _group("digest", "Email digests.").command("send")(members.digest_send_command)
 _group("subscribers", "Digest subscribers.").command("add")(members.subscribers_add_command)
 _group("users", "Members and their roles.").command("add")(members.users_add_command)
 _group("tokens", "Members' API tokens.").command("create")(members.tokens_create_command)
+_group("collections", "Members' collections.").command("import")(library.collections_import_command)
 
 # -- authors (issue 22) --
 _authors = _group("authors", "Authors: show one, split a name, merge two (curators).")

@@ -298,6 +298,11 @@ class CommunitySettings(_Group):
     """trending ranks the papers of this many last days"""
     trending_gravity: float = Field(1.5, ge=0, le=5)
     """trending's exponent: how fast age weighs"""
+    # -- a member's library imported into a collection (BibTeX, RIS, CSL-JSON) --
+    library_import_max_bytes: int = Field(5_000_000, ge=1_000, le=100_000_000)
+    """largest library file an import takes; a larger upload is refused (413) while it is read"""
+    library_import_max_entries: int = Field(2_000, ge=1, le=100_000)
+    """most references one import takes (each is matched by id, DOI or title)"""
 
 
 GROUPS: dict[str, type[BaseModel]] = {

@@ -370,9 +370,12 @@ class Community:
             raise Refused(422, "a collection's name has 1 to 200 characters")
         return name
 
-    def create_collection(self, member: Member, name: str) -> StoredCollection:
+    def create_collection(
+        self, member: Member, name: str, paper_ids: Sequence[str] = ()
+    ) -> StoredCollection:
+        """A new collection of the member's, holding these (stored) papers from the start."""
         try:
-            return self.store.collections.create(member.id, self._name(name), utcnow())
+            return self.store.collections.create(member.id, self._name(name), utcnow(), paper_ids)
         except DuplicateName as error:
             raise Refused(409, str(error)) from None
 
@@ -385,6 +388,10 @@ class Community:
 
     def collection_papers(self, collection: StoredCollection) -> list[StoredPaper]:
         return self.store.collections.papers(collection.id)
+
+    def collection_ids(self, collection: StoredCollection) -> list[str]:
+        """The ids of the collection's papers, most recently added first."""
+        return [paper.id for paper in self.store.collections.papers(collection.id)]
 
     def collection(self, member: Member | None, collection_id: int) -> StoredCollection:
         """The member's own collection; 404 for anyone else's (as if there were none)."""
@@ -421,6 +428,11 @@ class Community:
         if keep:
             return self.store.collections.add(collection_id, paper.id, utcnow())
         return self.store.collections.remove(collection_id, paper.id)
+
+    def collect_all(self, member: Member, collection_id: int, paper_ids: Sequence[str]) -> int:
+        """Add these (stored) papers at once, all or none; how many were new to it."""
+        self.collection(member, collection_id)
+        return self.store.collections.add_all(collection_id, paper_ids, utcnow())
 
     def dismiss(self, member: Member, paper_id: str, dismissed: bool = True) -> None:
         """ "Not interested": the paper leaves the member's lists (and digest)."""

@@ -24,10 +24,12 @@ from paperscope.digest.links import BadLink, DigestLinks
 from paperscope.digest.periods import DigestPeriod, Frequency, digest_period
 from paperscope.digest.sending import DigestSender, SendReport
 from paperscope.digest.subscriptions import Subscriptions
+from paperscope.errors import InvalidInput
 from paperscope.search.query import parse_query
 from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.accounts import Member
+from paperscope.store.collections import StoredCollection
 from paperscope.store.digests import StoredSubscriber
 
 __all__ = ["BadLink", "DigestService", "SendReport", "digest_period"]
@@ -108,6 +110,11 @@ class DigestService:
         """The subscription of a member's address, in any state; None if they never asked."""
         return self.store.digests.by_email(member.email)
 
+    def collections_of(self, subscriber: StoredSubscriber) -> list[StoredCollection]:
+        """The collections of the member with the subscriber's address (none: not a member)."""
+        member = self.store.accounts.by_email(subscriber.email)
+        return self.store.collections.of_member(member.id) if member else []
+
     def subscribed(self, member: Member) -> bool:
         """Whether a member has a digest already (pending, active or paused)."""
         found = self.subscription_of(member)
@@ -123,9 +130,15 @@ class DigestService:
         for_you: bool,
         max_papers: int,
         paused: bool,
+        for_you_collection: int | None = None,
     ) -> StoredSubscriber:
         """Store what the preferences form asked for (checked by the form), and pause or
-        resume a confirmed subscription; the subscription as it now is."""
+        resume a confirmed subscription; the subscription as it now is. `for_you_collection`:
+        one of `collections_of(subscriber)`, whose papers "for you" learns from."""
+        if for_you_collection is not None and for_you_collection not in {
+            c.id for c in self.collections_of(subscriber)
+        }:
+            raise InvalidInput("For you: pick one of your own collections")
         self.store.digests.update(
             subscriber.id,
             frequency=frequency,
@@ -133,6 +146,7 @@ class DigestService:
             follows=follows,
             for_you=for_you,
             max_papers=max_papers,
+            for_you_collection_id=for_you_collection,
         )
         if subscriber.state in ("active", "paused"):
             self.store.digests.set_state(subscriber.id, "paused" if paused else "active", utcnow())

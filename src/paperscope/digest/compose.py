@@ -108,6 +108,7 @@ class Composer:
             [members[s.email] for s in subscribers if s.for_you and s.email in members],
             period,
             max((s.max_papers for s in subscribers), default=0),
+            self._chosen_collections(subscribers, members),
         )
         chosen = {}
         for subscriber in subscribers:
@@ -121,10 +122,34 @@ class Composer:
             chosen[subscriber.id] = _mix(sources, skip, subscriber.max_papers)
         return chosen
 
-    def _for_you(self, members, period: DigestPeriod, limit: int) -> dict[int, list[Item]]:
+    def _chosen_collections(self, subscribers, members) -> dict[int, list[str]]:
+        """member id -> the papers of the collection their "for you" learns from, for those
+        who chose one (of their own: a collection changes hands never, but check)."""
+        chosen = {
+            s.for_you_collection: members[s.email]
+            for s in subscribers
+            if s.for_you and s.for_you_collection is not None and s.email in members
+        }
+        if not chosen:
+            return {}
+        owners = {c.id: c.user_id for c in map(self.store.collections.get, chosen) if c is not None}
+        papers = self.store.collections.paper_ids_of(list(chosen))
+        return {
+            member.id: papers[collection_id]
+            for collection_id, member in chosen.items()
+            if owners.get(collection_id) == member.id
+        }
+
+    def _for_you(
+        self,
+        members,
+        period: DigestPeriod,
+        limit: int,
+        likes: dict[int, list[str]] | None = None,
+    ) -> dict[int, list[Item]]:
         if self.recommender is None or not members:
             return {}
-        found = self.recommender.for_members(members, self.newest(period), limit)
+        found = self.recommender.for_members(members, self.newest(period), limit, likes=likes)
         liked = self.recommender.papers([r.because for rs in found.values() for r in rs])
         authors = AuthorService(self.store).describe(
             list({r.author for rs in found.values() for r in rs if r.author})

@@ -119,18 +119,28 @@ class Recommender:
         end: datetime | None = None,
         candidates: Sequence[str] | None = None,
         limit: int = 20,
+        likes: Sequence[str] | None = None,
     ) -> list[Recommendation]:
-        """ "For you": their upvotes and saved papers against what they are not interested
-        in; [] while they have liked nothing (the digest then leans on their searches)."""
+        """ "For you": their upvotes and saved papers (or, given, `likes`: one collection's
+        papers, say) against what they are not interested in; [] while they have liked
+        nothing (the digest then leans on their searches)."""
         pool = candidates if candidates is not None else self.store.papers.published_ids(start, end)
-        return self.for_members([member], pool, limit)[member.id]
+        chosen = None if likes is None else {member.id: list(likes)}
+        return self.for_members([member], pool, limit, likes=chosen)[member.id]
 
     def for_members(
-        self, members: Sequence[Member], candidates: Sequence[str], limit: int = 20
+        self,
+        members: Sequence[Member],
+        candidates: Sequence[str],
+        limit: int = 20,
+        *,
+        likes: dict[int, list[str]] | None = None,
     ) -> dict[int, list[Recommendation]]:
         """ "For you" of each member among the same candidates (a digest run's batch): the
-        new papers of the authors they follow first, newest first, then the model's."""
-        likes = self.likes_of(members)
+        new papers of the authors they follow first, newest first, then the model's;
+        `likes` stands for the upvotes and saves of the members it names (a collection
+        chosen as their interests)."""
+        likes = self.likes_of(members) | (likes or {})
         dismissed = self.store.collections.dismissed_many([m.id for m in members])
         followed = self._followed(members, candidates)
         self._read([pid for m in members for pid in [*likes[m.id], *dismissed[m.id]]])

@@ -5,15 +5,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperscope.errors import Conflict
 from paperscope.store.models import Collection, CollectionItem, Dismissal, Paper
 from paperscope.store.papers import StoredPaper
-from paperscope.store.sql import Part, grouped, insert_or
+from paperscope.store.sql import Part, chunks, grouped, insert_or
 
 
 class DuplicateName(Conflict, ValueError):
@@ -34,14 +34,41 @@ def _collection(row, size: int = 0) -> StoredCollection:
     return StoredCollection(row.id, row.user_id, row.name, row.share_token, row.created_at, size)
 
 
+def _add_all(connection: Connection, collection_id: int, paper_ids: Sequence[str], at) -> int:
+    # One added_at a batch, a microsecond apart in the given order, so that "most recently
+    # added first" lists them as they were given.
+    ordered = list(dict.fromkeys(paper_ids))
+    statement = (
+        insert_or(connection, CollectionItem.__table__)
+        .on_conflict_do_nothing()
+        .returning(CollectionItem.paper_id)
+    )
+    added = 0
+    for batch in chunks(list(enumerate(ordered)), 500):
+        rows = [
+            {
+                "collection_id": collection_id,
+                "paper_id": paper_id,
+                "added_at": at - timedelta(microseconds=n),
+            }
+            for n, paper_id in batch
+        ]
+        added += len(connection.execute(statement, rows).all())
+    return added
+
+
 class Collections(Part):
-    def create(self, user_id: int, name: str, at: datetime) -> StoredCollection:
+    def create(
+        self, user_id: int, name: str, at: datetime, paper_ids: Sequence[str] = ()
+    ) -> StoredCollection:
+        """A new collection, with these papers in it (all or nothing: one transaction)."""
         try:
             with self.engine.begin() as connection:
                 statement = insert_or(connection, Collection.__table__).values(
                     user_id=user_id, name=name, share_token=None, created_at=at
                 )
                 new_id = connection.execute(statement.returning(Collection.id)).scalar_one()
+                _add_all(connection, new_id, paper_ids, at)
         except IntegrityError:
             raise DuplicateName(f"you have a collection named {name!r} already") from None
         found = self.get(new_id)
@@ -104,6 +131,12 @@ class Collections(Part):
             added = statement.on_conflict_do_nothing().returning(CollectionItem.paper_id)
             return connection.execute(added).first() is not None
 
+    def add_all(self, collection_id: int, paper_ids: Sequence[str], at: datetime) -> int:
+        """Put these papers in the collection in one transaction (those in it already stay
+        as they are); how many were new to it."""
+        with self.engine.begin() as connection:
+            return _add_all(connection, collection_id, paper_ids, at)
+
     def remove(self, collection_id: int, paper_id: str) -> bool:
         with self.engine.begin() as connection:
             gone = connection.execute(
@@ -124,6 +157,13 @@ class Collections(Part):
                 .order_by(CollectionItem.added_at.desc(), Paper.id)
             ).all()
         return [StoredPaper(**row._mapping) for row in rows]
+
+    def paper_ids_of(self, collection_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Each collection's paper ids, most recently added first."""
+        statement = select(CollectionItem.collection_id, CollectionItem.paper_id).order_by(
+            CollectionItem.added_at.desc(), CollectionItem.paper_id
+        )
+        return grouped(statement, CollectionItem.collection_id, collection_ids, self.reads)
 
     def holding(self, user_id: int, paper_id: str) -> set[int]:
         """Which of the member's collections hold the paper."""

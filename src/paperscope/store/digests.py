@@ -58,6 +58,7 @@ class StoredSubscriber:
     max_papers: int
     created_at: datetime
     confirmed_at: datetime | None
+    for_you_collection: int | None = None  # "for you" from this collection of the member's
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ def _subscriber(row) -> StoredSubscriber:
         row.max_papers,
         row.created_at,
         row.confirmed_at,
+        row.for_you_collection_id,
     )
 
 
@@ -255,7 +257,14 @@ class Digests(Part):
             )
 
     def update(self, subscriber_id: int, **preferences) -> None:
-        allowed = {"frequency", "categories", "follows", "for_you", "max_papers"}
+        allowed = {
+            "frequency",
+            "categories",
+            "follows",
+            "for_you",
+            "max_papers",
+            "for_you_collection_id",
+        }
         unknown = set(preferences) - allowed
         if unknown:
             raise ValueError(f"not a preference: {', '.join(sorted(unknown))}")

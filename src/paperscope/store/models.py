@@ -350,6 +350,11 @@ class Subscriber(Base):
     max_papers: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # "For you" learns from this collection of the member's instead of all their upvotes and
+    # saves (None: those); the collection's deletion sets it back.
+    for_you_collection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collections.id", ondelete="SET NULL", name="fk_subscribers_for_you_collection")
+    )
 
 
 class OutboxMessage(Base):

@@ -201,6 +201,20 @@ class Papers(Part):
                 found.update({row.id: StoredPaper(**row._mapping) for row in rows})
         return [found[i] for i in paper_ids if i in found]
 
+    def ids_by_doi(self, dois: Sequence[str]) -> dict[str, str]:
+        """Lower-cased DOI -> paper id, for the DOIs (lower case) some stored paper has."""
+        found: dict[str, str] = {}
+        with self.reads.connect() as connection:
+            for chunk in chunks(list(dict.fromkeys(dois))):
+                rows = connection.execute(
+                    select(func.lower(Paper.doi), Paper.id)
+                    .where(func.lower(Paper.doi).in_(chunk))
+                    .order_by(Paper.id)
+                )
+                for doi, paper_id in rows:
+                    found.setdefault(doi, paper_id)
+        return found
+
     def iter_by_id(self, paper_ids: Sequence[str], batch_size: int = 500):
         """The given papers, read a batch at a time, in the order given."""
         for chunk in chunks(list(paper_ids), batch_size):

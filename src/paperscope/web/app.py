@@ -28,6 +28,8 @@ from paperscope.web import (
     digest_pages,
     docs,
     errors,
+    library_api,
+    library_pages,
     pages,
     render,
 )
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestLimits,
         max_url_chars=settings.max_url_chars,
         max_body_bytes=settings.max_request_body_bytes,
+        max_upload_bytes=settings.library_import_max_bytes,
     )
     https = (settings.public_url or "").startswith("https://")
     app.add_middleware(SecurityHeaders, https=https)
@@ -110,12 +113,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Routes with a paper id and more after it come before the routes that take any path
     # as a paper id.
+    app.include_router(library_api.router)  # before community_api: /collections/{id}/import
     app.include_router(community_api.router)
     app.include_router(community_api.open_router)
     app.include_router(authors_api.router)  # authors (issue 22)
     app.include_router(authors_api.open_router)
     app.include_router(api.router)
     app.include_router(docs.router)
+    app.include_router(library_pages.router)  # before community_pages: /collections/{id}.ris
     app.include_router(community_pages.router)
     app.include_router(digest_pages.router)
     app.include_router(author_pages.router)  # authors (issue 22)

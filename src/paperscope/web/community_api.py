@@ -5,13 +5,14 @@ shape where it has one (`POST /api/papers/submit`, `upvotes`, `numComments`,
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from paperscope.accounts import utcnow
 from paperscope.arxiv_ids import parse_arxiv_id
 from paperscope.community import (
     Refused,
@@ -402,4 +403,44 @@ def recommendations(
             for r in found
             if r.paper_id in annotated
         ]
+    }
+
+
+# -- for you ---------------------------------------------------------------------------------
+class ForYouOut(ApiModel):
+    collection: CollectionOut | None = Field(description="the collection learned from, if chosen")
+    recommended_papers: list[Recommended]
+
+
+@router.get("/for-you", response_model=ForYouOut, responses=AUTH_ERRORS)
+def for_you(
+    svc: Svc,
+    member: ApiMember,
+    collection: Annotated[
+        int | None,
+        Query(ge=1, description="learn from this collection's papers, not all upvotes and saves"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+):
+    """Papers of the trending window most like the ones you upvoted and saved (or, with
+    `collection`, the ones in that collection of yours), best first."""
+    chosen = svc.community.collection(member, collection) if collection is not None else None
+    now = utcnow()
+    recommender = svc.recommender()
+    found = recommender.for_member(
+        member,
+        start=now - timedelta(days=svc.settings.trending_window_days),
+        limit=limit,
+        likes=None if chosen is None else svc.community.collection_ids(chosen),
+    )
+    papers = recommender.papers([r.paper_id for r in found])
+    annotated = {a.paper.id: a for a in svc.community.annotate(list(papers.values()), member)}
+    return {
+        "collection": _collection_json(svc, chosen) if chosen else None,
+        "recommended_papers": [
+            paper_json(annotated[r.paper_id]).model_dump()
+            | {"score": r.score, "because": r.because}
+            for r in found
+            if r.paper_id in annotated
+        ],
     }

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperscope.accounts import LinkRefused, Member, utcnow
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperscope.community import Refused, Requested, StoredCollection
+from paperscope.community import Refused, Requested
+from paperscope.errors import InvalidInput
 from paperscope.search.engine import SearchUnavailable
 from paperscope.text import paper_url
 from paperscope.web.auth import (
@@ -27,7 +28,6 @@ from paperscope.web.auth import (
     safe_next,
     set_session_cookie,
 )
-from paperscope.web.feeds import bibtex_list
 from paperscope.web.pages import page, paper_page
 from paperscope.web.services import Services, Svc, client_address
 
@@ -326,12 +326,6 @@ def create_collection(
     return _back(paper_url(paper_id) if paper_id else f"/collections/{made.id}")
 
 
-@router.get("/collections/{collection_id:int}.bib")
-def collection_bibtex(request: Request, svc: Svc, viewer: Viewer, collection_id: int):
-    found = svc.community.collection(viewer, collection_id)
-    return _bib(svc, found)
-
-
 @router.get("/collections/{collection_id:int}", response_class=HTMLResponse)
 def collection(request: Request, svc: Svc, viewer: Viewer, collection_id: int):
     found = svc.community.collection(viewer, collection_id)
@@ -347,20 +341,6 @@ def _collection_page(request: Request, svc: Services, found, *, own: bool) -> HT
     return page(
         request, "collection.html", collection=found, papers=papers, own=own, share_url=share_url
     )
-
-
-def _bib(svc: Services, found: StoredCollection) -> Response:
-    papers = svc.community.collection_papers(found)
-    return Response(
-        bibtex_list(papers),
-        media_type="application/x-bibtex; charset=utf-8",
-        headers={"Content-Disposition": 'inline; filename="paperscope-collection.bib"'},
-    )
-
-
-@router.get("/c/{token}.bib")
-def shared_collection_bibtex(request: Request, svc: Svc, token: str):
-    return _bib(svc, svc.community.shared_collection(token))
 
 
 @router.get("/c/{token}", response_class=HTMLResponse)
@@ -407,21 +387,36 @@ def collect(
 
 
 # -- for you -------------------------------------------------------------------------------
+def _number(text: str) -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidInput(f"collection {text!r}: the number of one of your collections")
+    return int(text)
+
+
 @router.get("/for-you", response_class=HTMLResponse)
-def for_you(request: Request, svc: Svc, viewer: SignedIn):
+def for_you(
+    request: Request,
+    svc: Svc,
+    viewer: SignedIn,
+    collection: Annotated[str, Query(max_length=20)] = "",
+):
     """Papers of the trending window picked for the member: those of the authors they
     follow first, then those like what they upvoted and saved (and not what they are not
-    interested in)."""
+    interested in); `?collection=ID`: like that one collection's papers instead."""
     now = utcnow()
+    # Empty (the form's "everything you upvoted and saved"): the upvotes and saves.
+    chosen = svc.community.collection(viewer, _number(collection)) if collection else None
+    mine: dict[str, Any] = {"collections": svc.community.collections_of(viewer), "chosen": chosen}
     try:
         recommender = svc.recommender()
         found = recommender.for_member(
             viewer,
             start=now - timedelta(days=svc.settings.trending_window_days),
             limit=30,
+            likes=None if chosen is None else svc.community.collection_ids(chosen),
         )
     except SearchUnavailable:  # no model yet: the page says how to get some
-        return page(request, "for_you.html", items=[], voted=set())
+        return page(request, "for_you.html", items=[], voted=set(), **mine)
     papers = recommender.papers([r.paper_id for r in found])
     liked = recommender.papers([r.because for r in found if r.because])
     followed = svc.authors.describe([r.author for r in found if r.author])
@@ -437,7 +432,7 @@ def for_you(request: Request, svc: Svc, viewer: SignedIn):
         if r.paper_id in papers
     ]
     voted = {paper_id for paper_id, a in annotated.items() if a.voted}
-    return page(request, "for_you.html", items=items, voted=voted)
+    return page(request, "for_you.html", items=items, voted=voted, **mine)
 
 
 # -- about -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from paperscope.accounts import BadEmail, Member, utcnow
 from paperscope.arxiv_taxonomy import archive_subjects, known_category
 from paperscope.digest import StoredSubscriber
 from paperscope.digest.periods import digest_period
+from paperscope.errors import InvalidInput
 from paperscope.search.query import QuerySyntaxError, parse_query
 from paperscope.web.auth import Csrf, SignInFirst, Viewer, coming_from, resolve_viewer
 from paperscope.web.pages import error_page, page
@@ -79,6 +80,7 @@ class PreferencesForm:
     for_you: bool = False
     max_papers: str = "10"
     paused: bool = False
+    for_you_collection: str = ""  # a collection's id; empty: all upvotes and saves
 
     @classmethod
     def of(cls, subscriber: StoredSubscriber) -> PreferencesForm:
@@ -89,6 +91,7 @@ class PreferencesForm:
             subscriber.for_you,
             str(subscriber.max_papers),
             subscriber.state == "paused",
+            str(subscriber.for_you_collection or ""),
         )
 
 
@@ -99,6 +102,7 @@ class Preferences:
     follows: list[str]
     for_you: bool
     max_papers: int
+    for_you_collection: int | None = None
 
 
 def _read_preferences(svc: Services, form: PreferencesForm) -> Preferences | tuple[str, str]:
@@ -146,7 +150,11 @@ def _read_preferences(svc: Services, form: PreferencesForm) -> Preferences | tup
         max_papers = 0
     if not 1 <= max_papers <= 50:
         return "max_papers", "Papers an email: a whole number from 1 to 50."
-    return Preferences(form.frequency, categories, follows, form.for_you, max_papers)
+    chosen = form.for_you_collection.strip()
+    if chosen and (not chosen.isdigit() or len(chosen) > 18):
+        return "for_you_collection", "For you: pick one of your collections, or none."
+    collection = int(chosen) if chosen else None
+    return Preferences(form.frequency, categories, follows, form.for_you, max_papers, collection)
 
 
 def _preferences_page(
@@ -169,6 +177,7 @@ def _preferences_page(
         token=svc.digests.token("manage", subscriber.id),
         unsubscribe=svc.digests.token("unsubscribe", subscriber.id),
         saved=saved,
+        collections=svc.digests.collections_of(subscriber),
     )
 
 
@@ -205,21 +214,35 @@ def save_preferences(
     for_you: Line = "",
     max_papers: Line = "10",
     paused: Line = "",
+    for_you_collection: Line = "",
 ):
     subscriber = svc.digests.subscriber_of("manage", token)
-    form = PreferencesForm(frequency, categories, follows, bool(for_you), max_papers, bool(paused))
+    form = PreferencesForm(
+        frequency,
+        categories,
+        follows,
+        bool(for_you),
+        max_papers,
+        bool(paused),
+        for_you_collection,
+    )
     wanted = _read_preferences(svc, form)
     if not isinstance(wanted, Preferences):  # nothing saved: the form again, as typed
         return _preferences_page(request, svc, subscriber, status=422, form=form, problem=wanted)
-    found = svc.digests.save_preferences(
-        subscriber,
-        frequency=wanted.frequency,
-        categories=wanted.categories,
-        follows=wanted.follows,
-        for_you=wanted.for_you,
-        max_papers=wanted.max_papers,
-        paused=bool(paused),
-    )
+    try:
+        found = svc.digests.save_preferences(
+            subscriber,
+            frequency=wanted.frequency,
+            categories=wanted.categories,
+            follows=wanted.follows,
+            for_you=wanted.for_you,
+            max_papers=wanted.max_papers,
+            paused=bool(paused),
+            for_you_collection=wanted.for_you_collection,
+        )
+    except InvalidInput as error:  # not a collection of theirs
+        problem = ("for_you_collection", error.message)
+        return _preferences_page(request, svc, subscriber, status=422, form=form, problem=problem)
     return _preferences_page(request, svc, found, saved="Saved.")
 
 

@@ -10,6 +10,8 @@ Starlette's TrustedHostMiddleware with `host_patterns`).
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Request
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -78,14 +80,41 @@ class RequestTooLarge(TooLarge):
     pass
 
 
+# Where a member uploads a library file (web/library_pages.py, the API): these take up to
+# `library_import_max_bytes`, and a form's few fields besides.
+UPLOAD_PATHS = re.compile(r"/(?:api/)?collections/(?:\d+/)?import")
+UPLOAD_FORM_BYTES = 64 * 1024
+
+
 class RequestLimits:
     """Refuses a URL longer than `max_url_chars` (414) and a body larger than
-    `max_body_bytes` (413), whether it says its length up front or streams it."""
+    `max_body_bytes` (413), or on an upload path `max_upload_bytes`, whether it says its
+    length up front or streams it."""
 
-    def __init__(self, app: ASGIApp, *, max_url_chars: int, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_url_chars: int,
+        max_body_bytes: int,
+        max_upload_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.max_url_chars = max_url_chars
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
+
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        """The most bytes this request's body may have, and what a refusal says."""
+        if self.max_upload_bytes is not None and UPLOAD_PATHS.fullmatch(scope["path"]):
+            return (
+                max(self.max_body_bytes, self.max_upload_bytes + UPLOAD_FORM_BYTES),
+                f"the file is too large: an import takes at most {self.max_upload_bytes:,} bytes",
+            )
+        return (
+            self.max_body_bytes,
+            f"the request body is too large (at most {self.max_body_bytes:,} bytes)",
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,9 +126,10 @@ class RequestLimits:
                 scope, 414, f"the address is too long (at most {self.max_url_chars:,} characters)"
             )(scope, receive, send)
             return
+        limit, too_large = self._limit(scope)
         length = Headers(scope=scope).get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await self._too_large(scope, receive, send)
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await refusal(scope, 413, too_large)(scope, receive, send)
             return
 
         seen = 0
@@ -110,8 +140,8 @@ class RequestLimits:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    raise RequestTooLarge
+                if seen > limit:  # an app reading the body answers with this message
+                    raise RequestTooLarge(too_large)
             return message
 
         async def tracked_send(message: Message) -> None:
@@ -123,11 +153,7 @@ class RequestLimits:
             await self.app(scope, counted_receive, tracked_send)
         except RequestTooLarge:
             if not started:
-                await self._too_large(scope, receive, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"the request body is too large (at most {self.max_body_bytes:,} bytes)"
-        await refusal(scope, 413, message)(scope, receive, send)
+                await refusal(scope, 413, too_large)(scope, receive, send)
 
 
 def refusal(scope: Scope, status: int, message: str) -> Response:

@@ -16,6 +16,7 @@ from paperscope.authors import AuthorService
 from paperscope.community import Community
 from paperscope.digest import DigestService
 from paperscope.ingest.source import PapersIn
+from paperscope.library import Library
 from paperscope.listings import Listings
 from paperscope.recommend import Recommender
 from paperscope.search.engine import SearchEngine
@@ -38,6 +39,7 @@ class Services:
     digests: DigestService
     papers: PapersIn  # the one way papers come in (the PUT API)
     authors: AuthorService  # author pages, follows, splits and merges, claims
+    library: Library  # library files into collections
 
     @classmethod
     def of(cls, core: Paperscope, templates: Jinja2Templates) -> Services:
@@ -54,6 +56,7 @@ class Services:
             core.digests,
             core.papers,
             core.authors,
+            library=core.library,
         )
 
     def recommender(self) -> Recommender:
