@@ -14,7 +14,8 @@
     ├── accounts       AccountService: members, sign-in links, sessions, tokens
     ├── community      Community: submissions, votes, comments, collections
     ├── digests        DigestService: subscribers and the emails they get
-    └── recommender    Recommender: papers like the ones a person likes
+    ├── recommender    Recommender: papers like the ones a person likes
+    └── following      FollowingService: followed searches, private feed links
 
 The services are made on first use, so a command that needs only the store never loads
 the embedding model or starts a mail thread; `close()` stops those that were made.
@@ -30,6 +31,7 @@ from paperscope.accounts import AccountService
 from paperscope.community import Community
 from paperscope.demo import DemoLoad, DemoSource, load_demo
 from paperscope.digest import DigestService
+from paperscope.following import FollowingService
 from paperscope.ingest.oai import OaiSource
 from paperscope.ingest.source import PapersIn, ProgressCallback
 from paperscope.listings import Listings
@@ -84,6 +86,11 @@ class Paperscope:
     @cached_property
     def recommender(self) -> Recommender:
         return Recommender(self.store, self.search.encoder.name)
+
+    # -- following (issue 22: feeds) --
+    @cached_property
+    def following(self) -> FollowingService:
+        return FollowingService(self.settings, self.store)
 
     def paper(self, paper_id: str) -> StoredPaper | None:
         """The stored paper with this (base) id."""

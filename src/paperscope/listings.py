@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from paperscope.arxiv_ids import parse_arxiv_id
+from paperscope.arxiv_taxonomy import known_category
 from paperscope.community.annotations import AnnotatedPaper, annotate
 from paperscope.errors import InvalidInput, NotFound
 from paperscope.settings import Settings
@@ -175,6 +176,19 @@ class Listings:
     def has_category(self, code: str) -> bool:
         """Whether any stored paper is in the category (one arXiv added after our list)."""
         return self.store.papers.has_category(code)
+
+    def category(self, code: str, *, limit: int = 50) -> tuple[str, list[StoredPaper]]:
+        """The newest papers of an arXiv category, and its code as arXiv spells it;
+        NotFound for a code that is neither arXiv's nor on any stored paper."""
+        code = code.strip()
+        known = known_category(code) if len(code) <= 64 else None
+        if known is None and 0 < len(code) <= 64 and self.store.papers.has_category(code):
+            known = code  # a class arXiv added after our list, already in the store
+        if known is None:
+            raise NotFound(
+                f"no category {code[:64]!r}: use arXiv's codes, such as cs.CL, math.PR or hep-th"
+            )
+        return known, self.store.papers.newest_in_category(known, limit)
 
     def latest_day(self) -> date | None:
         newest = self.store.papers.newest_published()

@@ -14,6 +14,7 @@ from paperscope.accounts import AccountService
 from paperscope.app import Paperscope
 from paperscope.community import Community
 from paperscope.digest import DigestService
+from paperscope.following import FollowingService
 from paperscope.ingest.source import PapersIn
 from paperscope.listings import Listings
 from paperscope.recommend import Recommender
@@ -36,6 +37,7 @@ class Services:
     secret_key: str  # signs CSRF tokens; the same on every server (store/limits.py)
     digests: DigestService
     papers: PapersIn  # the one way papers come in (the PUT API)
+    following: FollowingService  # followed searches, private feed links
 
     @classmethod
     def of(cls, core: Paperscope, templates: Jinja2Templates) -> Services:
@@ -51,6 +53,7 @@ class Services:
             core.accounts.csrf_secret(),
             core.digests,
             core.papers,
+            core.following,
         )
 
     def recommender(self) -> Recommender:
