@@ -136,7 +136,7 @@ def following(request: Request, svc: Svc, member: SignedIn):
 def follow_search(
     svc: Svc,
     member: SignedIn,
-    q: Query_,
+    q: Query_ = "",
     category: Line = "",
     published_from: Annotated[str, Form(alias="from", max_length=40)] = "",
     published_until: Annotated[str, Form(alias="until", max_length=40)] = "",
