@@ -28,6 +28,8 @@ View = Literal["curated", "all"]
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# What an arXiv category code can look like (cs.CL, hep-th, cond-mat.stat-mech).
+_CATEGORY = re.compile(r"[A-Za-z][A-Za-z0-9.-]{0,63}")
 
 
 def _moved(day: date, delta: timedelta) -> date:
@@ -182,7 +184,7 @@ class Listings:
         NotFound for a code that is neither arXiv's nor on any stored paper."""
         code = code.strip()
         known = known_category(code) if len(code) <= 64 else None
-        if known is None and 0 < len(code) <= 64 and self.store.papers.has_category(code):
+        if known is None and _CATEGORY.fullmatch(code) and self.store.papers.has_category(code):
             known = code  # a class arXiv added after our list, already in the store
         if known is None:
             raise NotFound(

@@ -5,6 +5,7 @@ hostile input gets a clear 4xx. Over the shared web store (301 demo papers)."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -167,6 +168,7 @@ def test_pages_do_not_get_validators(client):
         "/feeds/category/nonsense.atom",
         "/feeds/category/" + "x" * 3000 + ".atom",
         "/feeds/category/cs.AI%00.atom",
+        "/feeds/category/new.class%00.atom",
         "/feeds/category/%3Cscript%3E.json",
         "/feeds/category/cs.AI.xml",
         "/feeds/category/.atom",
@@ -186,3 +188,44 @@ def test_hostile_feed_requests_get_a_clear_4xx(client, path):
     answer = client.get(path)
     assert 400 <= answer.status_code < 500, (path[:80], answer.status_code)
     assert "etag" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/feeds/search.atom?q=robots&category=cs.AI%00",
+        "/feeds/search.json?q=robots%00&mode=lexical",
+        "/feeds/search.rss?q=robots&category=%ff%fe",
+        "/feeds/daily.atom?view=all&date=2026-01-22%00",
+    ],
+)
+def test_odd_bytes_in_feed_requests_never_fail(client, path):
+    assert client.get(path).status_code < 500
+
+
+# -- the pages say where their feeds are -------------------------------------------------------
+@pytest.mark.parametrize(
+    ("page", "feed"),
+    [
+        ("/", "/feeds/daily.atom"),  # the latest day's page: the feed that moves on
+        ("/?week=2026-W04", "/feeds/daily.atom?week=2026-W04"),
+        ("/?month=2026-01&view=all", "/feeds/daily.atom?month=2026-01&view=all"),
+        ("/trending", "/feeds/trending.atom"),
+        (
+            "/search?q=language+models&category=cs.AI&mode=lexical",
+            "/feeds/search.atom?q=language+models&category=cs.AI&from=&until=&mode=lexical",
+        ),
+    ],
+)
+def test_every_list_page_links_its_feeds(client, page, feed):
+    answer = client.get(page)
+    assert answer.status_code == 200
+    alternate = r'<link rel="alternate" type="([^"]+)" title="[^"]*" href="([^"]+)"'
+    alternates = re.findall(alternate, answer.text)
+    hrefs = {html.unescape(href) for _, href in alternates}
+    assert feed in hrefs, hrefs
+    assert {t for t, _ in alternates} >= set(TYPES.values())
+    visible = {html.unescape(h) for h in re.findall(r'<a class="feed" href="([^"]+)"', answer.text)}
+    assert feed in visible
+    for href in hrefs | visible:
+        assert client.get(href).status_code == 200, href

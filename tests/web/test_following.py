@@ -6,6 +6,7 @@ of the demo corpus dated to end yesterday, with real MiniLM vectors (For you nee
 from __future__ import annotations
 
 import html
+import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -134,6 +135,7 @@ def test_a_search_that_cannot_be_followed_says_why(following_app, person):
         '"unclosed phrase': "quote",
         "": "Type a search",
         "x" * 1_500: "at most 1,000 characters",
+        "robots\x00": "control characters",
     }
     for q, problem in bad.items():
         answer = cy.post("/me/following/searches", q=q)
@@ -159,7 +161,7 @@ def test_readers_not_signed_in_are_asked_to_sign_in(following_app):
         assert answer.status_code == 303 and answer.headers["location"].startswith("/signin")
 
 
-def test_for_you_as_a_private_feed_that_a_new_link_revokes(following_app, person, newest):
+def test_for_you_as_a_private_feed_that_a_new_link_revokes(following_app, person, newest, caplog):
     dee = person("dee-reads@example.org")
     for paper in newest[:3]:
         assert dee.post(f"/papers/{paper}/upvote").status_code == 303
@@ -176,7 +178,10 @@ def test_for_you_as_a_private_feed_that_a_new_link_revokes(following_app, person
 
     reader = TestClient(following_app)  # a feed reader: no session
     path = urlsplit(link).path
-    answer = reader.get(path)
+    with caplog.at_level(logging.INFO, logger="paperscope.access"):
+        answer = reader.get(path)
+    logged = [r.getMessage() for r in caplog.records if r.name == "paperscope.access"]
+    assert logged and token not in "".join(logged)  # the link is the key: never logged
     assert answer.status_code == 200
     assert answer.headers["cache-control"] == "private, no-cache"
     assert "x-cache" not in answer.headers and answer.headers["referrer-policy"] == "no-referrer"

@@ -15,6 +15,7 @@ from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.accounts import Member, new_token
 from paperscope.store.following import SavedSearch
+from paperscope.text import drop_unencodable
 
 __all__ = ["MAX_FOLLOWED_SEARCHES", "FollowingService", "SavedSearch", "SearchNotFollowed"]
 
@@ -46,6 +47,8 @@ class FollowingService:
     ) -> SavedSearch:
         """Follow a search as the search page takes it; following it again changes nothing.
         SearchNotFollowed (422) says what to change."""
+        if any(drop_unencodable(text) != text for text in (query, category, mode)):
+            raise SearchNotFollowed("A search to follow cannot hold control characters.")
         query = query.strip()
         if not query:
             raise SearchNotFollowed("Type a search to follow.")

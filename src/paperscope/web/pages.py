@@ -105,7 +105,7 @@ def daily(
         earlier=earlier,
         later=later,
         sort=sort,
-        feed_query=_period_query(listing.period),
+        feed_query=_feed_query(listing.period if date_ or week or month else None, view),
         default_view=default_view,
         voted=svc.community.voted(viewer, [item.paper.id for item in listing.items]),
     )
@@ -120,6 +120,15 @@ def _for(svc: Services, viewer, listing: Listing) -> Listing:
     if not dismissed:
         return listing
     return replace(listing, items=[i for i in listing.items if i.paper.id not in dismissed])
+
+
+def _feed_query(period: Period | None, view: str | None) -> str:
+    """The query of a daily page's feeds: its period when one was asked for (the latest
+    day's page has the feed that moves on each day), and its view when one was."""
+    query = _period_query(period)
+    if view:
+        query += f"{'&' if query else '?'}view={view}"
+    return query
 
 
 def _period_query(period: Period | None) -> str:
