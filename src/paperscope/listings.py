@@ -176,15 +176,16 @@ class Listings:
         return self.store.papers.get_many(paper_ids)
 
     def has_category(self, code: str) -> bool:
-        """Whether any stored paper is in the category (one arXiv added after our list)."""
-        return self.store.papers.has_category(code)
+        """Whether any stored paper is in the category (one arXiv added after our list).
+        What cannot be a category code (a NUL byte, which PostgreSQL refuses) is not asked."""
+        return bool(_CATEGORY.fullmatch(code)) and self.store.papers.has_category(code)
 
     def category(self, code: str, *, limit: int = 50) -> tuple[str, list[StoredPaper]]:
         """The newest papers of an arXiv category, and its code as arXiv spells it;
         NotFound for a code that is neither arXiv's nor on any stored paper."""
         code = code.strip()
         known = known_category(code) if len(code) <= 64 else None
-        if known is None and _CATEGORY.fullmatch(code) and self.store.papers.has_category(code):
+        if known is None and self.has_category(code):
             known = code  # a class arXiv added after our list, already in the store
         if known is None:
             raise NotFound(
