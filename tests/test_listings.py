@@ -13,6 +13,7 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 from sqlalchemy import insert
 
+from paperscope.errors import NotFound
 from paperscope.listings import Listings, Period
 from paperscope.records import PaperRecord
 from paperscope.settings import Settings
@@ -218,3 +219,17 @@ def test_the_curated_arrows_reach_days_with_submissions_and_no_papers(sparse: Li
     day = Period.day(date(2026, 1, 6))
     assert _labels(sparse.nearest_periods(day, "curated")) == ("2026-01-05", "2026-01-10")
     assert _labels(sparse.nearest_periods(day, "all")) == ("2026-01-05", "2026-01-30")
+
+
+def test_a_category_lists_its_newest_papers_and_odd_codes_are_not_found(sparse: Listings):
+    code, papers = sparse.category("CS.lg", limit=3)
+    assert code == "cs.LG" and len(papers) == 3
+    published = [p.published for p in papers]
+    assert published == sorted(published, reverse=True)
+    assert published[0] == max(SPARSE.values())
+    # Codes no stored paper has, or that cannot be codes at all, never reach the database as
+    # text it refuses (PostgreSQL: NUL bytes).
+    for odd in ("cs.AI\x00", "new.class\x00", "", "x" * 65, "<script>", "cs"):
+        assert not sparse.has_category(odd)
+        with pytest.raises(NotFound):
+            sparse.category(odd)

@@ -16,7 +16,8 @@
     ├── digests        DigestService: subscribers and the emails they get
     ├── library        Library: a member's BibTeX/RIS/CSL-JSON file into a collection
     ├── recommender    Recommender: papers like the ones a person likes
-    └── authors        AuthorService: author pages, follows, splits and merges, claims
+    ├── authors        AuthorService: author pages, follows, splits and merges, claims
+    └── following      FollowingService: followed searches, private feed links
 
 The services are made on first use, so a command that needs only the store never loads
 the embedding model or starts a mail thread; `close()` stops those that were made.
@@ -33,6 +34,7 @@ from paperscope.authors import AuthorService
 from paperscope.community import Community
 from paperscope.demo import DemoLoad, DemoSource, load_demo
 from paperscope.digest import DigestService
+from paperscope.following import FollowingService
 from paperscope.ingest.oai import OaiSource
 from paperscope.ingest.source import PapersIn, ProgressCallback
 from paperscope.library import Library
@@ -97,6 +99,11 @@ class Paperscope:
     @cached_property
     def authors(self) -> AuthorService:
         return AuthorService(self.store)
+
+    # -- following (issue 22: feeds) --
+    @cached_property
+    def following(self) -> FollowingService:
+        return FollowingService(self.settings, self.store)
 
     def paper(self, paper_id: str) -> StoredPaper | None:
         """The stored paper with this (base) id."""

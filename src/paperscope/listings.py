@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from paperscope.arxiv_ids import parse_arxiv_id
+from paperscope.arxiv_taxonomy import known_category
 from paperscope.community.annotations import AnnotatedPaper, annotate
 from paperscope.errors import InvalidInput, NotFound
 from paperscope.settings import Settings
@@ -27,6 +28,8 @@ View = Literal["curated", "all"]
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# What an arXiv category code can look like (cs.CL, hep-th, cond-mat.stat-mech).
+_CATEGORY = re.compile(r"[A-Za-z][A-Za-z0-9.-]{0,63}")
 
 
 def _moved(day: date, delta: timedelta) -> date:
@@ -173,8 +176,22 @@ class Listings:
         return self.store.papers.get_many(paper_ids)
 
     def has_category(self, code: str) -> bool:
-        """Whether any stored paper is in the category (one arXiv added after our list)."""
-        return self.store.papers.has_category(code)
+        """Whether any stored paper is in the category (one arXiv added after our list).
+        What cannot be a category code (a NUL byte, which PostgreSQL refuses) is not asked."""
+        return bool(_CATEGORY.fullmatch(code)) and self.store.papers.has_category(code)
+
+    def category(self, code: str, *, limit: int = 50) -> tuple[str, list[StoredPaper]]:
+        """The newest papers of an arXiv category, and its code as arXiv spells it;
+        NotFound for a code that is neither arXiv's nor on any stored paper."""
+        code = code.strip()
+        known = known_category(code) if len(code) <= 64 else None
+        if known is None and self.has_category(code):
+            known = code  # a class arXiv added after our list, already in the store
+        if known is None:
+            raise NotFound(
+                f"no category {code[:64]!r}: use arXiv's codes, such as cs.CL, math.PR or hep-th"
+            )
+        return known, self.store.papers.newest_in_category(known, limit)
 
     def latest_day(self) -> date | None:
         newest = self.store.papers.newest_published()

@@ -1,3 +1,4 @@
+import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
@@ -37,6 +38,19 @@ def paper(paper_id: str = "1706.03762", **changes) -> StoredPaper:
 
 def paper_url(paper_id: str) -> str:
     return f"https://papers.example.org/paper/{paper_id}"
+
+
+def render_bytes(papers, kind: str, note=None) -> bytes:
+    return feed(
+        papers,
+        title="paperscope: daily",
+        link="https://papers.example.org/",
+        feed_url=f"https://papers.example.org/feeds/daily.{kind}",
+        description="Daily papers",
+        kind=kind,
+        paper_url=paper_url,
+        note=note,
+    )
 
 
 def render(papers, kind: str) -> ET.Element:
@@ -147,7 +161,70 @@ def test_an_untitled_paper_is_titled_by_its_id() -> None:
 
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="rss"):
-        render([], "json")
+        render([], "xml")
+
+
+# -- JSON Feed 1.1 -------------------------------------------------------------------------
+
+
+def check_json_feed(document: dict, feed_url: str) -> list[dict]:
+    """JSON Feed 1.1's rules (https://www.jsonfeed.org/version/1.1/) for the fields paperscope
+    writes; the items."""
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    assert isinstance(document["title"], str) and document["title"]
+    assert document["home_page_url"].startswith(("http://", "https://"))
+    assert document["feed_url"] == feed_url
+    assert isinstance(document["items"], list)
+    allowed = {
+        "id", "url", "external_url", "title", "content_text", "date_published",
+        "date_modified", "authors", "tags",
+    }  # fmt: skip
+    ids = [item["id"] for item in document["items"]]
+    assert len(set(ids)) == len(ids), "item ids are unique"
+    for item in document["items"]:
+        assert set(item) <= allowed, set(item) - allowed
+        assert isinstance(item["id"], str) and item["id"]
+        assert item["url"].startswith(("http://", "https://"))
+        assert isinstance(item["content_text"], str)  # an item has content_text or _html
+        for field in ("date_published", "date_modified"):
+            if field in item:
+                assert RFC_3339.fullmatch(item[field]), item[field]
+        for author in item.get("authors", []):
+            assert set(author) == {"name"} and author["name"]
+        assert all(isinstance(tag, str) and tag for tag in item.get("tags", []))
+    return document["items"]
+
+
+def test_json_feed_items_carry_the_papers() -> None:
+    body = render_bytes(
+        [paper(), paper("hep-th/9901001", title=NASTY_TITLE, published=None, updated=None)],
+        "json",
+        note=lambda paper_id: "▲ 3 upvotes" if paper_id == "1706.03762" else None,
+    )
+    document = json.loads(body)
+    first, second = check_json_feed(document, "https://papers.example.org/feeds/daily.json")
+    assert document["home_page_url"] == "https://papers.example.org/"
+    assert document["description"] == "Daily papers"
+    assert first["id"] == first["url"] == paper_url("1706.03762")
+    assert first["external_url"] == "https://arxiv.org/abs/1706.03762"
+    assert first["title"] == "Attention Is All You Need"
+    assert first["content_text"].startswith("The dominant sequence transduction models")
+    assert first["content_text"].endswith("with O(n²) cost.\n\n▲ 3 upvotes")
+    assert first["date_published"] == "2017-06-12T17:57:34+00:00"
+    assert first["date_modified"] == "2023-08-02T00:41:18+00:00"
+    assert first["authors"] == [
+        {"name": "Ashish Vaswani"}, {"name": "Noam Shazeer"}, {"name": "Łukasz Kaiser"}
+    ]  # fmt: skip
+    assert first["tags"] == ["cs.CL", "cs.LG"]
+    assert second["title"] == "How <SEG> Token Works & Why it Matters"
+    assert "date_published" not in second
+    assert second["date_modified"] == "1970-01-01T00:00:00+00:00"
+
+
+def test_an_empty_json_feed_is_valid_and_stable() -> None:
+    body = render_bytes([], "json")
+    assert body == render_bytes([], "json")
+    assert check_json_feed(json.loads(body), "https://papers.example.org/feeds/daily.json") == []
 
 
 # -- BibTeX ----------------------------------------------------------------------------

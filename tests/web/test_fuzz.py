@@ -47,6 +47,7 @@ SEARCH_PATHS = (
     "/search.bib",
     "/feeds/search.rss",
     "/feeds/search.atom",
+    "/feeds/search.json",
 )
 LISTING_PATHS = (
     "/",
@@ -59,6 +60,11 @@ LISTING_PATHS = (
     "/feeds/trending.atom",
     "/feeds/daily.json",
     "/feeds/daily.",
+    "/feeds/weekly.atom",
+    "/feeds/monthly.json",
+    "/feeds/category/cs.AI.rss",
+    "/feeds/for-you/x.atom",
+    "/feeds/collections/x.json",
 )
 PAPER_PATHS = ("/papers/{}", "/api/papers/{}", "/api/papers/{}/similar")
 ALL_PATHS = (*SEARCH_PATHS, *LISTING_PATHS, "/papers/2601.17067", "/api/papers/2601.17067")

@@ -54,7 +54,7 @@ class Author:
         return author_url(self.key if SPLIT_MARK in self.key else self.name)
 
     def feed_url(self, kind: str) -> str:
-        """Its feed: "atom" or "rss"."""
+        """Its feed: "atom", "rss" or "json"."""
         return "/feeds/author/" + self.url.removeprefix("/authors/") + "." + kind
 
     @property

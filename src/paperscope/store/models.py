@@ -458,3 +458,46 @@ class AuthorClaim(Base):
         Index("ix_author_claims_identity", "identity"),
         Index("ix_author_claims_paper", "paper_id"),
     )
+
+
+# -- following: followed searches and private feed links (store/following.py) ----------------
+
+
+class FollowedSearch(Base):
+    """A search a member follows: its query and the filters the search page takes, each
+    stored as typed (an empty string for no filter), so one search is followed once."""
+
+    __tablename__ = "followed_searches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = _owned_by("users.id")
+    query: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(200))
+    published_from: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD or ""
+    published_until: Mapped[str] = mapped_column(String(10))
+    mode: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_followed_searches_user", "user_id", "created_at"),
+        UniqueConstraint(
+            "user_id",
+            "query",
+            "category",
+            "published_from",
+            "published_until",
+            "mode",
+            name="uq_followed_searches_search",
+        ),
+    )
+
+
+class FeedToken(Base):
+    """A member's private feed link (their For you as a feed): one per member, kept as a
+    hash; making a new one replaces it, and the old link stops working."""
+
+    __tablename__ = "feed_tokens"
+
+    user_id: Mapped[int] = _owned_by("users.id", primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -281,6 +281,18 @@ class Papers(Part):
             ).first()
         return found is not None
 
+    def newest_in_category(self, category: str, limit: int = 50) -> list[StoredPaper]:
+        """The category's papers (any of a paper's categories), newest published first."""
+        with self.reads.connect() as connection:
+            rows = connection.execute(
+                select(Paper.__table__)
+                .join(PaperCategory, PaperCategory.paper_id == Paper.id)
+                .where(PaperCategory.category == category)
+                .order_by(Paper.published.desc().nulls_last(), Paper.id.desc())
+                .limit(limit)
+            ).all()
+        return [StoredPaper(**row._mapping) for row in rows]
+
     def count(self) -> int:
         with self.reads.connect() as connection:
             return connection.execute(select(func.count()).select_from(Paper)).scalar_one()

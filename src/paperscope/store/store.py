@@ -1,7 +1,8 @@
 """Store: the one way data goes into and comes out of the database, one part per aggregate
 (papers, rankings, votes, embeddings, harvests, the index generation; members and their
 sessions, rate limits and shared secrets; submissions, comments, collections; digest
-subscribers, their outbox and what they were sent; authors: splits, merges, follows, claims)."""
+subscribers, their outbox and what they were sent; authors: splits, merges, follows, claims;
+followed searches and private feed links)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from paperscope.store.collections import Collections
 from paperscope.store.comments import Comments
 from paperscope.store.digests import Digests
 from paperscope.store.embeddings import Embeddings
+from paperscope.store.following import Following
 from paperscope.store.generation import Generations
 from paperscope.store.harvest import Harvests
 from paperscope.store.limits import Limits
@@ -40,6 +42,7 @@ class Store:
         self.collections = Collections(engine)
         self.digests = Digests(engine, digest_max_papers)
         self.authors = Authors(engine)
+        self.following = Following(engine)  # followed searches, private feed links
 
     def close(self) -> None:
         """Close the database connections this store holds."""

@@ -28,6 +28,7 @@ from paperscope.web import (
     digest_pages,
     docs,
     errors,
+    following_pages,
     library_api,
     library_pages,
     pages,
@@ -36,6 +37,7 @@ from paperscope.web import (
 from paperscope.web.access_log import AccessLog
 from paperscope.web.admission import Admission
 from paperscope.web.cache import PageCache
+from paperscope.web.conditional import ConditionalGet
 from paperscope.web.security import RequestLimits, SecurityHeaders, host_patterns
 from paperscope.web.services import Services
 
@@ -85,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Middleware added later runs earlier. From the outside in: proxy headers (only from
     # trusted proxies) name the real client and scheme; every request is logged; every
     # answer carries the security headers; oversized requests and unknown Host headers are
-    # refused before they queue; admission; the page cache; the routes.
+    # refused before they queue; admission; conditional GET; the page cache; the routes.
     app.add_middleware(
         PageCache,
         ttl=settings.page_cache_s,
@@ -96,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shared_dir=settings.data_dir / "cache" / "pages",
         on_write=lambda: app.state.services.forget_community_version(),
     )
+    # Feeds: 304 Not Modified for a reader that has the answer already (cached or not).
+    app.add_middleware(ConditionalGet)
     app.add_middleware(Admission, limit=settings.max_concurrent_requests)
     app.add_middleware(
         TrustedHostMiddleware, allowed_hosts=host_patterns(settings), www_redirect=False
@@ -124,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(community_pages.router)
     app.include_router(digest_pages.router)
     app.include_router(author_pages.router)  # authors (issue 22)
+    app.include_router(following_pages.router)
     app.include_router(pages.router)
 
     errors.install(app)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.authors import Author, Moved
 from paperscope.web.auth import Csrf, SignedIn, Viewer, resolve_viewer, safe_next
-from paperscope.web.pages import FEED_SIZE, PAGE_SIZE, _feed, page
+from paperscope.web.pages import FEED_SIZE, PAGE_SIZE, feed_response, page
 from paperscope.web.services import Svc
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])
@@ -60,7 +60,9 @@ def author_feed(request: Request, svc: Svc, name: str, kind: str):
         return _moved(found.author, request)
     papers = svc.authors.all_papers(found, FEED_SIZE)
     title = f"paperscope: papers by {found.name}"
-    return _feed(request, kind, papers, title, f"New papers by {found.name}", link=found.url)
+    return feed_response(
+        request, kind, papers, title, f"New papers by {found.name}", page_path=found.url
+    )
 
 
 @router.post("/following/authors", dependencies=[Csrf])

@@ -6,7 +6,8 @@ are keyed by the indexes' version too: when an ingest or `paperscope index` chan
 the next request misses and renders afresh. Responses say `X-Cache: hit` or `miss`.
 
 Never for someone signed in: a request with a session cookie or an API token is passed
-through, and its answer is not kept (`personal`); nor is any answer that sets a cookie.
+through, and its answer is not kept (`personal`); nor is any answer that sets a cookie, nor
+one that says it is private (a private feed link's feed, a shared collection's).
 
 Two levels: a dictionary in each server process, and a shared one on disk (diskcache, in
 the data directory) so that what one worker rendered the others serve too.
@@ -35,6 +36,14 @@ class Cached:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+
+
+def private(headers: list[tuple[bytes, bytes]]) -> bool:
+    """An answer meant for one reader (its address is its key): never kept or shared."""
+    return any(
+        name.lower() == b"cache-control" and (b"private" in value or b"no-store" in value)
+        for name, value in headers
+    )
 
 
 def cacheable(path: str) -> bool:
@@ -132,7 +141,8 @@ class PageCache:
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
                 captured["headers"] = list(message.get("headers", []))
-                marks = self._marks(b"miss") if message["status"] == 200 else []
+                mark = message["status"] == 200 and not private(captured["headers"])
+                marks = self._marks(b"miss") if mark else []
                 message = {**message, "headers": [*captured["headers"], *marks]}
             elif message["type"] == "http.response.body":
                 captured["body"].append(message.get("body", b""))
@@ -141,7 +151,12 @@ class PageCache:
         await self.app(scope, receive, capture)
         body = b"".join(captured["body"])
         sets_cookie = any(name.lower() == b"set-cookie" for name, _ in captured.get("headers", []))
-        if captured.get("status") == 200 and len(body) <= MAX_BODY and not sets_cookie:
+        if (
+            captured.get("status") == 200
+            and len(body) <= MAX_BODY
+            and not sets_cookie
+            and not private(captured["headers"])
+        ):
             entry = Cached(200, captured["headers"], body)
             with self._lock:
                 self._entries[key] = entry

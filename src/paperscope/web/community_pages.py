@@ -28,7 +28,7 @@ from paperscope.web.auth import (
     safe_next,
     set_session_cookie,
 )
-from paperscope.web.pages import page, paper_page
+from paperscope.web.pages import FEED_SIZE, feed_response, page, paper_page
 from paperscope.web.services import Services, Svc, client_address
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])
@@ -350,6 +350,23 @@ def shared_collection(request: Request, svc: Svc, token: str):
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key
     return response
+
+
+@router.get("/feeds/collections/{token}.{kind}")
+def shared_collection_feed(request: Request, svc: Svc, token: str, kind: str):
+    """A shared collection as a feed, most recently added first: its address holds the
+    share link's key, so it is private (no shared cache keeps it) and dies with the link."""
+    found = svc.community.shared_collection(token)
+    papers = svc.community.collection_papers(found)[:FEED_SIZE]
+    return feed_response(
+        request,
+        kind,
+        papers,
+        f"paperscope: {found.name}",
+        f"The papers of the collection {found.name!r}",
+        page_path=f"/c/{token}",
+        private=True,
+    )
 
 
 @router.post("/collections/{collection_id:int}/rename", dependencies=[Csrf])

@@ -1,4 +1,5 @@
-"""Papers out as RSS 2.0 / Atom feeds and as BibTeX, the way arXiv exports them."""
+"""Papers out as RSS 2.0, Atom and JSON Feed 1.1 feeds and as BibTeX, the way arXiv exports
+them."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
+import orjson
 from feedgen.feed import FeedGenerator
+from pydantic import BaseModel
 
 from paperscope.store import StoredPaper
 from paperscope.text import display_abstract, display_title, drop_unencodable
 
 # Feed time when no paper carries one: fixed, so an unchanged feed stays byte-identical.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FeedKind = Literal["rss", "atom", "json"]
+FEED_KINDS: tuple[FeedKind, ...] = ("rss", "atom", "json")
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 
 # -- feeds -----------------------------------------------------------------------------
@@ -37,6 +43,38 @@ def _clean(text: str) -> str:
     return " ".join(drop_unencodable(text).split())
 
 
+def feed_updated(papers: Iterable[StoredPaper]) -> datetime:
+    """When a feed of these papers last changed: its newest paper's time (EPOCH for none)."""
+    times = [moment for moment in map(_paper_time, papers) if moment is not None]
+    return max(times, default=EPOCH)
+
+
+# JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), the fields paperscope fills.
+class JsonFeedAuthor(BaseModel):
+    name: str
+
+
+class JsonFeedItem(BaseModel):
+    id: str
+    url: str
+    external_url: str | None = None
+    title: str
+    content_text: str
+    date_published: str | None = None
+    date_modified: str | None = None
+    authors: list[JsonFeedAuthor] | None = None
+    tags: list[str] | None = None
+
+
+class JsonFeed(BaseModel):
+    version: str = JSON_FEED_VERSION
+    title: str
+    home_page_url: str
+    feed_url: str
+    description: str | None = None
+    items: list[JsonFeedItem]
+
+
 def feed(
     papers: Iterable[StoredPaper],
     *,
@@ -44,11 +82,12 @@ def feed(
     link: str,
     feed_url: str,
     description: str,
-    kind: Literal["rss", "atom"],
+    kind: FeedKind,
     paper_url: Callable[[str], str],
     note: Callable[[str], str | None] | None = None,
 ) -> bytes:
-    """An RSS 2.0 or Atom document (UTF-8 bytes) with one entry per paper, in order.
+    """An RSS 2.0, Atom or JSON Feed 1.1 document (UTF-8 bytes) with one entry per paper, in
+    order.
 
     `link` is the HTML page the feed mirrors, `feed_url` the feed's own absolute URL
     (the Atom id), `paper_url(paper_id)` the absolute URL of a paper's page, used as
@@ -57,11 +96,14 @@ def feed(
     email address, Dublin Core <dc:creator> in RSS. An entry's updated time is the
     paper's updated time, else its published time, else EPOCH; the feed's is the newest
     of those. `note(paper_id)`, if given, is a last paragraph of the entry's summary
-    (upvotes and comments, say).
+    (upvotes and comments, say). JSON Feed items carry the same: `content_text` is the
+    summary, `tags` the categories, `external_url` the paper on arXiv.
     """
-    if kind not in ("rss", "atom"):
-        raise ValueError(f"feed kind must be 'rss' or 'atom', not {kind!r}")
+    if kind not in FEED_KINDS:
+        raise ValueError(f"feed kind must be 'rss', 'atom' or 'json', not {kind!r}")
     papers = list(papers)
+    if kind == "json":
+        return _json_feed(papers, title, link, feed_url, description, paper_url, note)
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
     generator.id(feed_url)
@@ -70,8 +112,7 @@ def feed(
     # RSS takes its single <link> from the last link added: the page, not the feed.
     generator.link(href=feed_url, rel="self")
     generator.link(href=link, rel="alternate")
-    times = [moment for moment in map(_paper_time, papers) if moment is not None]
-    generator.updated(max(times, default=EPOCH))
+    generator.updated(feed_updated(papers))
 
     for paper in papers:
         url = paper_url(paper.id)
@@ -79,9 +120,7 @@ def feed(
         entry.guid(url, permalink=True)
         entry.title(_clean(display_title(paper.title)) or paper.id)
         entry.link(href=url, rel="alternate")
-        summary = display_abstract(paper.abstract)
-        if extra := (note(paper.id) if note else None):
-            summary = f"{summary}\n\n{extra}" if summary else extra
+        summary = _summary(paper, note)
         if summary:
             entry.summary(summary)
         authors = [name for name in map(_clean, paper.authors) if name]
@@ -100,6 +139,51 @@ def feed(
     if kind == "rss":
         return generator.rss_str(pretty=True)
     return generator.atom_str(pretty=True)
+
+
+def _summary(paper: StoredPaper, note: Callable[[str], str | None] | None) -> str:
+    summary = display_abstract(paper.abstract)
+    if extra := (note(paper.id) if note else None):
+        summary = f"{summary}\n\n{extra}" if summary else extra
+    return summary
+
+
+def _json_feed(
+    papers: list[StoredPaper],
+    title: str,
+    link: str,
+    feed_url: str,
+    description: str,
+    paper_url: Callable[[str], str],
+    note: Callable[[str], str | None] | None,
+) -> bytes:
+    items = []
+    for paper in papers:
+        url = paper_url(paper.id)
+        published = _utc(paper.published) or _utc(paper.updated)
+        authors = [JsonFeedAuthor(name=name) for name in map(_clean, paper.authors) if name]
+        tags = [term for term in map(_clean, paper.categories) if term]
+        items.append(
+            JsonFeedItem(
+                id=url,
+                url=url,
+                external_url=paper.arxiv_url,
+                title=_clean(display_title(paper.title)) or paper.id,
+                content_text=drop_unencodable(_summary(paper, note)),
+                date_published=published.isoformat() if published else None,
+                date_modified=(_paper_time(paper) or EPOCH).isoformat(),
+                authors=authors or None,
+                tags=tags or None,
+            )
+        )
+    document = JsonFeed(
+        title=_clean(title) or feed_url,
+        home_page_url=link,
+        feed_url=feed_url,
+        description=_clean(description) or None,
+        items=items,
+    )
+    return orjson.dumps(document.model_dump(exclude_none=True))
 
 
 # -- BibTeX ----------------------------------------------------------------------------

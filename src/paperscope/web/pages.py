@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
+from email.utils import format_datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
-from paperscope.listings import Listing, Period, parse_period
+from paperscope.listings import Listing, Period, View, parse_period
 from paperscope.search.engine import MODES, EmbeddingProgress, SearchUnavailable
 from paperscope.search.query import MAX_QUERY_CHARS, QuerySyntaxError, SearchFilters
 from paperscope.text import paper_url
 from paperscope.web.auth import Viewer, csrf_token, remember_csrf_cookie, resolve_viewer
-from paperscope.web.feeds import bibtex, bibtex_list, feed
+from paperscope.web.feeds import bibtex, bibtex_list, feed, feed_updated
 from paperscope.web.security import absolute_base
 from paperscope.web.services import Services, Svc
 
@@ -32,7 +35,11 @@ PAGE_SIZE = 30
 SEARCH_PAGE = 20
 MAX_SEARCH_PAGE = 99
 FEED_SIZE = 50
-FEED_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+FEED_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
 
 
 def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
@@ -98,7 +105,7 @@ def daily(
         earlier=earlier,
         later=later,
         sort=sort,
-        feed_query=_period_query(listing.period),
+        feed_query=_feed_query(listing.period if date_ or week or month else None, view),
         default_view=default_view,
         voted=svc.community.voted(viewer, [item.paper.id for item in listing.items]),
     )
@@ -113,6 +120,15 @@ def _for(svc: Services, viewer, listing: Listing) -> Listing:
     if not dismissed:
         return listing
     return replace(listing, items=[i for i in listing.items if i.paper.id not in dismissed])
+
+
+def _feed_query(period: Period | None, view: str | None) -> str:
+    """The query of a daily page's feeds: its period when one was asked for (the latest
+    day's page has the feed that moves on each day), and its view when one was."""
+    query = _period_query(period)
+    if view:
+        query += f"{'&' if query else '?'}view={view}"
+    return query
 
 
 def _period_query(period: Period | None) -> str:
@@ -283,32 +299,68 @@ def search_bibtex(
 
 
 # -- feeds ------------------------------------------------------------------------------
-def _feed(
-    request: Request, kind: str, papers, title: str, description: str, link: str | None = None
+FeedLimit = Annotated[int, Query(ge=1, le=10_000)]
+
+
+def feed_response(
+    request: Request,
+    kind: str,
+    papers,
+    title: str,
+    description: str,
+    *,
+    page_path: str | None = None,
+    note: Callable[[str], str | None] | None = None,
+    private: bool = False,
 ) -> Response:
-    """A feed of the papers; `link` the page it mirrors (default: the site's home)."""
+    """A feed of `papers` as `kind` (rss, atom, json), with the validators conditional GET
+    needs (web/conditional.py): an ETag of the body and Last-Modified of its newest paper.
+    `page_path` is the HTML page it mirrors (the home page if not given); `note(paper_id)`
+    ends each entry (default: its upvotes and comments); a `private` feed (its address is
+    its key) is kept by no shared cache."""
     if kind not in FEED_TYPES:
-        raise HTTPException(404, "feeds come as .rss or .atom")
+        raise HTTPException(404, "feeds come as .atom, .rss or .json")
     svc: Services = request.app.state.services
+    papers = list(papers)
     base = absolute_base(svc.settings, request)
     query = request.url.query
-    annotated = {a.paper.id: a for a in svc.community.annotate(papers)}
+    if note is None:
+        annotated = {a.paper.id: a for a in svc.community.annotate(papers)}
 
-    def note(paper_id: str) -> str:
-        votes, said = annotated[paper_id].upvotes, annotated[paper_id].comments
-        return f"▲ {votes} upvote{'s' * (votes != 1)} · {said} comment{'s' * (said != 1)}"
+        def note(paper_id: str) -> str:
+            votes, said = annotated[paper_id].upvotes, annotated[paper_id].comments
+            return f"▲ {votes} upvote{'s' * (votes != 1)} · {said} comment{'s' * (said != 1)}"
 
+    if page_path is None:
+        page_path = request.url.path.rsplit("/feeds/", 1)[0] + "/"
     body = feed(
         papers,
         title=title,
-        link=base + (link or request.url.path.rsplit("/feeds/", 1)[0] + "/"),
-        feed_url=base + request.url.path + (f"?{query}" if query else ""),
+        link=base + page_path,
+        # The path as a link writes it (request.url.path is decoded: "/feeds/author/A B").
+        feed_url=base + quote(request.url.path) + (f"?{query}" if query else ""),
         description=description,
         kind=kind,  # type: ignore[arg-type]
         paper_url=lambda paper_id: base + paper_url(paper_id),
         note=note,
     )
-    return Response(body, media_type=f"{FEED_TYPES[kind]}; charset=utf-8")
+    headers = {
+        "ETag": f'"{hashlib.sha256(body).hexdigest()[:32]}"',
+        "Last-Modified": format_datetime(feed_updated(papers), usegmt=True),
+    }
+    if private:
+        # Readers may keep it and ask again with its ETag; no proxy or shared cache may.
+        headers["Cache-Control"] = "private, no-cache"
+        headers["Referrer-Policy"] = "no-referrer"
+    return Response(body, media_type=f"{FEED_TYPES[kind]}; charset=utf-8", headers=headers)
+
+
+_feed = feed_response  # the name the list pages' feeds use
+
+
+def _feed_size(limit: int) -> int:
+    """A feed's length: as asked, at most FEED_SIZE."""
+    return min(limit, FEED_SIZE)
 
 
 @router.get("/feeds/daily.{kind}")
@@ -320,21 +372,68 @@ def daily_feed(
     week: Annotated[str | None, Query(max_length=40)] = None,
     month: Annotated[str | None, Query(max_length=40)] = None,
     view: Literal["curated", "all"] | None = None,
+    limit: FeedLimit = FEED_SIZE,
 ):
-    listing: Listing = svc.listings.daily(
-        parse_period(date_, week, month),
-        limit=FEED_SIZE,
-        view=view or svc.listings.default_view(),
-    )
+    return _period_feed(request, svc, kind, parse_period(date_, week, month), view, limit)
+
+
+def _period_feed(
+    request: Request,
+    svc: Services,
+    kind: str,
+    period: Period | None,
+    view: View | None,
+    limit: int,
+    latest: Literal["week", "month"] | None = None,
+) -> Response:
+    """The papers of a day, week or month; with `latest`, of the latest week or month."""
+    chosen = view or svc.listings.default_view()
+    listing: Listing = svc.listings.daily(period, limit=_feed_size(limit), view=chosen)
+    if latest is not None and listing.period is not None:
+        period = listing.period.of_kind(latest)
+        listing = svc.listings.daily(period, limit=_feed_size(limit), view=chosen)
     label = listing.period.title if listing.period else "no papers yet"
     papers = [item.paper for item in listing.items]
-    return _feed(request, kind, papers, f"paperscope: papers of {label}", "Daily papers")
+    page_path = "/" + _period_query(listing.period if latest or period else None)
+    what = {"week": "Weekly papers", "month": "Monthly papers"}.get(latest or "", "Daily papers")
+    return _feed(request, kind, papers, f"paperscope: papers of {label}", what, page_path=page_path)
+
+
+@router.get("/feeds/weekly.{kind}")
+def weekly_feed(
+    request: Request,
+    svc: Svc,
+    kind: str,
+    view: Literal["curated", "all"] | None = None,
+    limit: FeedLimit = FEED_SIZE,
+):
+    """The latest week's papers: the week of the latest day with papers."""
+    return _period_feed(request, svc, kind, None, view, limit, latest="week")
+
+
+@router.get("/feeds/monthly.{kind}")
+def monthly_feed(
+    request: Request,
+    svc: Svc,
+    kind: str,
+    view: Literal["curated", "all"] | None = None,
+    limit: FeedLimit = FEED_SIZE,
+):
+    """The latest month's papers."""
+    return _period_feed(request, svc, kind, None, view, limit, latest="month")
 
 
 @router.get("/feeds/trending.{kind}")
-def trending_feed(request: Request, svc: Svc, kind: str):
-    papers = [item.paper for item in svc.listings.trending(limit=FEED_SIZE).items]
-    return _feed(request, kind, papers, "paperscope: trending papers", "Trending papers")
+def trending_feed(request: Request, svc: Svc, kind: str, limit: FeedLimit = FEED_SIZE):
+    papers = [item.paper for item in svc.listings.trending(limit=_feed_size(limit)).items]
+    return _feed(
+        request,
+        kind,
+        papers,
+        "paperscope: trending papers",
+        "Trending papers",
+        page_path="/trending",
+    )
 
 
 @router.get("/feeds/search.{kind}")
@@ -344,12 +443,51 @@ def search_feed(
     kind: str,
     q: Annotated[str, Query(min_length=1, max_length=2_000)],
     category: Annotated[str, Query(max_length=200)] = "",
+    published_from: Annotated[OptionalDate, Query(alias="from")] = None,
+    published_until: Annotated[OptionalDate, Query(alias="until")] = None,
     mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+    limit: FeedLimit = FEED_SIZE,
 ):
-    filters = _filters(category, None, None)
-    results = svc.search.search(q, mode=mode, limit=FEED_SIZE, filters=filters)
+    if kind not in FEED_TYPES:  # before any search is run
+        raise HTTPException(404, "feeds come as .atom, .rss or .json")
+    filters = _filters(category, published_from, published_until)
+    results = svc.search.search(q, mode=mode, limit=_feed_size(limit), filters=filters)
     papers = [hit.paper for hit in results.hits]
-    return _feed(request, kind, papers, f"paperscope: {q}", f"Papers matching {q!r}")
+    page_path = "/search?" + urlencode(
+        {
+            "q": q,
+            "category": category,
+            "from": published_from or "",
+            "until": published_until or "",
+            "mode": mode,
+        }
+    )
+    return _feed(
+        request,
+        kind,
+        papers,
+        f"paperscope: {q}",
+        f"Papers matching {q!r}",
+        page_path=page_path,
+    )
+
+
+@router.get("/feeds/category/{category}.{kind}")
+def category_feed(
+    request: Request, svc: Svc, category: str, kind: str, limit: FeedLimit = FEED_SIZE
+):
+    """The newest papers of an arXiv category (any of a paper's categories)."""
+    if kind not in FEED_TYPES:
+        raise HTTPException(404, "feeds come as .atom, .rss or .json")
+    code, papers = svc.listings.category(category, limit=_feed_size(limit))
+    return _feed(
+        request,
+        kind,
+        papers,
+        f"paperscope: {code}",
+        f"The newest papers in {code}",
+        page_path="/search?" + urlencode({"q": f"cat:{code}"}),
+    )
 
 
 @router.get("/healthz")

@@ -15,6 +15,7 @@ from paperscope.app import Paperscope
 from paperscope.authors import AuthorService
 from paperscope.community import Community
 from paperscope.digest import DigestService
+from paperscope.following import FollowingService
 from paperscope.ingest.source import PapersIn
 from paperscope.library import Library
 from paperscope.listings import Listings
@@ -40,6 +41,7 @@ class Services:
     papers: PapersIn  # the one way papers come in (the PUT API)
     authors: AuthorService  # author pages, follows, splits and merges, claims
     library: Library  # library files into collections
+    following: FollowingService  # followed searches, private feed links
 
     @classmethod
     def of(cls, core: Paperscope, templates: Jinja2Templates) -> Services:
@@ -57,6 +59,7 @@ class Services:
             core.papers,
             core.authors,
             library=core.library,
+            following=core.following,
         )
 
     def recommender(self) -> Recommender:
