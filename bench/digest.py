@@ -178,7 +178,7 @@ def main() -> None:
                 day = first
                 with open_store(settings).engine.begin() as connection:  # the period afresh
                     connection.exec_driver_sql("DELETE FROM digest_outbox")
-                    connection.exec_driver_sql("DELETE FROM digest_sent_papers")
+                    connection.exec_driver_sql("DELETE FROM shown_papers")
                 inbox.received.clear()
                 seconds = run(settings, port, senders, day)
                 store = open_store(settings)

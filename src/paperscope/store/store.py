@@ -1,7 +1,7 @@
 """Store: the one way data goes into and comes out of the database, one part per aggregate
 (papers, rankings, votes, embeddings, harvests, the index generation; members and their
 sessions, rate limits and shared secrets; submissions, comments, collections; digest
-subscribers, their outbox and what they were sent)."""
+subscribers and their outbox; the ledger of what each person was shown)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from paperscope.store.digests import Digests
 from paperscope.store.embeddings import Embeddings
 from paperscope.store.generation import Generations
 from paperscope.store.harvest import Harvests
+from paperscope.store.ledger import Ledger
 from paperscope.store.limits import Limits
 from paperscope.store.models import Paper, PaperAuthor
 from paperscope.store.papers import Papers
@@ -38,6 +39,7 @@ class Store:
         self.comments = Comments(engine)
         self.collections = Collections(engine)
         self.digests = Digests(engine, digest_max_papers)
+        self.ledger = Ledger(engine)  # what each person was shown
 
     def close(self) -> None:
         """Close the database connections this store holds."""
