@@ -14,7 +14,8 @@
     ├── accounts       AccountService: members, sign-in links, sessions, tokens
     ├── community      Community: submissions, votes, comments, collections
     ├── digests        DigestService: subscribers and the emails they get
-    └── recommender    Recommender: papers like the ones a person likes
+    ├── recommender    Recommender: papers like the ones a person likes
+    └── for_you        ForYou: a member's page of them, why each, and how well it does
 
 The services are made on first use, so a command that needs only the store never loads
 the embedding model or starts a mail thread; `close()` stops those that were made.
@@ -34,6 +35,7 @@ from paperscope.ingest.oai import OaiSource
 from paperscope.ingest.source import PapersIn, ProgressCallback
 from paperscope.listings import Listings
 from paperscope.recommend import Recommender
+from paperscope.recommend.for_you import ForYou
 from paperscope.search.engine import SearchEngine
 from paperscope.search.indexer import Indexer
 from paperscope.settings import Settings
@@ -84,6 +86,11 @@ class Paperscope:
     @cached_property
     def recommender(self) -> Recommender:
         return Recommender(self.store, self.search.encoder.name)
+
+    # -- for you: the page, why each paper, how well it does (issue 22) --------------------
+    @cached_property
+    def for_you(self) -> ForYou:
+        return ForYou(self.settings, self.store, self.search)
 
     def paper(self, paper_id: str) -> StoredPaper | None:
         """The stored paper with this (base) id."""

@@ -126,16 +126,22 @@ class Composer:
         chosen = {}
         for subscriber in subscribers:
             member = members.get(subscriber.email)
-            returned = [Item(r.paper_id, r.reason, "returns") for r in back[subscriber.id]]
-            skip = skips[subscriber.id] - {i.paper_id for i in returned}
-            skip |= dismissed[member.id] if member else set()
+            not_interested = dismissed[member.id] if member else set()
+            skip = skips[subscriber.id] | not_interested
+            # Papers back with news come first, saying what changed; then the new ones.
+            returned = [
+                Item(r.paper_id, r.reason, "returns")
+                for r in back[subscriber.id]
+                if r.paper_id not in not_interested
+            ][: subscriber.max_papers]
             sources = [
-                iter(returned),
                 self._follows(subscriber, period, known),
                 iter(for_you.get(member.id, []) if member and subscriber.for_you else []),
                 iter(known.trending),
             ]
-            chosen[subscriber.id] = _mix(sources, skip, subscriber.max_papers)
+            chosen[subscriber.id] = returned + _mix(
+                sources, skip, subscriber.max_papers - len(returned)
+            )
         return chosen
 
     def _for_you(self, members, period: DigestPeriod, limit: int) -> dict[int, list[Item]]:

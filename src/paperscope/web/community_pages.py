@@ -6,7 +6,6 @@ The rules themselves are in `paperscope.community` and `paperscope.accounts`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from paperscope.accounts import LinkRefused, Member, utcnow
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperscope.community import Refused, Requested, StoredCollection
-from paperscope.search.engine import SearchUnavailable
 from paperscope.text import paper_url
 from paperscope.web.auth import (
     Csrf,
@@ -409,27 +407,17 @@ def collect(
 @router.get("/for-you", response_class=HTMLResponse)
 def for_you(request: Request, svc: Svc, viewer: SignedIn):
     """Papers of the trending window picked for the member from what they upvoted and
-    saved (and not what they are not interested in)."""
-    now = utcnow()
-    try:
-        recommender = svc.recommender()
-        found = recommender.for_member(
-            viewer,
-            start=now - timedelta(days=svc.settings.trending_window_days),
-            limit=30,
-        )
-    except SearchUnavailable:  # no model yet: the page says how to get some
-        return page(request, "for_you.html", items=[], voted=set())
-    papers = recommender.papers([r.paper_id for r in found])
-    liked = recommender.papers([r.because for r in found if r.because])
-    annotated = {a.paper.id: a for a in svc.community.annotate(list(papers.values()), viewer)}
-    items = [
-        (papers[r.paper_id], annotated[r.paper_id].upvotes, liked.get(r.because))
-        for r in found
-        if r.paper_id in papers
-    ]
-    voted = {paper_id for paper_id, a in annotated.items() if a.voted}
-    return page(request, "for_you.html", items=items, voted=voted)
+    saved (and not what they are not interested in), each with why; and papers shown before
+    that came back with news."""
+    found = svc.for_you.page(viewer, utcnow())
+    return page(request, "for_you.html", found=found, voted=found.voted)
+
+
+@router.get("/for-you/how-it-does", response_class=HTMLResponse)
+def for_you_how_it_does(request: Request, svc: Svc, viewer: SignedIn):
+    """How well For you does on the member's own votes: each signal's AUC on their later
+    likes, learned from their earlier ones."""
+    return page(request, "for_you_how.html", result=svc.for_you.how_it_does(viewer))
 
 
 # -- about -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from paperscope.digest import DigestService
 from paperscope.ingest.source import PapersIn
 from paperscope.listings import Listings
 from paperscope.recommend import Recommender
+from paperscope.recommend.for_you import ForYou
 from paperscope.search.engine import SearchEngine
 from paperscope.settings import Settings
 from paperscope.store import Store
@@ -36,6 +37,7 @@ class Services:
     secret_key: str  # signs CSRF tokens; the same on every server (store/limits.py)
     digests: DigestService
     papers: PapersIn  # the one way papers come in (the PUT API)
+    for_you: ForYou  # a member's For you page, why each paper, how well it does
 
     @classmethod
     def of(cls, core: Paperscope, templates: Jinja2Templates) -> Services:
@@ -51,6 +53,7 @@ class Services:
             core.accounts.csrf_secret(),
             core.digests,
             core.papers,
+            core.for_you,
         )
 
     def recommender(self) -> Recommender:
