@@ -205,7 +205,7 @@ class _Pool:
             np.stack([vectors[pid] for pid in ids]) if ids else np.zeros((0, 1), np.float32)
         )
         self._words: dict[str, object] = {}
-        self._terms: np.ndarray | None = None
+        self._analyzer = None
         self._model: ForYouModel | None = None
         self._random_ids = random_ids
         self.vectorizer = None
@@ -301,12 +301,19 @@ class _Pool:
             "drop": [self.random_index[p] for p in seen if p in self.random_index],
         }
 
-    def terms(self) -> np.ndarray:
-        """The vocabulary's terms, by column (made once a pool, on first use)."""
-        if self._terms is None:
-            assert self.vectorizer is not None
-            self._terms = self.vectorizer.get_feature_names_out()
-        return self._terms
+    def terms_of(self, paper_id: str) -> dict[int, str]:
+        """The vocabulary's columns of this paper's terms, and the terms: from its own text,
+        analysed again (a fraction of a millisecond), where inverting the whole vocabulary
+        would cost a page a fifth of a second."""
+        assert self.vectorizer is not None
+        if self._analyzer is None:
+            self._analyzer = self.vectorizer.build_analyzer()
+        vocabulary = self.vectorizer.vocabulary_
+        return {
+            vocabulary[term]: term
+            for term in self._analyzer(_text(self.papers[paper_id]))
+            if term in vocabulary
+        }
 
 
 class Explainer:
@@ -332,10 +339,9 @@ class Explainer:
             start, end = candidates.indptr[at], candidates.indptr[at + 1]
             columns = candidates.indices[start:end]
             weighed = self.word_weights[columns] * candidates.data[start:end]
-            best = np.argsort(-weighed, kind="stable")[:5]
-            terms = pool.terms()
-            words = [
-                (str(terms[columns[b]]), float(weighed[b])) for b in best.tolist() if weighed[b] > 0
-            ]
+            best = [b for b in np.argsort(-weighed, kind="stable")[:5].tolist() if weighed[b] > 0]
+            if best:
+                terms = pool.terms_of(paper_id)
+                words = [(terms[int(columns[b])], float(weighed[b])) for b in best]
         authors = [a for a in pool.papers[paper_id].authors if a in self.liked_authors][:5]
         return Explanation(liked, words, authors)
