@@ -177,8 +177,8 @@ def main() -> None:
             for senders in args.senders:
                 day = first
                 with open_store(settings).engine.begin() as connection:  # the period afresh
+                    connection.exec_driver_sql("DELETE FROM shown_papers")
                     connection.exec_driver_sql("DELETE FROM digest_outbox")
-                    connection.exec_driver_sql("DELETE FROM digest_sent_papers")
                 inbox.received.clear()
                 seconds = run(settings, port, senders, day)
                 store = open_store(settings)

@@ -413,3 +413,64 @@ def test_a_configured_dkim_key_signs_the_headers_that_matter(tmp_path, database_
     assert dkim.verify(raw, dnsfunc=dns)
     assert not dkim.verify(raw.replace(b"reader0@", b"reader1@"), dnsfunc=dns)
     service.close()
+
+
+# -- papers that come back when they change ----------------------------------------------------
+def test_a_sent_paper_comes_back_only_when_it_changed_in_a_way_that_matters(
+    tmp_path, database_url, smtp, store
+):
+    """A new version with a new abstract, a code link appearing, or the discussion of a
+    saved paper growing by `return_after_comments`: the paper comes back, once, saying so.
+    A new version with the same abstract, a cross-list, a comment or two: it does not."""
+    settings = _settings(tmp_path, database_url, smtp, return_after_comments=3)
+    voted = _voted(store, 8)
+    email = "reader@example.org"
+    store.digests.subscribe(email, utcnow(), confirmed=True, max_papers=5)
+    member, _ = store.accounts.ensure(email, utcnow())
+    service = DigestService(settings, store)
+    assert service.send("daily", DAY).sent == 1
+    first = smtp.inbox.wait_for(email).get_body(("plain",)).get_content()
+    sent = [pid for pid in voted if f"/papers/{pid}\n" in first]
+    assert len(sent) == 5
+    rewritten, same_abstract, cross_listed, with_code, saved = sent
+    now = {p.id: p for p in store.papers.get_many(sent)}
+    records = {r.id: r for r in demo_records(60)}
+
+    def newer(pid, **changes):
+        record = replace(records[pid], published=now[pid].published, updated=None)
+        return replace(record, version=(now[pid].version or 1) + 1, **changes)
+
+    store.papers.upsert(
+        [
+            newer(rewritten, abstract="An entirely new abstract for the second version."),
+            newer(same_abstract),
+            replace(
+                records[cross_listed],
+                published=now[cross_listed].published,
+                updated=None,
+                categories=[*records[cross_listed].categories, "stat.ML"],
+            ),
+            newer(with_code, code_links=("https://github.com/example/code",)),
+        ]
+    )
+    assert store.papers.get(rewritten).version == now[rewritten].version + 1
+    collection = store.collections.create(member.id, "Reading", utcnow())
+    store.collections.add(collection.id, saved, utcnow())
+    for n in range(3):
+        store.comments.add(saved, member.id, f"comment {n}", utcnow())
+    store.comments.add(same_abstract, member.id, "not saved: no return", utcnow())
+
+    later = date(2026, 12, 3)
+    assert service.send("daily", later).sent == 1
+    second = smtp.inbox.wait_for(email, 2).get_body(("plain",)).get_content()
+    back = {pid for pid in sent if f"/papers/{pid}\n" in second}
+    assert back == {rewritten, with_code, saved}, second
+    version = now[rewritten].version + 1
+    assert f"Why: v{version}: abstract changed" in second
+    assert "Why: code released" in second and "Why: 3 new comments" in second
+    # Shown as they are now, they stay away until they change again.
+    assert service.send("daily", date(2026, 12, 4)).sent <= 1
+    for message in smtp.inbox.to(email)[2:]:
+        text = message.get_body(("plain",)).get_content()
+        assert not any(f"/papers/{pid}\n" in text for pid in sent)
+    service.close()

@@ -17,7 +17,8 @@
     ├── library        Library: a member's BibTeX/RIS/CSL-JSON file into a collection
     ├── recommender    Recommender: papers like the ones a person likes
     ├── authors        AuthorService: author pages, follows, splits and merges, claims
-    └── following      FollowingService: followed searches, private feed links
+    ├── following      FollowingService: followed searches, private feed links
+    └── for_you        ForYou: a member's page of them, why each, and how well it does
 
 The services are made on first use, so a command that needs only the store never loads
 the embedding model or starts a mail thread; `close()` stops those that were made.
@@ -40,6 +41,7 @@ from paperscope.ingest.source import PapersIn, ProgressCallback
 from paperscope.library import Library
 from paperscope.listings import Listings
 from paperscope.recommend import Recommender
+from paperscope.recommend.for_you import ForYou
 from paperscope.search.engine import SearchEngine
 from paperscope.search.indexer import Indexer
 from paperscope.settings import Settings
@@ -104,6 +106,11 @@ class Paperscope:
     @cached_property
     def following(self) -> FollowingService:
         return FollowingService(self.settings, self.store)
+
+    # -- for you: the page, why each paper, how well it does (issue 22) --------------------
+    @cached_property
+    def for_you(self) -> ForYou:
+        return ForYou(self.settings, self.store, self.search)
 
     def paper(self, paper_id: str) -> StoredPaper | None:
         """The stored paper with this (base) id."""

@@ -251,6 +251,9 @@ class DigestSettings(_Group):
     """first wait after a temporary failure; doubles each try"""
     digest_max_attempts: int = Field(6, ge=1)
     """tries before a message is given up"""
+    # -- the ledger: papers come back only when they change (recommend/returns.py)
+    return_after_comments: int = Field(5, ge=1, le=10_000)
+    """new comments that bring a saved paper back to its reader's digest and For you page"""
 
 
 class AccountSettings(_Group):

@@ -138,6 +138,7 @@ def test_a_bad_address_to_subscribe_is_kept_in_the_form(people):
         "/account",
         "/collections",
         "/for-you",
+        "/for-you/how-it-does",
         "/submit",
         "/digest/preferences",
         "/digest/preview",

@@ -3,8 +3,9 @@
 Three sources, mixed in turns until `max_papers`: new papers matching the searches they
 follow (and their categories), "for you" (the new papers of the authors they follow first,
 then their own model's, see paperscope/recommend, once they have upvoted or saved anything),
-and what the community upvotes. A paper they were ever
-sent (any version: the id has none), or marked "not interested", is left out.
+and what the community upvotes. A paper they were ever sent (any version: the id has none;
+store/ledger.py), or marked "not interested", is left out, unless it changed in a way that
+matters since (recommend/returns.py): it then comes first, saying what changed.
 
 A send composes a batch of subscribers at once (`choose_many`): what they share is read or
 computed once a run (the period's papers and upvotes, each followed search's hits, the
@@ -22,6 +23,7 @@ from itertools import repeat
 from paperscope.authors import AuthorService
 from paperscope.community.annotations import annotate
 from paperscope.digest.periods import DigestPeriod
+from paperscope.recommend.returns import returns
 from paperscope.search.engine import SearchUnavailable
 from paperscope.search.query import QuerySyntaxError, SearchFilters
 from paperscope.store import Store, StoredPaper
@@ -32,7 +34,7 @@ from paperscope.store.digests import StoredSubscriber
 class Item:
     paper_id: str
     reason: str
-    section: str  # "follows", "for-you", "trending"
+    section: str  # "returns", "follows", "for-you", "trending"
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,13 @@ class _Period:
 
 
 class Composer:
-    def __init__(self, store: Store, search=None, recommender=None) -> None:
+    def __init__(
+        self, store: Store, search=None, recommender=None, *, return_after_comments: int = 5
+    ) -> None:
         self.store = store
         self.search = search
         self.recommender = recommender
+        self.return_after_comments = return_after_comments
         self._periods: dict[str, _Period] = {}
 
     def _period(self, period: DigestPeriod) -> _Period:
@@ -101,9 +106,19 @@ class Composer:
         self, subscribers: Sequence[StoredSubscriber], period: DigestPeriod
     ) -> dict[int, list[Item]]:
         known = self._period(period)
-        skips = self.store.digests.sent_papers_many([s.id for s in subscribers])
+        ids = [s.id for s in subscribers]
+        skips = self.store.ledger.shown_ids("subscriber", ids, "digest")
         members = self.store.accounts.by_emails([s.email for s in subscribers])
         dismissed = self.store.collections.dismissed_many([m.id for m in members.values()])
+        saved = self.store.collections.saved_by_many([m.id for m in members.values()])
+        back = returns(
+            self.store,
+            "subscriber",
+            ids,
+            "digest",
+            {s.id: saved[members[s.email].id] for s in subscribers if s.email in members},
+            self.return_after_comments,
+        )
         for_you = self._for_you(
             [members[s.email] for s in subscribers if s.for_you and s.email in members],
             period,
@@ -113,13 +128,22 @@ class Composer:
         chosen = {}
         for subscriber in subscribers:
             member = members.get(subscriber.email)
-            skip = skips[subscriber.id] | (dismissed[member.id] if member else set())
+            not_interested = dismissed[member.id] if member else set()
+            skip = skips[subscriber.id] | not_interested
+            # Papers back with news come first, saying what changed; then the new ones.
+            returned = [
+                Item(r.paper_id, r.reason, "returns")
+                for r in back[subscriber.id]
+                if r.paper_id not in not_interested
+            ][: subscriber.max_papers]
             sources = [
                 self._follows(subscriber, period, known),
                 iter(for_you.get(member.id, []) if member and subscriber.for_you else []),
                 iter(known.trending),
             ]
-            chosen[subscriber.id] = _mix(sources, skip, subscriber.max_papers)
+            chosen[subscriber.id] = returned + _mix(
+                sources, skip, subscriber.max_papers - len(returned)
+            )
         return chosen
 
     def _chosen_collections(self, subscribers, members) -> dict[int, list[str]]:

@@ -30,6 +30,7 @@ from paperscope.search.engine import SearchUnavailable
 from paperscope.settings import Settings
 from paperscope.store import Store
 from paperscope.store.digests import Claimed, LeaseLost, StoredSubscriber
+from paperscope.store.ledger import PaperState
 
 
 @dataclass
@@ -64,7 +65,12 @@ class DigestSender:
                 recommender = Recommender(self.store, self.search.encoder.name)
             except SearchUnavailable:
                 recommender = None  # no model installed: searches and trending only
-        return Composer(self.store, self.search, recommender)
+        return Composer(
+            self.store,
+            self.search,
+            recommender,
+            return_after_comments=self.settings.return_after_comments,
+        )
 
     def send(
         self,
@@ -159,6 +165,10 @@ class DigestSender:
                 empty.append(claimed.id)
         digests.finish(empty, run.owner, "empty")
         run.report.empty += len(empty)
+        # What each paper is like as it goes out, for the ledger: one query a batch.
+        run.comments = self.store.comments.counts(
+            list({e.paper.id for _, _, entries in ready for e in entries})
+        )
         return ready
 
     def _deliver(
@@ -172,9 +182,9 @@ class DigestSender:
             message_id=claimed.message_id,
             **self.links.in_digest(subscriber.id),
         )
-        record = digests.marking_sent(
-            claimed.id, run.owner, subscriber.id, [e.paper.id for e in entries], utcnow()
-        )
+        comments = run.comments
+        shown = [(e.paper.id, PaperState.of(e.paper, comments.get(e.paper.id, 0))) for e in entries]
+        record = digests.marking_sent(claimed.id, run.owner, subscriber.id, shown, utcnow())
         try:
             run.sender.send(message, record)
         except LeaseLost:
@@ -213,3 +223,4 @@ class _Run:
     renderer: Renderer
     sender: mail.Reconnecting
     report: SendReport
+    comments: dict[str, int] = field(default_factory=dict)  # the batch's papers' comments

@@ -14,8 +14,8 @@ features and the random negatives' part of each model are made once (`for_member
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
@@ -41,11 +41,43 @@ class NotEmbedded(Unavailable, ValueError):
 
 
 @dataclass(frozen=True)
+class LikedPaper:
+    id: str
+    title: str
+    similarity: float  # cosine of the two papers' embeddings
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a paper is recommended: the liked papers nearest to it (up to 3), the words that
+    weighed most for it (the words classifier's weight of each term times the paper's
+    tf-idf of it, up to 5, positive only) and the authors of liked papers it shares."""
+
+    liked: list[LikedPaper]
+    words: list[tuple[str, float]]
+    authors: list[str]
+
+    def summary(self, width: int = 60) -> str:
+        """One short "because ..." line."""
+        parts = []
+        if self.liked:
+            title = " ".join(self.liked[0].title.split())
+            title = title if len(title) <= width else title[: width - 1].rstrip() + "…"
+            parts.append(f"you liked “{title}”")
+        if self.authors:
+            parts.append("by " + ", ".join(self.authors[:2]))
+        if self.words:
+            parts.append("on " + ", ".join(word for word, _ in self.words[:3]))
+        return "because " + "; ".join(parts) if parts else ""
+
+
+@dataclass(frozen=True)
 class Recommendation:
     paper_id: str
     score: float  # the model's value: higher is more like the likes (0: by a followed author)
     because: str | None  # the liked paper it is nearest to
     author: str | None = None  # the followed author (identity key) it is by: listed first
+    explanation: Explanation | None = None  # the top ones' (not every candidate's)
 
 
 class Recommender:
@@ -89,6 +121,10 @@ class Recommender:
             random_ids = [pid for pid in random if pid in self._papers]
             self._pool = (key, _Pool(ids, random_ids, self._papers, self._vectors))
         return self._pool[1]
+
+    def pool(self, candidates: Sequence[str]) -> _Pool:
+        """These candidates (those with a vector), with the model's shared part made."""
+        return self._candidates(candidates)
 
     # -- recommending -----------------------------------------------------------------------
     def recommend(
@@ -208,6 +244,7 @@ class _Pool:
             np.stack([vectors[pid] for pid in ids]) if ids else np.zeros((0, 1), np.float32)
         )
         self._words: dict[str, object] = {}
+        self._analyzer: Callable[[str], list[str]] | None = None
         self._model: ForYouModel | None = None
         self._random_ids = random_ids
         self.vectorizer = None
@@ -228,6 +265,11 @@ class _Pool:
                 authors=[papers[pid].authors for pid in ids],
                 categories=[papers[pid].categories for pid in ids],
             )
+
+    @property
+    def can_learn(self) -> bool:
+        """Whether the model can be learned here (random negatives and a vocabulary)."""
+        return self._model is not None and self.vectorizer is not None
 
     def _tfidf(self, paper_ids: Sequence[str]):
         """Tf-idf rows of these papers under the pool's vocabulary (each made once)."""
@@ -252,24 +294,93 @@ class _Pool:
         if not liked or not keep.size:
             return []
         positives = np.stack([self.vectors[pid] for pid in liked])
+        word_weights = None
         if self._model is None:  # nothing to contrast with: nearest to the likes' mean
             scores = self.matrix[keep] @ positives.mean(axis=0)
         else:
-            negatives = np.stack([self.vectors[p] for p in disliked]) if disliked else None
-            words = None
-            if self.vectorizer is not None:
-                words = (self._tfidf(liked), self._tfidf(disliked) if disliked else None)
-            scores = self._model.scores(
-                meaning=(positives, negatives),
-                words=words,
-                authors=[self.papers[pid].authors for pid in liked],
-                categories=[self.papers[pid].categories for pid in liked],
-                drop=[self.random_index[p] for p in seen if p in self.random_index],
-                keep=keep,
-            )
+            signals, word_weights = self._model.fit(**self._given(liked, disliked))
+            scores = self._model.blend(signals, keep)
         top = np.argsort(-scores, kind="stable")[:limit]
-        nearest = (self.matrix[keep[top]] @ positives.T).argmax(axis=1)
-        return [
+        similarity = self.matrix[keep[top]] @ positives.T
+        nearest = similarity.argmax(axis=1)
+        found = [
             Recommendation(self.ids[keep[i]], float(scores[i]), liked[int(n)])
             for i, n in zip(top.tolist(), nearest.tolist(), strict=True)
         ]
+        if limit is None:  # a whole ranking, to be judged: nobody reads why
+            return found
+        explain = Explainer(self, liked, similarity, word_weights)
+        return [replace(r, explanation=explain(r.paper_id, row)) for row, r in enumerate(found)]
+
+    def signals(
+        self, likes: Sequence[str], dislikes: Sequence[str]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Each signal's values, and their blend (the score), on every candidate, the likes
+        and dislikes among them too (to judge the model on papers it knows the answer for,
+        recommend/evaluate.py)."""
+        assert self._model is not None, "signals need random negatives and a vocabulary"
+        liked = [pid for pid in dict.fromkeys(likes) if pid in self.vectors]
+        disliked = [pid for pid in dict.fromkeys(dislikes) if pid in self.vectors]
+        found, _ = self._model.fit(**self._given(liked, disliked))
+        return found, self._model.blend(found)
+
+    def _given(self, liked: list[str], disliked: list[str]) -> dict:
+        """What the model takes of a reader: their liked and disliked papers' features."""
+        positives = np.stack([self.vectors[pid] for pid in liked])
+        negatives = np.stack([self.vectors[p] for p in disliked]) if disliked else None
+        words = None
+        if self.vectorizer is not None:
+            words = (self._tfidf(liked), self._tfidf(disliked) if disliked else None)
+        seen = {*liked, *disliked}
+        return {
+            "meaning": (positives, negatives),
+            "words": words,
+            "authors": [self.papers[pid].authors for pid in liked],
+            "categories": [self.papers[pid].categories for pid in liked],
+            "drop": [self.random_index[p] for p in seen if p in self.random_index],
+        }
+
+    def terms_of(self, paper_id: str) -> dict[int, str]:
+        """The vocabulary's columns of this paper's terms, and the terms: from its own text,
+        analysed again (a fraction of a millisecond), where inverting the whole vocabulary
+        would cost a page a fifth of a second."""
+        assert self.vectorizer is not None
+        if self._analyzer is None:
+            self._analyzer = self.vectorizer.build_analyzer()
+        vocabulary = self.vectorizer.vocabulary_
+        return {
+            vocabulary[term]: term
+            for term in self._analyzer(_text(self.papers[paper_id]))
+            if term in vocabulary
+        }
+
+
+class Explainer:
+    """Explanations of one reader's recommendations from what scoring them computed."""
+
+    def __init__(self, pool: _Pool, liked: list[str], similarity: np.ndarray, word_weights):
+        self.pool, self.liked, self.similarity = pool, liked, similarity
+        self.word_weights = word_weights
+        self.liked_authors = {a for pid in liked for a in pool.papers[pid].authors}
+
+    def __call__(self, paper_id: str, row: int) -> Explanation:
+        pool = self.pool
+        nearest = np.argsort(-self.similarity[row], kind="stable")[:3]
+        liked = [
+            LikedPaper(pid, pool.papers[pid].title, float(self.similarity[row, n]))
+            for n in nearest.tolist()
+            for pid in [self.liked[n]]
+        ]
+        words: list[tuple[str, float]] = []
+        if self.word_weights is not None and pool._model is not None and pool._model.words:
+            candidates = pool._model.words.candidates
+            at = pool.index[paper_id]
+            start, end = candidates.indptr[at], candidates.indptr[at + 1]
+            columns = candidates.indices[start:end]
+            weighed = self.word_weights[columns] * candidates.data[start:end]
+            best = [b for b in np.argsort(-weighed, kind="stable")[:5].tolist() if weighed[b] > 0]
+            if best:
+                terms = pool.terms_of(paper_id)
+                words = [(terms[int(columns[b])], float(weighed[b])) for b in best]
+        authors = [a for a in pool.papers[paper_id].authors if a in self.liked_authors][:5]
+        return Explanation(liked, words, authors)

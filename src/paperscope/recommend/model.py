@@ -26,6 +26,7 @@ readers and reported on the other. The README has both tables.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,14 @@ def _rows(*blocks):
     return np.vstack(present)
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """One reader's classifier: a weight per feature, and the candidates' decision values."""
+
+    weights: np.ndarray
+    scores: np.ndarray
+
+
 class Contrast:
     """A balanced ridge classifier of a reader's liked rows against their own negative rows
     and negatives shared by every reader, scored on candidates shared too.
@@ -110,12 +119,18 @@ class Contrast:
     def scores(self, positives, negatives=None, drop: Sequence[int] = ()) -> np.ndarray:
         """Decision values on the candidates; `drop`: shared negatives to leave out (the
         reader liked them)."""
+        return self.fit(positives, negatives, drop).scores
+
+    def fit(self, positives, negatives=None, drop: Sequence[int] = ()) -> Fitted:
+        """The reader's classifier: its weight per feature, and its decision values on the
+        candidates (`scores`)."""
         own = _dense_or_sparse(_rows(positives, negatives))
         drop = sorted(set(drop))
         liked, mine = positives.shape[0], own.shape[0]
         n = mine + self.shared.shape[0] - len(drop)
         if n == liked:  # nothing to contrast with: nearest to the likes' mean
-            return _gram(self.candidates, _transposed(positives)).mean(axis=1)
+            weights = np.asarray(positives.mean(axis=0)).ravel()
+            return Fitted(weights, np.asarray(self.candidates @ weights).ravel())
         labels = -np.ones(mine)
         labels[:liked] = 1.0
         # class_weight="balanced": each class weighs half, whatever its size
@@ -137,8 +152,9 @@ class Contrast:
             dual_shared = self._eigenvectors @ (
                 (self._labels - rotated.T @ dual_own) / (self._eigenvalues + ridge)
             )
-        weights = dual_own @ own + self._shared_t @ dual_shared
-        return np.asarray(self.candidates @ weights).ravel() + dual_own.sum() + dual_shared.sum()
+        weights = np.asarray(dual_own @ own + self._shared_t @ dual_shared).ravel()
+        intercept = dual_own.sum() + dual_shared.sum()
+        return Fitted(weights, np.asarray(self.candidates @ weights).ravel() + intercept)
 
     def _solve_whole(self, own_own, own_shared, labels, ridge, drop):
         keep = np.setdiff1d(np.arange(self.shared.shape[0]), np.asarray(drop, dtype=int))
@@ -211,9 +227,13 @@ class ForYouModel:
     def scores(self, *, keep: np.ndarray | None = None, **given: Any) -> np.ndarray:
         """The signals (`signals(**given)`: meaning, words, authors, categories, drop) each
         z-scored over the candidates to score (`keep`, all by default), weighed and summed."""
+        return self.blend(self.signals(**given), keep)
+
+    def blend(self, signals: dict[str, np.ndarray], keep: np.ndarray | None = None) -> np.ndarray:
+        """The signals, each z-scored over the candidates to score (`keep`), weighed, summed."""
         weighed = [
             self.weights[name] * zscore(values if keep is None else values[keep])
-            for name, values in self.signals(**given).items()
+            for name, values in signals.items()
         ]
         return np.sum(weighed, axis=0)
 
@@ -227,14 +247,31 @@ class ForYouModel:
         drop: Sequence[int] = (),
     ) -> dict[str, np.ndarray]:
         """Each signal's raw values on every candidate (`scores` weighs and sums them)."""
+        return self.fit(
+            meaning=meaning, words=words, authors=authors, categories=categories, drop=drop
+        )[0]
+
+    def fit(
+        self,
+        *,
+        meaning: tuple[np.ndarray, np.ndarray | None],
+        words: tuple[Rows, Rows | None] | None,
+        authors: Sequence[Sequence[str]],
+        categories: Sequence[Sequence[str]] | None = None,
+        drop: Sequence[int] = (),
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """`signals`, and the words classifier's weight of each term (None without words):
+        what an explanation of a candidate's words signal is made of."""
         found = {"meaning": self.meaning.scores(*meaning, drop=drop)}
+        word_weights = None
         if self.words is not None and words is not None:
-            found["words"] = self.words.scores(*words, drop=drop)
+            fitted = self.words.fit(*words, drop=drop)
+            found["words"], word_weights = fitted.scores, fitted.weights
             found["nearest"] = nearest_liked(self._words_t, _dense_or_sparse(words[0]))
         if self.categories is not None and categories is not None:
             found["categories"] = self.categories.scores(categories)
         found["authors"] = self.authors.scores(authors)
-        return found
+        return found, word_weights
 
 
 def for_you_scores(

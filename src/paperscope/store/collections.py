@@ -186,6 +186,19 @@ class Collections(Part):
         found = grouped(statement, Collection.user_id, user_ids, self.reads)
         return {user: list(dict.fromkeys(papers)) for user, papers in found.items()}
 
+    def saved_when(self, user_id: int) -> list[tuple[str, datetime]]:
+        """The papers in any of a member's collections, and when each was first added,
+        oldest first."""
+        with self.reads.connect() as connection:
+            rows = connection.execute(
+                select(CollectionItem.paper_id, func.min(CollectionItem.added_at).label("at"))
+                .join(Collection, Collection.id == CollectionItem.collection_id)
+                .where(Collection.user_id == user_id)
+                .group_by(CollectionItem.paper_id)
+                .order_by("at", CollectionItem.paper_id)
+            )
+            return [(row.paper_id, row.at) for row in rows]
+
     # -- not interested ---------------------------------------------------------------------
     def dismiss(self, user_id: int, paper_id: str, at: datetime) -> None:
         with self.engine.begin() as connection:

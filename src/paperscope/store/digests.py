@@ -10,7 +10,8 @@ senders run, on however many hosts, and wherever one is killed:
   senders never take the same row; on SQLite one UPDATE ... RETURNING under its single
   writer lock does the same. A sender that dies leaves its lease to expire, and the row is
   taken again;
-- the record of a message as sent (and of its papers: never sent again) is written, for
+- the record of a message as sent (and of its papers, in the ledger: not sent again unless
+  they change, store/ledger.py) is written, for
   the lease's owner only, while the server has all of the message but its last line, and
   committed the moment that line goes out, before the server's answer (`marking_sent`,
   mail.Connection.send): a sender killed anywhere else either sent nothing the record
@@ -40,8 +41,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperscope.errors import Conflict
-from paperscope.store.models import OutboxMessage, SentPaper, Subscriber
-from paperscope.store.sql import Part, chunks, grouped, insert_or
+from paperscope.store.ledger import PaperState, showing_rows
+from paperscope.store.models import OutboxMessage, Showing, Subscriber
+from paperscope.store.sql import Part, chunks, insert_or
 
 STATES = ("pending", "active", "paused", "unsubscribed", "bouncing")
 
@@ -102,9 +104,7 @@ _REMEMBER_SENT: dict[str, postgresql.Insert | sqlite.Insert] = {}
 def _remember_sent(connection: Connection) -> postgresql.Insert | sqlite.Insert:
     dialect = connection.dialect.name
     if dialect not in _REMEMBER_SENT:
-        _REMEMBER_SENT[dialect] = insert_or(
-            connection, SentPaper.__table__
-        ).on_conflict_do_nothing()
+        _REMEMBER_SENT[dialect] = insert_or(connection, Showing.__table__).on_conflict_do_nothing()
     return _REMEMBER_SENT[dialect]
 
 
@@ -115,12 +115,12 @@ class MarkSent:
         message_id: int,
         owner: str,
         subscriber_id: int,
-        paper_ids: Sequence[str],
+        papers: Sequence[tuple[str, PaperState]],
         at: datetime,
     ) -> None:
         self.engine = engine
         self.message_id, self.owner, self.subscriber_id = message_id, owner, subscriber_id
-        self.paper_ids, self.at = list(dict.fromkeys(paper_ids)), at
+        self.papers, self.at = list(dict(papers).items()), at
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
         self.committed = False
@@ -145,13 +145,17 @@ class MarkSent:
         ).rowcount
         if not done:
             raise LeaseLost(f"message {self.message_id} is another sender's now")
-        if self.paper_ids:
+        if self.papers:
             connection.execute(
                 _remember_sent(connection),
-                [
-                    {"subscriber_id": self.subscriber_id, "paper_id": pid, "sent_at": self.at}
-                    for pid in self.paper_ids
-                ],
+                showing_rows(
+                    "subscriber",
+                    self.subscriber_id,
+                    "digest",
+                    self.papers,
+                    self.at,
+                    outbox_id=self.message_id,
+                ),
             )
 
     def commit(self) -> None:
@@ -393,13 +397,14 @@ class Digests(Part):
         message_id: int,
         owner: str,
         subscriber_id: int,
-        paper_ids: Sequence[str],
+        papers: Sequence[tuple[str, PaperState]],
         at: datetime,
     ) -> MarkSent:
-        """The record of a message as sent (and of its papers), in a transaction of its own:
+        """The record of a message as sent (and of its papers, each as it was when sent, in
+        the ledger), in a transaction of its own:
         `prepare()` writes it, `commit()` commits it (mail.Connection.send calls both at the
         last moment), `rollback()` drops it if the send failed first."""
-        return MarkSent(self.engine, message_id, owner, subscriber_id, paper_ids, at)
+        return MarkSent(self.engine, message_id, owner, subscriber_id, papers, at)
 
     def unsend(self, message_id: int) -> None:
         """The server refused a message already recorded as sent: pending again (the
@@ -410,18 +415,8 @@ class Digests(Part):
                 .where(OutboxMessage.id == message_id)
                 .values(state="pending", sent_at=None)
             )
-            row = connection.execute(
-                select(OutboxMessage.subscriber_id, OutboxMessage.papers).where(
-                    OutboxMessage.id == message_id
-                )
-            ).one()
-            ids = [entry[0] for entry in row.papers or []]
-            if ids:
-                connection.execute(
-                    delete(SentPaper).where(
-                        SentPaper.subscriber_id == row.subscriber_id, SentPaper.paper_id.in_(ids)
-                    )
-                )
+            # Its showings go with it: the papers are as unseen as before it.
+            connection.execute(delete(Showing).where(Showing.outbox_id == message_id))
 
     def finish(
         self, message_ids: Sequence[int], owner: str, state: str, error: str | None = None
@@ -459,10 +454,3 @@ class Digests(Part):
                     .group_by(OutboxMessage.state)
                 ).all()
             )
-
-    # -- what was sent ----------------------------------------------------------------------
-    def sent_papers_many(self, subscriber_ids: Sequence[int]) -> dict[int, set[str]]:
-        """The papers each subscriber was ever sent."""
-        statement = select(SentPaper.subscriber_id, SentPaper.paper_id)
-        found = grouped(statement, SentPaper.subscriber_id, subscriber_ids, self.reads)
-        return {subscriber: set(papers) for subscriber, papers in found.items()}

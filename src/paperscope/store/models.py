@@ -383,16 +383,6 @@ class OutboxMessage(Base):
     )
 
 
-class SentPaper(Base):
-    """A paper a subscriber was sent (any version): never sent to them again."""
-
-    __tablename__ = "digest_sent_papers"
-
-    subscriber_id: Mapped[int] = _owned_by("subscribers.id", primary_key=True)
-    paper_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    sent_at: Mapped[datetime] = mapped_column(DateTime)
-
-
 # -- authors: who is behind a name, who follows and claims them (store/authors.py) ------------
 # An author's identity is a key: by default the folded name (`paper_authors.name_key`); a
 # curator can give some of a name's papers an identity of their own (a split, a row in
@@ -501,3 +491,39 @@ class FeedToken(Base):
     user_id: Mapped[int] = _owned_by("users.id", primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- the ledger: what each person was shown (store/ledger.py) --------------------------------
+
+
+class Showing(Base):
+    """One paper shown to one person (a digest's subscriber, or a member on a page) through
+    one channel ("digest", "for-you", "feed"), with the paper's state then: it is not shown
+    to them again unless that state changes in a way that matters (recommend/returns.py).
+    A row per showing: the first is when they first saw it, the last what they last saw.
+    A digest's rows name their message (`outbox_id`), so a message taken back takes its
+    showings with it."""
+
+    __tablename__ = "shown_papers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber_id: Mapped[int | None] = _owned_by("subscribers.id", nullable=True)
+    user_id: Mapped[int | None] = _owned_by("users.id", nullable=True)
+    paper_id: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(16))
+    shown_at: Mapped[datetime] = mapped_column(DateTime)
+    outbox_id: Mapped[int | None] = _owned_by("digest_outbox.id", nullable=True)
+    # The paper as shown; None where it was not known (showings from before the ledger).
+    version: Mapped[int | None] = mapped_column(Integer)
+    abstract_hash: Mapped[str | None] = mapped_column(String(32))
+    had_code: Mapped[bool | None] = mapped_column(Boolean)
+    comments: Mapped[int | None] = mapped_column(Integer)
+    # The paper's content_hash then: a changed paper is found by comparing it, in SQL.
+    content_hash: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        Index("ix_shown_papers_subscriber", "subscriber_id", "paper_id"),
+        Index("ix_shown_papers_user", "user_id", "paper_id"),
+        # A message's papers are recorded once, however many times it is marked sent.
+        UniqueConstraint("outbox_id", "paper_id", name="uq_shown_papers_outbox_paper"),
+    )

@@ -1,8 +1,8 @@
 """Store: the one way data goes into and comes out of the database, one part per aggregate
 (papers, rankings, votes, embeddings, harvests, the index generation; members and their
 sessions, rate limits and shared secrets; submissions, comments, collections; digest
-subscribers, their outbox and what they were sent; authors: splits, merges, follows, claims;
-followed searches and private feed links)."""
+subscribers and their outbox; the ledger of what each person was shown; authors: splits,
+merges, follows, claims; followed searches and private feed links)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from paperscope.store.embeddings import Embeddings
 from paperscope.store.following import Following
 from paperscope.store.generation import Generations
 from paperscope.store.harvest import Harvests
+from paperscope.store.ledger import Ledger
 from paperscope.store.limits import Limits
 from paperscope.store.models import Paper, PaperAuthor
 from paperscope.store.papers import Papers
@@ -43,6 +44,7 @@ class Store:
         self.digests = Digests(engine, digest_max_papers)
         self.authors = Authors(engine)
         self.following = Following(engine)  # followed searches, private feed links
+        self.ledger = Ledger(engine)  # what each person was shown
 
     def close(self) -> None:
         """Close the database connections this store holds."""

@@ -47,6 +47,18 @@ class Votes(Part):
         )
         return grouped(statement, Vote.voter, voters, self.reads)
 
+    def when(self, voter: str) -> list[tuple[str, datetime]]:
+        """The papers this voter upvoted, and when, oldest first."""
+        with self.reads.connect() as connection:
+            return [
+                (row.paper_id, row.created_at)
+                for row in connection.execute(
+                    select(Vote.paper_id, Vote.created_at)
+                    .where(Vote.voter == voter)
+                    .order_by(Vote.created_at, Vote.paper_id)
+                )
+            ]
+
     def voted(self, voter: str, paper_ids: Sequence[str]) -> set[str]:
         """Which of these papers this voter has upvoted."""
         found: set[str] = set()

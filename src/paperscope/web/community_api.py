@@ -22,7 +22,7 @@ from paperscope.community import (
     render_markdown,
 )
 from paperscope.errors import NotFound
-from paperscope.recommend import published_days
+from paperscope.recommend import Explanation, published_days
 from paperscope.text import paper_url
 from paperscope.web.api import (
     ERRORS,
@@ -352,9 +352,44 @@ class RecommendationsIn(BaseModel):
     )
 
 
+class LikedPaperOut(ApiModel):
+    id: str
+    title: str
+    similarity: float = Field(description="cosine of the two papers' embeddings")
+
+
+class WordOut(ApiModel):
+    word: str
+    weight: float = Field(description="the words model's weight of it times the paper's tf-idf")
+
+
+class ExplanationOut(ApiModel):
+    summary: str = Field(description='one line: "because you liked …; by …; on …"')
+    liked_papers: list[LikedPaperOut] = Field(description="the liked papers nearest to it (≤ 3)")
+    words: list[WordOut] = Field(description="the words that weighed most for it (≤ 5)")
+    authors: list[str] = Field(description="its authors who wrote papers you liked")
+
+
 class Recommended(Paper):
     score: float
     because: str | None = Field(description="the liked paper it is most like")
+    explanation: ExplanationOut | None = Field(
+        None, description="why it is recommended (not given with all=true)"
+    )
+
+
+def explanation_json(explanation: Explanation | None) -> dict | None:
+    if explanation is None:
+        return None
+    return ExplanationOut(
+        summary=explanation.summary(),
+        liked_papers=[
+            LikedPaperOut(id=p.id, title=p.title, similarity=p.similarity)
+            for p in explanation.liked
+        ],
+        words=[WordOut(word=w, weight=v) for w, v in explanation.words],
+        authors=explanation.authors,
+    ).model_dump()
 
 
 class RecommendationsOut(ApiModel):
@@ -399,7 +434,11 @@ def recommendations(
     return {
         "recommended_papers": [
             paper_json(annotated[r.paper_id]).model_dump()
-            | {"score": r.score, "because": r.because}
+            | {
+                "score": r.score,
+                "because": r.because,
+                "explanation": explanation_json(r.explanation),
+            }
             for r in found
             if r.paper_id in annotated
         ]

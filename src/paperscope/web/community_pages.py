@@ -6,7 +6,6 @@ The rules themselves are in `paperscope.community` and `paperscope.accounts`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,7 +16,6 @@ from paperscope.accounts import LinkRefused, Member, utcnow
 from paperscope.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperscope.community import Refused, Requested
 from paperscope.errors import InvalidInput
-from paperscope.search.engine import SearchUnavailable
 from paperscope.text import paper_url
 from paperscope.web.auth import (
     Csrf,
@@ -419,37 +417,22 @@ def for_you(
 ):
     """Papers of the trending window picked for the member: those of the authors they
     follow first, then those like what they upvoted and saved (and not what they are not
-    interested in); `?collection=ID`: like that one collection's papers instead."""
-    now = utcnow()
+    interested in), each with why, and papers shown before that came back with news;
+    `?collection=ID`: like that one collection's papers instead."""
     # Empty (the form's "everything you upvoted and saved"): the upvotes and saves.
     chosen = svc.community.collection(viewer, _number(collection)) if collection else None
+    likes = None if chosen is None else svc.community.collection_ids(chosen)
+    found = svc.for_you.page(viewer, utcnow(), likes=likes)
+    followed = svc.authors.describe([i.author for i in found.items if i.author])
     mine: dict[str, Any] = {"collections": svc.community.collections_of(viewer), "chosen": chosen}
-    try:
-        recommender = svc.recommender()
-        found = recommender.for_member(
-            viewer,
-            start=now - timedelta(days=svc.settings.trending_window_days),
-            limit=30,
-            likes=None if chosen is None else svc.community.collection_ids(chosen),
-        )
-    except SearchUnavailable:  # no model yet: the page says how to get some
-        return page(request, "for_you.html", items=[], voted=set(), **mine)
-    papers = recommender.papers([r.paper_id for r in found])
-    liked = recommender.papers([r.because for r in found if r.because])
-    followed = svc.authors.describe([r.author for r in found if r.author])
-    annotated = {a.paper.id: a for a in svc.community.annotate(list(papers.values()), viewer)}
-    items = [
-        (
-            papers[r.paper_id],
-            annotated[r.paper_id].upvotes,
-            liked.get(r.because),
-            followed.get(r.author) if r.author else None,
-        )
-        for r in found
-        if r.paper_id in papers
-    ]
-    voted = {paper_id for paper_id, a in annotated.items() if a.voted}
-    return page(request, "for_you.html", items=items, voted=voted, **mine)
+    return page(request, "for_you.html", found=found, voted=found.voted, followed=followed, **mine)
+
+
+@router.get("/for-you/how-it-does", response_class=HTMLResponse)
+def for_you_how_it_does(request: Request, svc: Svc, viewer: SignedIn):
+    """How well For you does on the member's own votes: each signal's AUC on their later
+    likes, learned from their earlier ones."""
+    return page(request, "for_you_how.html", result=svc.for_you.how_it_does(viewer))
 
 
 # -- about -----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from paperscope.ingest.source import PapersIn
 from paperscope.library import Library
 from paperscope.listings import Listings
 from paperscope.recommend import Recommender
+from paperscope.recommend.for_you import ForYou
 from paperscope.search.engine import SearchEngine
 from paperscope.settings import Settings
 from paperscope.store import Store
@@ -42,6 +43,7 @@ class Services:
     authors: AuthorService  # author pages, follows, splits and merges, claims
     library: Library  # library files into collections
     following: FollowingService  # followed searches, private feed links
+    for_you: ForYou  # a member's For you page, why each paper, how well it does
 
     @classmethod
     def of(cls, core: Paperscope, templates: Jinja2Templates) -> Services:
@@ -60,6 +62,7 @@ class Services:
             core.authors,
             library=core.library,
             following=core.following,
+            for_you=core.for_you,
         )
 
     def recommender(self) -> Recommender:
