@@ -215,27 +215,12 @@ def test_for_you_learns_from_one_chosen_collection_on_the_page_and_in_the_digest
     try:
         stranger, _ = store.accounts.ensure("stranger@example.org", utcnow())
         theirs = store.collections.create(stranger.id, "Theirs", utcnow(), [day[20]])
-        with pytest.raises(InvalidInput):
-            service.save_preferences(
-                subscriber,
-                frequency="daily",
-                categories=[],
-                follows=[],
-                for_you=True,
-                max_papers=6,
-                paused=False,
-                for_you_collection=theirs.id,
-            )
-        saved = service.save_preferences(
-            subscriber,
-            frequency="daily",
-            categories=[],
-            follows=[],
-            for_you=True,
-            max_papers=6,
-            paused=False,
-            for_you_collection=chosen.id,
+        preferences = dict(
+            frequency="daily", categories=[], follows=[], for_you=True, max_papers=6, paused=False
         )
+        with pytest.raises(InvalidInput):  # another member's collection
+            service.save_preferences(subscriber, **preferences, for_you_collection=theirs.id)
+        saved = service.save_preferences(subscriber, **preferences, for_you_collection=chosen.id)
         assert saved.for_you_collection == chosen.id
         period = digest_period("daily", DAY)
         items = [i for i in service.composer().choose(saved, period) if i.section == "for-you"]

@@ -57,6 +57,17 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def sign_in(page, server: str, smtp, email: str, next: str = "/") -> None:
+    """Sign in as a person does: ask for a link, open it from the mail, press the button;
+    back on `next` once signed in."""
+    page.goto(f"{server}/signin?next={next}")
+    page.fill("input[name=email]", email)
+    page.click("text=Email me a sign-in link")
+    page.goto(link_in(smtp.inbox.wait_for(email)))
+    page.click("#confirm")
+    page.wait_for_url(server + next)
+
+
 def test_search_open_a_result_and_follow_a_similar_paper(page, live_server):
     page.goto(live_server + "/")
     assert page.locator("li.paper").count() > 0

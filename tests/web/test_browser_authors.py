@@ -5,8 +5,7 @@ on "For you", marked as by an author you follow. Screenshots go to test-artifact
 from __future__ import annotations
 
 from paperscope.store import open_store
-from tests.mail_server import link_in
-from tests.web.test_browser import browser, page, pytestmark, shoot
+from tests.web.test_browser import browser, page, pytestmark, shoot, sign_in
 
 __all__ = ["browser", "page", "pytestmark"]  # the fixtures and the skip, shared
 
@@ -20,12 +19,7 @@ def test_open_a_paper_click_an_author_follow_them_and_see_them_for_you(
     name = paper.authors[-1]
     email = "author-fan@example.org"
 
-    page.goto(f"{community_server}/signin")
-    page.fill("input[name=email]", email)
-    page.click("text=Email me a sign-in link")
-    page.goto(link_in(smtp.inbox.wait_for(email)))
-    page.click("#confirm")
-    page.wait_for_url(community_server + "/")
+    sign_in(page, community_server, smtp, email)
 
     page.goto(f"{community_server}/papers/{paper.id}")
     page.locator("p.authors a", has_text=name).first.click()

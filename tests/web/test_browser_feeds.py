@@ -7,18 +7,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlsplit
 
-from tests.mail_server import link_in
-from tests.web.test_browser import browser, page, pytestmark, shoot  # noqa: F401
+from tests.web.test_browser import browser, page, pytestmark, shoot, sign_in  # noqa: F401
 
 
 def test_follow_a_search_and_download_the_opml(page, community_server, smtp):  # noqa: F811
     email = "follower@example.org"
-    page.goto(f"{community_server}/signin")
-    page.fill("input[name=email]", email)
-    page.click("text=Email me a sign-in link")
-    page.goto(link_in(smtp.inbox.wait_for(email)))
-    page.click("#confirm")
-    page.wait_for_url(community_server + "/")
+    sign_in(page, community_server, smtp, email)
 
     page.goto(f"{community_server}/search?q=language+models&category=cs.AI&mode=lexical")
     assert page.locator("link[rel=alternate][type='application/atom+xml']").count() == 1

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from paperscope.library import read_library
-from tests.mail_server import link_in
 from tests.web import test_browser
-from tests.web.test_browser import shoot
+from tests.web.test_browser import shoot, sign_in
 
 # Its Chromium, page and skip rule, shared.
 browser, page, pytestmark = test_browser.browser, test_browser.page, test_browser.pytestmark
@@ -20,12 +19,7 @@ def test_upload_a_bib_see_what_matched_and_download_the_ris_export(
     page, community_server, smtp, tmp_path
 ):
     email = "zotero-user@example.org"
-    page.goto(f"{community_server}/signin?next=/collections")
-    page.fill("input[name=email]", email)
-    page.click("text=Email me a sign-in link")
-    page.goto(link_in(smtp.inbox.wait_for(email)))
-    page.click("#confirm")
-    page.wait_for_url("**/collections")
+    sign_in(page, community_server, smtp, email, "/collections")
 
     page.fill("input[name=name][placeholder='Reading list']", "Thesis")
     page.click("text=Make a collection")

@@ -9,7 +9,7 @@ import re
 from paperscope.store import open_store
 from tests.mail_server import link_in
 from tests.web import test_browser
-from tests.web.test_browser import shoot
+from tests.web.test_browser import shoot, sign_in
 
 # Its Chromium, page and skip rule, shared.
 browser, page, pytestmark = test_browser.browser, test_browser.page, test_browser.pytestmark
@@ -33,14 +33,6 @@ CONTRAST = """element => {
 }"""
 
 
-def _sign_in(page, server: str, smtp, email: str, next: str = "/") -> None:
-    page.goto(f"{server}/signin?next={next}")
-    page.fill("input[name=email]", email)
-    page.click("text=Email me a sign-in link")
-    page.goto(link_in(smtp.inbox.wait_for(email)))
-    page.click("#confirm")
-
-
 def test_a_signed_out_reader_is_brought_back_after_signing_in(page, community_server, smtp):
     page.goto(f"{community_server}/collections")
     assert page.url == f"{community_server}/signin?next=%2Fcollections"
@@ -58,7 +50,7 @@ def test_saved_and_delete_are_readable_and_a_delete_asks_first(
     store = open_store(community_settings)
     paper = min(store.papers.iter_all(), key=lambda p: p.published)
     store.engine.dispose()
-    _sign_in(page, community_server, smtp, "reader-eyes@example.org")
+    sign_in(page, community_server, smtp, "reader-eyes@example.org")
     page.goto(f"{community_server}/collections")
     page.fill("input[name=name]", "Reading")
     page.click("text=Make a collection")

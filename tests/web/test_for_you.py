@@ -18,11 +18,10 @@ from paperscope.settings import LOOPBACK_HOSTS, Settings
 from paperscope.store import open_store
 from paperscope.web.app import create_app
 from tests.conftest import MODELS_DIR
-from tests.mail_server import link_in
 from tests.search.conftest import demo_records
 from tests.web.conftest import _free_port, serving
 from tests.web.members import Person
-from tests.web.test_browser import CHROMIUM, browser, page, shoot  # noqa: F401
+from tests.web.test_browser import CHROMIUM, browser, page, shoot, sign_in  # noqa: F401
 
 RECENT = 60  # of 90 demo papers, re-dated to the last hours: For you's window
 
@@ -153,12 +152,7 @@ def test_in_chromium_a_member_reads_why_and_how_it_does(page, for_you_settings, 
     settings = for_you_settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     email = "eve@example.org"
     with serving(create_app(settings), port) as base:
-        page.goto(f"{base}/signin")
-        page.fill("input[name=email]", email)
-        page.click("text=Email me a sign-in link")
-        page.goto(link_in(smtp.inbox.wait_for(email)))
-        page.click("#confirm")
-        page.wait_for_url(base + "/")
+        sign_in(page, base, smtp, email)
         store = open_store(settings)
         member = store.accounts.by_emails([email])[email]
         start = datetime(2026, 1, 1)

@@ -237,19 +237,10 @@ class ForYouModel:
         ]
         return np.sum(weighed, axis=0)
 
-    def signals(
-        self,
-        *,
-        meaning: tuple[np.ndarray, np.ndarray | None],
-        words: tuple[Rows, Rows | None] | None,
-        authors: Sequence[Sequence[str]],
-        categories: Sequence[Sequence[str]] | None = None,
-        drop: Sequence[int] = (),
-    ) -> dict[str, np.ndarray]:
-        """Each signal's raw values on every candidate (`scores` weighs and sums them)."""
-        return self.fit(
-            meaning=meaning, words=words, authors=authors, categories=categories, drop=drop
-        )[0]
+    def signals(self, **given: Any) -> dict[str, np.ndarray]:
+        """Each signal's raw values on every candidate (`scores` weighs and sums them); the
+        arguments are `fit`'s."""
+        return self.fit(**given)[0]
 
     def fit(
         self,
