@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.accounts import Member, utcnow
 from paperscope.following import SavedSearch
+from paperscope.following.imports import FollowImport, import_follows
 from paperscope.following.opml import Outline, opml
 from paperscope.search.engine import SearchUnavailable
 from paperscope.text import display_title
@@ -117,9 +118,27 @@ def following_opml(request: Request, svc: Svc, member: SignedIn):
     )
 
 
+@router.post("/me/following.opml", response_class=HTMLResponse, dependencies=[Csrf])
+def following_opml_import(
+    request: Request, svc: Svc, member: SignedIn, file: Annotated[UploadFile, File()]
+):
+    """Follow the searches and authors an OPML file lists (another paperscope's export, a
+    feed reader's); the page then says what was followed and what was not."""
+    # The body is capped as it arrives (web/security.py): this reads at most that.
+    file.file.seek(0)
+    done = import_follows(
+        svc.following, svc.authors, member, file.file.read(), svc.settings.public_url
+    )
+    return _following_page(request, svc, member, imported=done)
+
+
 # -- the settings page -------------------------------------------------------------------------
 def _following_page(
-    request: Request, svc: Services, member: Member, new_link: str | None = None
+    request: Request,
+    svc: Services,
+    member: Member,
+    new_link: str | None = None,
+    imported: FollowImport | None = None,
 ) -> HTMLResponse:
     base = absolute_base(svc.settings, request)
     searches = [
@@ -133,6 +152,7 @@ def _following_page(
         collections=svc.community.collections_of(member),
         feed_link_made=svc.following.feed_link_made(member),
         new_link=f"{base}/feeds/for-you/{new_link}.atom" if new_link else None,
+        imported=imported,
     )
 
 
