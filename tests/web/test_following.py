@@ -333,9 +333,7 @@ def test_follows_move_between_members_through_opml(following_app, person, newest
     # Importing again adds nothing; the page says they were followed already.
     again = upload_opml(hal, exported)
     summary = re.search(r'<p class="summary">([^<]+)</p>', again.text)[1]
-    assert (
-        summary == "0 searches and 0 authors followed, 4 already followed, 1 outline not imported."
-    )
+    assert summary == "Nothing new followed, 4 already followed, 1 outline not imported."
     assert followed_urls(hal) == theirs
 
 

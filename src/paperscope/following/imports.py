@@ -53,10 +53,15 @@ class FollowImport:
     @property
     def summary(self) -> str:
         """ "3 searches and 2 authors followed, 1 already followed, 4 outlines not imported"."""
-        parts = [
-            f"{_count(len(self.searches), 'search', 'searches')} and "
-            f"{_count(len(self.authors), 'author', 'authors')} followed"
+        followed = [
+            _count(n, one, many)
+            for n, one, many in (
+                (len(self.searches), "search", "searches"),
+                (len(self.authors), "author", "authors"),
+            )
+            if n
         ]
+        parts = [f"{' and '.join(followed)} followed" if followed else "Nothing new followed"]
         if self.already:
             parts.append(f"{self.already:,} already followed")
         if self.skipped:
