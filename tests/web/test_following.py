@@ -352,6 +352,9 @@ def test_an_import_walks_folders_and_says_what_it_skipped(following_app, person,
         '<outline text="graphs" htmlUrl="/search?q=graph+neural+networks&amp;mode=dense"/>'
         '<outline text="broken" xmlUrl="/feeds/search.atom?q=%22unclosed"/>'
         '<outline text="nobody" xmlUrl="/feeds/author/Zyx%20Qwv.atom"/>'
+        # A NUL byte reaches no database (PostgreSQL refuses one with an error).
+        '<outline text="nul author" xmlUrl="/feeds/author/Ann%00Lee.atom"/>'
+        '<outline text="nul search" htmlUrl="/search?q=robots%00&amp;from=2024%00"/>'
         "</outline>"
         '<outline type="rss" text="A blog" xmlUrl="https://blog.example/feed.xml"/>'
         '<outline type="rss" text="mine" xmlUrl="http://testserver/feeds/for-you/abc.atom"/>'
@@ -364,11 +367,12 @@ def test_an_import_walks_folders_and_says_what_it_skipped(following_app, person,
     )
     assert answer.status_code == 200, answer.text
     done = answer.json()
-    assert done["summary"] == "2 searches and 1 author followed, 4 outlines not imported"
+    assert done["summary"] == "2 searches and 1 author followed, 6 outlines not imported"
     assert done["searches"] == ["robot learning", "graph neural networks"]
     assert done["authors"] == [name] and done["already"] == 0
     reasons = {s["text"]: s["reason"] for s in done["notImported"]}
-    assert set(reasons) == {"broken", "nobody", "A blog", "mine"}
+    assert set(reasons) == {"broken", "nobody", "nul author", "nul search", "A blog", "mine"}
+    assert all("control characters" in reasons[n] for n in ("nul author", "nul search"))
     assert "quote" in reasons["broken"] and "no paper here" in reasons["nobody"]
     assert reasons["A blog"] == "not a paperscope search or author"
     assert "For you feed" in reasons["mine"]
