@@ -10,7 +10,7 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import feedparser
 import pytest
@@ -276,3 +276,184 @@ def test_followed_authors_are_in_the_opml_with_their_feeds(following_app, person
 
     assert fay.post("/following/authors", name=author, undo="1").status_code == 303
     assert outlines(fay.client.get("/me/following.opml").content) == []
+
+
+# -- OPML in: follows moved between paperscopes, or from a reader ---------------------------------
+def upload_opml(someone: Person, content: bytes):
+    """The "Import follows" form on /me/following, as the browser sends it."""
+    return someone.client.post(
+        "/me/following.opml",
+        data={"csrf_token": someone.csrf()},
+        files={"file": ("following.opml", content, "text/x-opml")},
+        follow_redirects=False,
+    )
+
+
+def followed_urls(someone: Person) -> list[tuple[str, str]]:
+    """What a member follows, as their OPML export lists it."""
+    exported = outlines(someone.client.get("/me/following.opml").content)
+    return sorted((o["xmlUrl"], o["htmlUrl"]) for o in exported)
+
+
+def authors_of(following_app, paper_ids: list[str]) -> list[str]:
+    reader = TestClient(following_app)
+    return [reader.get(f"/api/papers/{p}").json()["authors"][0]["name"] for p in paper_ids]
+
+
+def wrapped(outlines_xml: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0"><head><title>mine</title>'
+        f"</head><body>{outlines_xml}</body></opml>"
+    ).encode()
+
+
+def test_follows_move_between_members_through_opml(following_app, person, newest):
+    gus = person("gus-exports@example.org")
+    for fields in ({"q": "planning agents", "category": "cs.AI", "mode": "lexical"},
+                   {"q": "theorem proving", "from": "2024-01-01"}):  # fmt: skip
+        assert gus.post("/me/following/searches", **fields).status_code == 303
+    names = authors_of(following_app, newest[:2])
+    for name in names:
+        assert gus.post("/following/authors", name=name).status_code == 303
+    eve_collection = gus.post("/collections", name="Shared").headers["location"]
+    assert gus.post(f"{eve_collection}/share", shared="1").status_code == 303
+    exported = gus.client.get("/me/following.opml").content
+    assert len(outlines(exported)) == 5  # 2 searches, 2 authors, 1 collection
+
+    hal = person("hal-imports@example.org")
+    answer = upload_opml(hal, exported)
+    assert answer.status_code == 200, answer.text
+    summary = re.search(r'<p class="summary">([^<]+)</p>', answer.text)[1]
+    assert summary == "2 searches and 2 authors followed, 1 outline not imported."
+    not_imported = re.findall(r'<ul class="not-imported">(.*?)</ul>', answer.text, re.S)[0]
+    assert "paperscope collection: Shared" in not_imported and "shared collection" in not_imported
+    theirs = [u for u in followed_urls(gus) if "/collections/" not in u[0]]
+    assert followed_urls(hal) == theirs
+
+    # Importing again adds nothing; the page says they were followed already.
+    again = upload_opml(hal, exported)
+    summary = re.search(r'<p class="summary">([^<]+)</p>', again.text)[1]
+    assert summary == "Nothing new followed, 4 already followed, 1 outline not imported."
+    assert followed_urls(hal) == theirs
+
+
+def test_an_import_walks_folders_and_says_what_it_skipped(following_app, person, newest):
+    ivy = person("ivy-imports@example.org")
+    name = authors_of(following_app, newest[2:3])[0]
+    author_path = "/feeds/author/" + quote(name, safe="") + ".rss"
+    file = wrapped(
+        '<outline text="Science"><outline text="Work">'
+        # Another paperscope's search feed (any host: only the path is compared).
+        '<outline type="rss" text="robots" xmlUrl="https://other.example/feeds/search.json'
+        '?q=robot+learning&amp;category=cs.RO+cs.AI"/>'
+        f'<outline type="rss" text="author" xmlUrl="https://other.example{author_path}"/>'
+        "</outline>"
+        # A search page (no feed address), and one the member cannot follow.
+        '<outline text="graphs" htmlUrl="/search?q=graph+neural+networks&amp;mode=dense"/>'
+        '<outline text="broken" xmlUrl="/feeds/search.atom?q=%22unclosed"/>'
+        '<outline text="nobody" xmlUrl="/feeds/author/Zyx%20Qwv.atom"/>'
+        # A NUL byte reaches no database (PostgreSQL refuses one with an error).
+        '<outline text="nul author" xmlUrl="/feeds/author/Ann%00Lee.atom"/>'
+        '<outline text="nul search" htmlUrl="/search?q=robots%00&amp;from=2024%00"/>'
+        "</outline>"
+        '<outline type="rss" text="A blog" xmlUrl="https://blog.example/feed.xml"/>'
+        '<outline type="rss" text="mine" xmlUrl="http://testserver/feeds/for-you/abc.atom"/>'
+    )
+    token = ivy.token()
+    answer = ivy.client.post(
+        "/api/me/following/import",
+        content=file,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/x-opml"},
+    )
+    assert answer.status_code == 200, answer.text
+    done = answer.json()
+    assert done["summary"] == "2 searches and 1 author followed, 6 outlines not imported"
+    assert done["searches"] == ["robot learning", "graph neural networks"]
+    assert done["authors"] == [name] and done["already"] == 0
+    reasons = {s["text"]: s["reason"] for s in done["notImported"]}
+    assert set(reasons) == {"broken", "nobody", "nul author", "nul search", "A blog", "mine"}
+    assert all("control characters" in reasons[n] for n in ("nul author", "nul search"))
+    assert "quote" in reasons["broken"] and "no paper here" in reasons["nobody"]
+    assert reasons["A blog"] == "not a paperscope search or author"
+    assert "For you feed" in reasons["mine"]
+    settings = ivy.client.get("/me/following").text
+    assert "robot learning (cs.RO cs.AI)" in settings
+    assert "graph neural networks (meaning only)" in settings
+
+    # Multipart, as the page's form sends it, works through the API too; nothing is new.
+    again = ivy.client.post(
+        "/api/me/following/import",
+        files={"file": ("x.opml", file, "text/x-opml")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert again.status_code == 200 and again.json()["already"] == 3
+    assert again.json()["searches"] == [] and again.json()["authors"] == []
+    # Without a token there is no member to follow for.
+    assert (
+        TestClient(following_app).post("/api/me/following/import", content=file).status_code == 401
+    )
+    # Without the form's CSRF token nothing is imported.
+    forged = ivy.client.post("/me/following.opml", files={"file": ("x.opml", file)})
+    assert forged.status_code == 403
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE opml [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<opml version="2.0"><head><title>&lol9;</title></head><body>
+<outline text="&lol9;" xmlUrl="/feeds/search.atom?q=robots"/>
+</body></opml>
+"""
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE opml [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<opml version="2.0"><body><outline text="&secret;" xmlUrl="/feeds/search.atom?q=robots"/>
+</body></opml>
+"""
+ROBOTS = '<outline text="robots" xmlUrl="/feeds/search.atom?q=robots"/>'
+
+
+def hostile_files() -> dict[str, tuple[bytes, int, str]]:
+    """Each file, the status it is refused with and what the refusal says."""
+    nested = "<outline text='folder'>" * 11 + ROBOTS + "</outline>" * 11
+    padding = b"<!-- " + b"x" * 1_000_000 + b" -->"
+    return {
+        "billion laughs": (BILLION_LAUGHS, 422, "declares a DTD"),
+        "external entity": (EXTERNAL_ENTITY, 422, "declares a DTD"),
+        "malformed": (wrapped(ROBOTS)[:-10], 422, "not well-formed XML"),
+        "not OPML": (b'<rss version="2.0"><channel/></rss>', 422, "root element is &lt;rss&gt;"),
+        "no body": (b'<opml version="2.0"><head/></opml>', 422, "no &lt;body&gt;"),
+        "just over the cap": (wrapped(ROBOTS) + padding, 413, "at most 1,000,000 bytes"),
+        "far over the cap": (wrapped(ROBOTS) + padding * 3, 413, "at most 1,000,000 bytes"),
+        "too many outlines": (wrapped(ROBOTS * 1_001), 413, "more than 1,000 outlines"),
+        "too deep": (wrapped(nested), 422, "more than 10 folders deep"),
+    }
+
+
+def test_hostile_opml_files_are_refused_and_change_nothing(following_app, person):
+    jo = person("jo-hostile@example.org")
+    token = jo.token()
+    for name, (content, status, says) in hostile_files().items():
+        answer = upload_opml(jo, content)
+        assert answer.status_code == status, (name, answer.status_code, answer.text[:300])
+        assert says in answer.text, (name, answer.text[:500])
+        api = jo.client.post(
+            "/api/me/following/import",
+            content=content,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/x-opml"},
+        )
+        assert api.status_code == status, (name, api.status_code)
+        assert html.unescape(says) in api.json()["error"], (name, api.json())
+        assert followed_urls(jo) == [], name
+    # The same outline in a plain file is followed: the refusals were about the files.
+    assert upload_opml(jo, wrapped(ROBOTS)).status_code == 200
+    assert [u for u, _ in followed_urls(jo)] == [f"{BASE}/feeds/search.atom?q=robots"]

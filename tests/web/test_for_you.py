@@ -8,14 +8,18 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from urllib.parse import urlsplit
 
+import feedparser
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from paperscope.search.engine import SearchEngine
 from paperscope.search.indexer import Indexer
 from paperscope.settings import LOOPBACK_HOSTS, Settings
 from paperscope.store import open_store
+from paperscope.store.models import Showing
 from paperscope.web.app import create_app
 from tests.conftest import MODELS_DIR
 from tests.search.conftest import demo_records
@@ -144,6 +148,96 @@ def test_how_it_does_shows_the_auc_of_each_signal_or_says_what_is_missing(for_yo
     anonymous = TestClient(for_you_app).get("/for-you/how-it-does", follow_redirects=False)
     assert anonymous.status_code in (302, 303, 307)
     assert anonymous.headers["location"].startswith("/signin")
+
+
+def _feed_showings(settings: Settings, email: str) -> dict[str, int]:
+    """How many times the ledger says each paper was shown to them through their feed."""
+    store = open_store(settings)
+    member = store.accounts.by_emails([email])[email]
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(Showing.paper_id, func.count())
+            .where(Showing.user_id == member.id, Showing.channel == "feed")
+            .group_by(Showing.paper_id)
+        )
+        counted = {paper_id: n for paper_id, n in rows}
+    store.engine.dispose()
+    return counted
+
+
+def _entries(body: bytes) -> list:
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo
+    return parsed.entries
+
+
+def _id(entry) -> str:
+    return entry.link.rsplit("/papers/", 1)[1]
+
+
+def test_the_private_feed_records_what_it_shows_once_and_puts_news_first(
+    for_you_app, smtp, for_you_settings
+):
+    email = "fay@example.org"
+    fay = _member(for_you_app, smtp, email, _recent(3))
+    link = re.search(r'<code class="feed-link">([^<]+)</code>', fay.post("/me/feed-link").text)[1]
+    path = urlsplit(link).path
+    reader = TestClient(for_you_app)  # a feed reader: no session
+    assert _feed_showings(for_you_settings, email) == {}
+
+    first = reader.get(path)
+    assert first.status_code == 200
+    fed = [_id(e) for e in _entries(first.content)]
+    assert fed and _feed_showings(for_you_settings, email) == dict.fromkeys(fed, 1)
+    # The page is its own channel: visiting it records nothing as shown in the feed.
+    assert fay.client.get("/for-you").status_code == 200
+    # A reader polling: 304 while nothing changed, and the ledger does not grow.
+    for _ in range(3):
+        polled = reader.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert polled.status_code == 304 and polled.content == b""
+    assert reader.get(path).content == first.content
+    assert reader.get(path.replace(".atom", ".json")).status_code == 200
+    assert _feed_showings(for_you_settings, email) == dict.fromkeys(fed, 1)
+
+    # A paper in the feed gets a new version with a new abstract: it comes first, saying so.
+    changed = fed[-1]
+    store = open_store(for_you_settings)
+    paper = store.papers.get(changed)
+    record = next(r for r in demo_records(90) if r.id == changed)
+    version = (paper.version or 1) + 1
+    store.papers.upsert(
+        [
+            replace(
+                record,
+                published=paper.published,
+                updated=None,
+                version=version,
+                abstract=record.abstract + " We add experiments on three more benchmarks.",
+            )
+        ]
+    )
+    store.engine.dispose()
+    news = reader.get(path, headers={"If-None-Match": first.headers["etag"]})
+    assert news.status_code == 200
+    entries = _entries(news.content)
+    assert _id(entries[0]) == changed
+    assert entries[0].summary.endswith(f"Back with news: v{version}: abstract changed")
+    assert [_id(e) for e in entries].count(changed) == 1
+    assert not any("Back with news" in e.summary for e in entries[1:])
+    recorded = _feed_showings(for_you_settings, email)
+    assert recorded[changed] == 2  # shown again, as it is now
+    assert all(recorded[p] == 1 for p in fed if p != changed)
+
+    # Shown as it is now, it is not news the next time; polling again adds nothing.
+    settled = reader.get(path)
+    assert "Back with news" not in settled.text
+    for _ in range(3):
+        polled = reader.get(path, headers={"If-None-Match": settled.headers["etag"]})
+        assert polled.status_code == 304
+    assert _feed_showings(for_you_settings, email) == recorded
+    # An address that is no feed records nothing.
+    assert reader.get(path.replace(".atom", ".html")).status_code == 404
+    assert _feed_showings(for_you_settings, email) == recorded
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")

@@ -17,12 +17,33 @@ from paperscope.store.accounts import Member, new_token
 from paperscope.store.following import SavedSearch
 from paperscope.text import drop_unencodable
 
-__all__ = ["MAX_FOLLOWED_SEARCHES", "FollowingService", "SavedSearch", "SearchNotFollowed"]
+__all__ = [
+    "MAX_FOLLOWED_SEARCHES",
+    "FollowingService",
+    "SavedSearch",
+    "SearchFields",
+    "SearchNotFollowed",
+    "search_fields",
+]
 
 MAX_FOLLOWED_SEARCHES = 100
 # A feed link's token as new_token() makes them (43 URL-safe characters); anything else is
 # answered 404 without a query.
 _FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
+
+
+# A followed search's fields as the store keeps them: query, category, from, until, mode.
+SearchFields = tuple[str, str, str, str, str]
+
+
+def search_fields(search: SavedSearch) -> SearchFields:
+    return (
+        search.query,
+        search.category,
+        search.published_from,
+        search.published_until,
+        search.mode,
+    )
 
 
 class SearchNotFollowed(InvalidInput):
@@ -47,6 +68,25 @@ class FollowingService:
     ) -> SavedSearch:
         """Follow a search as the search page takes it; following it again changes nothing.
         SearchNotFollowed (422) says what to change."""
+        wanted = self.check_search(query, category, published_from, published_until, mode)
+        existing = self.store.following.searches(member.id)
+        if len(existing) >= MAX_FOLLOWED_SEARCHES and wanted not in map(search_fields, existing):
+            raise SearchNotFollowed(
+                f"You follow {MAX_FOLLOWED_SEARCHES} searches, the most one can: unfollow one "
+                "first."
+            )
+        return self.store.following.follow(member.id, *wanted, now or utcnow())
+
+    @staticmethod
+    def check_search(
+        query: str,
+        category: str = "",
+        published_from: str = "",
+        published_until: str = "",
+        mode: str = "hybrid",
+    ) -> SearchFields:
+        """A search as it would be followed (query, category, from, until, mode), or
+        SearchNotFollowed (422) saying what to change; nothing is written."""
         if any(drop_unencodable(text) != text for text in (query, category, mode)):
             raise SearchNotFollowed("A search to follow cannot hold control characters.")
         query = query.strip()
@@ -65,19 +105,7 @@ class FollowingService:
             raise SearchNotFollowed(f"The mode is one of {', '.join(MODES)}, not {mode[:40]!r}.")
         start = _day(published_from, "From")
         end = _day(published_until, "Until")
-        existing = self.store.following.searches(member.id)
-        if len(existing) >= MAX_FOLLOWED_SEARCHES and not any(
-            (s.query, s.category, s.published_from, s.published_until, s.mode)
-            == (query, category, start, end, mode)
-            for s in existing
-        ):
-            raise SearchNotFollowed(
-                f"You follow {MAX_FOLLOWED_SEARCHES} searches, the most one can: unfollow one "
-                "first."
-            )
-        return self.store.following.follow(
-            member.id, query, category, start, end, mode, now or utcnow()
-        )
+        return (query, category, start, end, mode)
 
     def searches(self, member: Member) -> list[SavedSearch]:
         """The member's followed searches, oldest first."""

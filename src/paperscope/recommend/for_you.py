@@ -5,7 +5,8 @@ which the web pages call (`Paperscope.for_you`).
 
 The page records in the ledger what it showed (store/ledger.py, channel "for-you"), and
 only what is new to the member or changed since they saw it, so a page shown again adds
-nothing.
+nothing. The private For you feed (web/following_pages.py) is the same list through the
+channel "feed": a reader polling it adds nothing either, and it has its own returns.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from paperscope.community.annotations import annotate
 from paperscope.recommend import Explanation, Recommender
@@ -60,9 +62,11 @@ class ForYou:
         now: datetime,
         limit: int = PAGE_SIZE,
         likes: Sequence[str] | None = None,
+        channel: Literal["for-you", "feed"] = "for-you",
     ) -> ForYouPage:
         """`likes`: learn from these papers (one collection's) instead of the member's
-        upvotes and saves."""
+        upvotes and saves; `channel`: where it is shown, the page or the private feed (what
+        came back, and what the ledger records, is per channel)."""
         try:
             recommender = self._recommender()
             found = recommender.for_member(
@@ -78,7 +82,7 @@ class ForYou:
             self.store,
             "member",
             [member.id],
-            "for-you",
+            channel,
             {member.id: set(saved[member.id])},
             self.settings.return_after_comments,
         )[member.id]
@@ -105,7 +109,7 @@ class ForYou:
         self.store.ledger.record(
             "member",
             member.id,
-            "for-you",
+            channel,
             [
                 (i.paper.id, PaperState.of(i.paper, annotated[i.paper.id].comments))
                 for i in [*came_back, *items]

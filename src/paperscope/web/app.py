@@ -28,6 +28,7 @@ from paperscope.web import (
     digest_pages,
     docs,
     errors,
+    following_api,
     following_pages,
     library_api,
     library_pages,
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(community_api.open_router)
     app.include_router(authors_api.router)  # authors (issue 22)
     app.include_router(authors_api.open_router)
+    app.include_router(following_api.router)  # OPML import (issue 22)
     app.include_router(api.router)
     app.include_router(docs.router)
     app.include_router(library_pages.router)  # before community_pages: /collections/{id}.ris

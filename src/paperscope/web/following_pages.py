@@ -4,20 +4,20 @@ follow in one file a feed reader imports. The rules are in `paperscope.following
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperscope.accounts import Member, utcnow
 from paperscope.following import SavedSearch
+from paperscope.following.imports import FollowImport, import_follows
 from paperscope.following.opml import Outline, opml
-from paperscope.search.engine import SearchUnavailable
 from paperscope.text import display_title
 from paperscope.web.auth import Csrf, SignedIn, resolve_viewer
-from paperscope.web.pages import FEED_SIZE, feed_response, page
+from paperscope.web.pages import FEED_SIZE, FEED_TYPES, feed_response, page
 from paperscope.web.security import absolute_base
 from paperscope.web.services import Services, Svc
 
@@ -117,9 +117,27 @@ def following_opml(request: Request, svc: Svc, member: SignedIn):
     )
 
 
+@router.post("/me/following.opml", response_class=HTMLResponse, dependencies=[Csrf])
+def following_opml_import(
+    request: Request, svc: Svc, member: SignedIn, file: Annotated[UploadFile, File()]
+):
+    """Follow the searches and authors an OPML file lists (another paperscope's export, a
+    feed reader's); the page then says what was followed and what was not."""
+    # The body is capped as it arrives (web/security.py): this reads at most that.
+    file.file.seek(0)
+    done = import_follows(
+        svc.following, svc.authors, member, file.file.read(), svc.settings.public_url
+    )
+    return _following_page(request, svc, member, imported=done)
+
+
 # -- the settings page -------------------------------------------------------------------------
 def _following_page(
-    request: Request, svc: Services, member: Member, new_link: str | None = None
+    request: Request,
+    svc: Services,
+    member: Member,
+    new_link: str | None = None,
+    imported: FollowImport | None = None,
 ) -> HTMLResponse:
     base = absolute_base(svc.settings, request)
     searches = [
@@ -133,6 +151,7 @@ def _following_page(
         collections=svc.community.collections_of(member),
         feed_link_made=svc.following.feed_link_made(member),
         new_link=f"{base}/feeds/for-you/{new_link}.atom" if new_link else None,
+        imported=imported,
     )
 
 
@@ -169,40 +188,31 @@ def new_feed_link(request: Request, svc: Svc, member: SignedIn):
 
 
 # -- the private For you feed ------------------------------------------------------------------
-def _for_you_picks(svc: Services, member: Member, limit: int):
-    """What the For you page shows the member (web/community_pages.py's `for_you`): papers
-    of the trending window like those they upvoted and saved, and the liked paper each is
-    most like."""
-    now = utcnow()
-    try:
-        recommender = svc.recommender()
-        found = recommender.for_member(
-            member, start=now - timedelta(days=svc.settings.trending_window_days), limit=limit
-        )
-    except SearchUnavailable:  # no model yet: an empty feed until there is one
-        return [], {}
-    papers = recommender.papers([r.paper_id for r in found])
-    liked = recommender.papers([r.because for r in found if r.because])
-    picks = [papers[r.paper_id] for r in found if r.paper_id in papers]
-    because = {r.paper_id: liked[r.because] for r in found if r.because in liked}
-    return picks, because
-
-
 @router.get("/feeds/for-you/{token}.{kind}")
 def for_you_feed(request: Request, svc: Svc, token: str, kind: str):
     """A member's For you as a feed, opened by their private link alone (a feed reader
-    has no session); a link that was replaced answers 404."""
+    has no session); a link that was replaced answers 404. The For you page's list
+    (recommend/for_you.py), through the ledger's "feed" channel: papers back with news
+    first, each ending with why, then the picks; only what is new to the feed, or changed,
+    is recorded, so a reader polling it adds nothing (and gets 304 while it is unchanged)."""
+    if kind not in FEED_TYPES:  # before anything is recorded as shown
+        raise HTTPException(404, "feeds come as .atom, .rss or .json")
     member = svc.following.member_of_feed_link(token)
-    papers, because = _for_you_picks(svc, member, FEED_SIZE)
+    found = svc.for_you.page(member, utcnow(), limit=FEED_SIZE, channel="feed")
+    back = {item.paper.id: item for item in found.back}
+    items = [*found.back, *(item for item in found.items if item.paper.id not in back)]
+    because = {item.paper.id: item.because for item in items}
 
     def note(paper_id: str) -> str | None:
+        if paper_id in back:
+            return f"Back with news: {back[paper_id].back}"
         liked = because.get(paper_id)
         return f"Because you liked: {display_title(liked.title)}" if liked else None
 
     return feed_response(
         request,
         kind,
-        papers,
+        [item.paper for item in items],
         f"paperscope: for {member.fullname}",
         "Papers like the ones you upvoted and saved",
         page_path="/for-you",

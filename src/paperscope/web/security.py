@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperscope.errors import TooLarge
+from paperscope.following.opml import MAX_OPML_BYTES
 from paperscope.settings import Settings
 
 # Pages work without JavaScript; the one script (the API docs) is a static file.
@@ -84,6 +85,8 @@ class RequestTooLarge(TooLarge):
 # `library_import_max_bytes`, and a form's few fields besides.
 UPLOAD_PATHS = re.compile(r"/(?:api/)?collections/(?:\d+/)?import")
 UPLOAD_FORM_BYTES = 64 * 1024
+# Where a member uploads an OPML file of follows (web/following_pages.py, the API).
+OPML_PATHS = re.compile(r"/me/following\.opml|/api/me/following/import")
 
 
 class RequestLimits:
@@ -110,6 +113,11 @@ class RequestLimits:
             return (
                 max(self.max_body_bytes, self.max_upload_bytes + UPLOAD_FORM_BYTES),
                 f"the file is too large: an import takes at most {self.max_upload_bytes:,} bytes",
+            )
+        if scope["method"] == "POST" and OPML_PATHS.fullmatch(scope["path"]):
+            return (
+                MAX_OPML_BYTES + UPLOAD_FORM_BYTES,
+                f"the file is too large: an OPML import takes at most {MAX_OPML_BYTES:,} bytes",
             )
         return (
             self.max_body_bytes,
