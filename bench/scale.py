@@ -427,6 +427,8 @@ class Results:
         return self.data.get(key)
 
     def put(self, key: str, value) -> None:
+        # Read again first: another run (`--redo` of one size) may have written since.
+        self.data = json.loads(self.path.read_text()) if self.path.exists() else {}
         self.data[key] = value
         self.path.write_text(json.dumps(self.data, indent=1, sort_keys=True))
         print(f"{key}: {json.dumps(value)}", flush=True)
