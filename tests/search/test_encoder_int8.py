@@ -79,6 +79,22 @@ def test_int8_vectors_stay_close_to_float32(int8) -> None:
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
+def test_int8_queries_against_float32_papers_keep_the_papers_model(models_dir: Path) -> None:
+    """query_weights=int8: papers are embedded (and named) as float32, only queries run the
+    int8 weights, in the same space: stored vectors stay valid when the setting changes."""
+    settings = Settings(models_dir=models_dir, query_weights="int8")
+    mixed = configured_encoder(settings)
+    assert mixed.name == f"all-MiniLM-L6-v2@onnx-{MINILM_ONNX_SHA256[:8]}-f32"
+    assert (mixed.device, mixed.query_device) == ("onnxruntime-cpu-f32", "onnxruntime-cpu-int8")
+    reference = np.loadtxt(REFERENCE, dtype=np.float32, ndmin=2)
+    np.testing.assert_allclose(mixed.encode(REFERENCE_TEXTS), reference, atol=1e-5)
+    queries = np.stack([mixed.encode_query(text) for text in REFERENCE_TEXTS])
+    assert cosines(queries, reference).min() >= 0.96
+    assert np.abs(queries - reference).max() > 1e-4  # really int8 for queries
+    with pytest.raises(ValueError, match="query_weights"):
+        load_encoder("minilm", models_dir=models_dir, query_weights="int4")  # type: ignore[arg-type]
+
+
 def test_int8_vectors_come_back_in_the_callers_order(int8) -> None:
     """Each text's vector is nearest to the same text encoded alone (its batch moves it by
     cosine 0.973 at worst here), so a mix-up of rows cannot pass."""

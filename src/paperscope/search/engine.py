@@ -178,6 +178,7 @@ def configured_encoder(settings: Settings) -> Encoder:
             query_precision=settings.query_precision,
             weights=settings.embedding_weights,
             processes=settings.embed_processes,
+            query_weights=settings.query_weights,
         )
     except ModelNotFound as error:
         raise SearchUnavailable(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import multiprocessing
 import os
 import signal
@@ -75,6 +74,7 @@ class OnnxEncoder:
         query_precision: Precision = "exact",
         int8: bool = False,
         processes: int = 1,
+        query_model_path: Path | None = None,
     ) -> None:
         if processes < 1:
             raise ValueError(f"processes must be at least 1, not {processes}")
@@ -84,17 +84,22 @@ class OnnxEncoder:
         self.max_tokens = max_tokens
         self._tokenizer = _load_tokenizer(tokenizer_path, max_tokens)
         self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
+        # `query_model_path`: queries through other weights of the same model (int8, say,
+        # against vectors stored from float32 ones: same space, a cosine of about 0.99).
+        query_int8 = int8 if query_model_path is None else True
         kind = _runtime_kind(runtime, use_gpu, precision, int8=int8)
-        query_kind = _runtime_kind(runtime, use_gpu, query_precision, int8=int8)
-        self._open = functools.partial(_open_model, model_path, threads=threads or _cpu_count())
+        query_kind = _runtime_kind(runtime, use_gpu, query_precision, int8=query_int8)
+        self._threads = threads or _cpu_count()
         self._model_path = model_path
         self.processes = processes
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._models: dict[tuple[RuntimeKind, str], _OpenVinoModel | _OnnxRuntimeModel] = {}
         self.compute_precision = _computes_in(kind, precision, int8=int8)
-        self.query_compute_precision = _computes_in(query_kind, query_precision, int8=int8)
+        self.query_compute_precision = _computes_in(query_kind, query_precision, int8=query_int8)
         self._runs_on = (kind, self.compute_precision)
         self._queries_run_on = (query_kind, self.query_compute_precision)
+        self._paths = {self._runs_on: model_path}
+        self._paths.setdefault(self._queries_run_on, query_model_path or model_path)
         # What encode and encode_query run on, e.g. "onnxruntime-cpu-f32", "openvino-cpu-bf16".
         self.device = f"{_DEVICES[kind]}-{self.compute_precision}"
         self.query_device = f"{_DEVICES[query_kind]}-{self.query_compute_precision}"
@@ -107,7 +112,9 @@ class OnnxEncoder:
         """The model opened on a runtime, computing in a precision, on first use."""
         if runs_on not in self._models:
             kind, computes_in = runs_on
-            self._models[runs_on] = self._open(kind=kind, computes_in=computes_in)
+            self._models[runs_on] = _open_model(
+                self._paths[runs_on], kind=kind, threads=self._threads, computes_in=computes_in
+            )
         return self._models[runs_on]
 
     def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:

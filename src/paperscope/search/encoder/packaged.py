@@ -160,35 +160,53 @@ def _installed_files(
     return list(paths)
 
 
-def load_minilm(models_dir: Path, *, weights: Weights = "float32", **options) -> OnnxEncoder:
+def load_minilm(
+    models_dir: Path,
+    *,
+    weights: Weights = "float32",
+    query_weights: Weights | None = None,
+    **options,
+) -> OnnxEncoder:
     """all-MiniLM-L6-v2 from ``models_dir``, its files checked against their pinned sha256.
 
     ``weights`` "int8" runs model-int8.onnx, quantised from model.onnx here on first use
-    when an older install lacks it; "float32" runs model.onnx.
-    """
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {WEIGHTS}, not {weights!r}")
+    when an older install lacks it; "float32" runs model.onnx. ``query_weights`` (default:
+    ``weights``) "int8" embeds queries through model-int8.onnx while papers are embedded as
+    ``weights`` says: about twice as fast a query on a CPU, in the same space (a cosine of
+    about 0.99 to the float32 query vector; SciFact nDCG@10 unchanged, README)."""
+    for option, value in (("weights", weights), ("query_weights", query_weights or weights)):
+        if value not in WEIGHTS:
+            raise ValueError(f"{option} must be one of {WEIGHTS}, not {value!r}")
     folder = minilm_dir(models_dir)
     model, tokenizer = _installed_files(folder, MINILM_NAME, "install_minilm", _MINILM_FILES)
     sha256 = MINILM_ONNX_SHA256
+    query_model = None
     if weights == "int8":
-        try:
-            model = _ensure_minilm_int8(folder)
-        except OSError as error:  # a read-only models folder, say
-            raise ModelNotFound(
-                f"{folder / MINILM_INT8_FILE} is missing and cannot be made here ({error}): "
-                "run `paperscope models install`, or set embedding_weights=float32"
-            ) from error
-        _check_sha256(model, MINILM_INT8_SHA256)
-        sha256 = MINILM_INT8_SHA256
+        model, sha256 = _minilm_int8(folder), MINILM_INT8_SHA256
+    elif query_weights == "int8":
+        query_model = _minilm_int8(folder)
     return OnnxEncoder(
         model,
         tokenizer,
         name=f"{MINILM_NAME}@onnx-{sha256[:8]}",
         max_tokens=MINILM_MAX_TOKENS,
         int8=weights == "int8",
+        query_model_path=query_model,
         **options,
     )
+
+
+def _minilm_int8(folder: Path) -> Path:
+    """model-int8.onnx, made from the verified float32 file if missing, checked."""
+    try:
+        model = _ensure_minilm_int8(folder)
+    except OSError as error:  # a read-only models folder, say
+        raise ModelNotFound(
+            f"{folder / MINILM_INT8_FILE} is missing and cannot be made here ({error}): "
+            "run `paperscope models install`, or set embedding_weights=float32"
+        ) from error
+    _check_sha256(model, MINILM_INT8_SHA256)
+    return model
 
 
 def potion_dir(models_dir: Path) -> Path:
@@ -377,6 +395,7 @@ def load_encoder(
     query_precision: Precision = "exact",
     weights: Weights = "float32",
     processes: int = 1,
+    query_weights: Weights | None = None,
 ) -> Encoder:
     """An encoder by name ("minilm", the offline default; "potion") or by a model folder's path
     (a model2vec folder; a sentence-transformers BERT folder with model.safetensors, exported to
@@ -395,6 +414,8 @@ def load_encoder(
         (``precision`` and ``query_precision`` then change nothing).
         ``processes`` > 1 (ONNX models on a CPU): ``encode`` of many texts runs its batches in
         that many single-threaded worker processes, started on the first such call.
+        ``query_weights`` (minilm only; default ``weights``): "int8" embeds queries with the
+        int8 weights against papers embedded in float32, about twice as fast a query on a CPU.
     """
     options = {
         "runtime": runtime,
@@ -407,7 +428,7 @@ def load_encoder(
     if name_or_path in ("minilm", MINILM_NAME):
         if models_dir is None:
             raise ModelNotFound("the minilm encoder needs models_dir, where install_minilm put it")
-        return load_minilm(models_dir, weights=weights, **options)
+        return load_minilm(models_dir, weights=weights, query_weights=query_weights, **options)
     if name_or_path in ("potion", POTION_NAME):
         if models_dir is None:
             raise ModelNotFound("the potion encoder needs models_dir, where install_potion put it")
