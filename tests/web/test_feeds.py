@@ -54,15 +54,7 @@ def render_bytes(papers, kind: str, note=None) -> bytes:
 
 
 def render(papers, kind: str) -> ET.Element:
-    body = feed(
-        papers,
-        title="paperscope: daily",
-        link="https://papers.example.org/",
-        feed_url=f"https://papers.example.org/feeds/daily.{kind}",
-        description="Daily papers",
-        kind=kind,
-        paper_url=paper_url,
-    )
+    body = render_bytes(papers, kind)
     assert isinstance(body, bytes)
     return ET.fromstring(body)
 
