@@ -8,14 +8,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
-from paperscope.errors import InvalidInput
 from paperscope.following.imports import import_follows
 from paperscope.following.opml import MAX_OPML_BYTES, MAX_OUTLINES
 from paperscope.web.api import ApiModel
 from paperscope.web.auth import ApiMember
 from paperscope.web.community_api import AUTH_ERRORS
+from paperscope.web.security import uploaded_file
 from paperscope.web.services import Svc
 
 router = APIRouter(prefix="/api", tags=["members"])
@@ -33,17 +32,6 @@ class FollowImportOut(ApiModel):
     authors: list[str] = Field(description="the authors newly followed")
     already: int = Field(description="outlines the member followed already")
     not_imported: list[NotImported]
-
-
-async def _opml(request: Request) -> bytes:
-    # The body is capped as it arrives (web/security.py).
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("send the OPML file as the form's `file` field")
-        return await upload.read()
-    return await request.body()
 
 
 @router.post(
@@ -77,7 +65,7 @@ async def import_following(request: Request, svc: Svc, member: ApiMember):
     search or author feed (or page), on any host, becomes a follow; the others are listed
     with why. A file with a DTD or entities, malformed, not OPML, or nested too deep is
     refused (422) with nothing followed; importing the same file again adds nothing."""
-    data = await _opml(request)
+    data, _ = await uploaded_file(request, "OPML file")
     done = await run_in_threadpool(
         import_follows, svc.following, svc.authors, member, data, svc.settings.public_url
     )

@@ -18,7 +18,7 @@ from paperscope.following.opml import Outline, opml
 from paperscope.text import display_title
 from paperscope.web.auth import Csrf, SignedIn, resolve_viewer
 from paperscope.web.pages import FEED_SIZE, FEED_TYPES, feed_response, page
-from paperscope.web.security import absolute_base
+from paperscope.web.security import absolute_base, read_upload
 from paperscope.web.services import Services, Svc
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])
@@ -123,10 +123,8 @@ def following_opml_import(
 ):
     """Follow the searches and authors an OPML file lists (another paperscope's export, a
     feed reader's); the page then says what was followed and what was not."""
-    # The body is capped as it arrives (web/security.py): this reads at most that.
-    file.file.seek(0)
     done = import_follows(
-        svc.following, svc.authors, member, file.file.read(), svc.settings.public_url
+        svc.following, svc.authors, member, read_upload(file), svc.settings.public_url
     )
     return _following_page(request, svc, member, imported=done)
 

@@ -10,13 +10,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
-from paperscope.errors import InvalidInput
 from paperscope.library import ImportReport
 from paperscope.web.api import ApiModel
 from paperscope.web.auth import ApiMember
 from paperscope.web.community_api import AUTH_ERRORS, CollectionOut, _collection_json
+from paperscope.web.security import uploaded_file
 from paperscope.web.services import Svc
 
 router = APIRouter(prefix="/api", tags=["members"])
@@ -83,19 +82,6 @@ def report_json(svc, report: ImportReport) -> ImportOut:
     )
 
 
-async def _file(request: Request) -> tuple[bytes, str | None]:
-    """The uploaded file and the format its form names: multipart (`file`, `format`) or
-    the whole body. The body is capped as it arrives (web/security.py)."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("send the library file as the form's `file` field")
-        named = form.get("format")
-        return await upload.read(), named if isinstance(named, str) and named else None
-    return await request.body(), None
-
-
 @router.post(
     "/collections/{collection_id}/import",
     response_model=ImportOut,
@@ -134,7 +120,7 @@ async def import_library(
     collections: each reference is matched to a stored paper by its arXiv id, else its
     DOI, else its title (and year). All matched papers are added, or none on an error;
     importing the same file again adds nothing."""
-    data, named = await _file(request)
+    data, named = await uploaded_file(request, "library file")
     report = await run_in_threadpool(
         svc.library.import_file, member, data, format or named, collection_id=collection_id
     )

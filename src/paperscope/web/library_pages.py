@@ -19,6 +19,7 @@ from paperscope.store import StoredPaper
 from paperscope.web.auth import Csrf, SignedIn, Viewer, resolve_viewer
 from paperscope.web.feeds import bibtex_list
 from paperscope.web.pages import page
+from paperscope.web.security import read_upload
 from paperscope.web.services import Services, Svc
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(resolve_viewer)])
@@ -50,12 +51,6 @@ def export(svc: Services, collection: StoredCollection, extension: str) -> Respo
             "Content-Disposition": f'attachment; filename="{file_name(collection, extension)}"'
         },
     )
-
-
-def read_upload(upload: UploadFile) -> bytes:
-    # The body is capped as it arrives (web/security.py): this reads at most that.
-    upload.file.seek(0)
-    return upload.file.read()
 
 
 def _format(value: str) -> str | None:

@@ -355,9 +355,6 @@ def feed_response(
     return Response(body, media_type=f"{FEED_TYPES[kind]}; charset=utf-8", headers=headers)
 
 
-_feed = feed_response  # the name the list pages' feeds use
-
-
 def _feed_size(limit: int) -> int:
     """A feed's length: as asked, at most FEED_SIZE."""
     return min(limit, FEED_SIZE)
@@ -396,7 +393,9 @@ def _period_feed(
     papers = [item.paper for item in listing.items]
     page_path = "/" + _period_query(listing.period if latest or period else None)
     what = {"week": "Weekly papers", "month": "Monthly papers"}.get(latest or "", "Daily papers")
-    return _feed(request, kind, papers, f"paperscope: papers of {label}", what, page_path=page_path)
+    return feed_response(
+        request, kind, papers, f"paperscope: papers of {label}", what, page_path=page_path
+    )
 
 
 @router.get("/feeds/weekly.{kind}")
@@ -426,7 +425,7 @@ def monthly_feed(
 @router.get("/feeds/trending.{kind}")
 def trending_feed(request: Request, svc: Svc, kind: str, limit: FeedLimit = FEED_SIZE):
     papers = [item.paper for item in svc.listings.trending(limit=_feed_size(limit)).items]
-    return _feed(
+    return feed_response(
         request,
         kind,
         papers,
@@ -462,7 +461,7 @@ def search_feed(
             "mode": mode,
         }
     )
-    return _feed(
+    return feed_response(
         request,
         kind,
         papers,
@@ -480,7 +479,7 @@ def category_feed(
     if kind not in FEED_TYPES:
         raise HTTPException(404, "feeds come as .atom, .rss or .json")
     code, papers = svc.listings.category(category, limit=_feed_size(limit))
-    return _feed(
+    return feed_response(
         request,
         kind,
         papers,

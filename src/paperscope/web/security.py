@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 
 from fastapi import Request
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, UploadFile
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paperscope.errors import TooLarge
+from paperscope.errors import InvalidInput, TooLarge
 from paperscope.following.opml import MAX_OPML_BYTES
 from paperscope.settings import Settings
 
@@ -175,3 +175,24 @@ def refusal(scope: Scope, status: int, message: str) -> Response:
 
         return error_page(Request(scope), status, message[:1].upper() + message[1:], [])
     return PlainTextResponse(message, status)
+
+
+# -- uploads (library files, OPML): capped as they arrive by RequestLimits above -----------
+async def uploaded_file(request: Request, what: str) -> tuple[bytes, str | None]:
+    """An API upload: a multipart form's `file` (and its `format` field, if any) or the whole
+    body (no format). `what` names the file in the error for a form without one."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput(f"send the {what} as the form's `file` field")
+        named = form.get("format")
+        return await upload.read(), named if isinstance(named, str) and named else None
+    return await request.body(), None
+
+
+def read_upload(upload: UploadFile) -> bytes:
+    """A page form's uploaded file, whole: the body was capped as it arrived, so this reads
+    at most that."""
+    upload.file.seek(0)
+    return upload.file.read()
